@@ -1,0 +1,137 @@
+//! The SQLite file: opening it safely, its settings, and its forward-only migrations.
+//!
+//! Settings on every connection: WAL journal, `synchronous=FULL` (a commit is on disk before it
+//! returns, so a sale is durable before its receipt prints), foreign keys on, a busy timeout.
+//!
+//! A file is only ever written once it is known to be a station database: its `application_id`
+//! is checked before any setting that writes (such as the WAL journal mode) is applied, so a
+//! foreign or damaged file is refused untouched.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+
+use crate::error::{Result, StationError};
+
+/// `application_id` in the header of every station database: "GSE1".
+pub const APPLICATION_ID: i32 = 0x4753_4531;
+
+/// How long a writer waits for another before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../migrations/0001_ledger.sql"))])
+}
+
+/// The schema version this build migrates to.
+pub fn schema_version() -> i64 {
+    1
+}
+
+/// Creates a new station database at `path`, which must not exist or be empty.
+pub(crate) fn create(path: &Path) -> Result<Connection> {
+    let shown = path.display().to_string();
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| StationError::NotAStationDatabase { path: shown.clone(), detail: e.to_string() })?;
+        return Err(match application_id(&conn, &shown) {
+            Ok(APPLICATION_ID) => StationError::DatabaseExists(shown),
+            Ok(_) | Err(_) => StationError::NotAStationDatabase {
+                path: shown,
+                detail: "the file exists and holds something else; it was left untouched".into(),
+            },
+        });
+    }
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens an existing station database, migrating it forward if this build is newer.
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(StationError::DatabaseMissing(shown));
+    }
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StationError::NotAStationDatabase { path: shown.clone(), detail: e.to_string() })?;
+    match application_id(&conn, &shown)? {
+        APPLICATION_ID => {}
+        0 => {
+            return Err(StationError::NotAStationDatabase {
+                path: shown,
+                detail: "it is an SQLite database of no known application; it was left untouched".into(),
+            });
+        }
+        other => {
+            return Err(StationError::NotAStationDatabase {
+                path: shown,
+                detail: format!(
+                    "it belongs to another application (application_id {other:#010x}); it was left untouched"
+                ),
+            });
+        }
+    }
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > schema_version() {
+        return Err(StationError::DatabaseTooNew { found, known: schema_version() });
+    }
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Reads the header's application id; a file that is not SQLite at all fails here.
+fn application_id(conn: &Connection, shown: &str) -> Result<i32> {
+    conn.pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(|e| StationError::NotAStationDatabase {
+            path: shown.to_owned(),
+            detail: format!("{e}; it was left untouched"),
+        })
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StationError::Storage(format!("the database refused WAL mode (it is in {mode} mode)")));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    migrations().to_latest(conn).map_err(|e| match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => StationError::from(err),
+        other => StationError::Storage(format!("migrating the database: {other}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+    }
+
+    #[test]
+    fn schema_version_matches_the_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = create(&dir.path().join("s.db")).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, schema_version());
+        let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+        assert_eq!(app, APPLICATION_ID);
+    }
+}

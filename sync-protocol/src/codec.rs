@@ -1,0 +1,165 @@
+//! The versioned JSON codec: [`encode`] an [`Envelope`], [`decode`] one from bytes.
+//!
+//! On the wire an envelope is one JSON object:
+//!
+//! ```json
+//! {"schema":1,"event_id":"…","origin":"ST0001","seq":42,
+//!  "occurred_at":"2026-11-24T01:02:03Z","kind":"sale_settled","payload":{…}}
+//! ```
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Envelope, Event, EventKind, SCHEMA_VERSION};
+
+/// Why a message could not be decoded. Each variant has a stable [`code`](DecodeError::code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("message envelope is malformed: {0}")]
+    MalformedEnvelope(String),
+    #[error("schema version {found} is newer than {supported}, the newest this receiver reads")]
+    UnsupportedSchema { found: u64, supported: u16 },
+    #[error("unknown event kind `{0}`")]
+    UnknownKind(String),
+    #[error("payload of `{kind}` is invalid: {detail}")]
+    InvalidPayload { kind: EventKind, detail: String },
+}
+
+impl DecodeError {
+    /// A short, stable code for logs, dead-letter tables and APIs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::NotJson(_) => "not_json",
+            DecodeError::MalformedEnvelope(_) => "malformed_envelope",
+            DecodeError::UnsupportedSchema { .. } => "unsupported_schema",
+            DecodeError::UnknownKind(_) => "unknown_kind",
+            DecodeError::InvalidPayload { .. } => "invalid_payload",
+        }
+    }
+}
+
+/// Encodes an envelope as compact JSON.
+pub fn encode(envelope: &Envelope) -> Vec<u8> {
+    let wire = WireEnvelope {
+        schema: envelope.schema_version,
+        event_id: envelope.event_id,
+        origin: envelope.origin.clone(),
+        seq: envelope.sequence,
+        occurred_at: envelope.occurred_at,
+        kind: envelope.event.kind().as_str().to_owned(),
+        payload: payload_to_value(&envelope.event),
+    };
+    serde_json::to_vec(&wire).expect("wire types serialise to JSON without fail")
+}
+
+/// Decodes one message. Never panics, whatever the bytes.
+pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    let Some(object) = value.as_object() else {
+        return Err(DecodeError::MalformedEnvelope(
+            "expected a JSON object".to_owned(),
+        ));
+    };
+    // The schema version is read first: a newer sender may have changed anything else.
+    match object.get("schema").map(Value::as_u64) {
+        None => return Err(DecodeError::MalformedEnvelope("missing field `schema`".into())),
+        Some(None) => {
+            return Err(DecodeError::MalformedEnvelope(
+                "`schema` must be a positive integer".into(),
+            ));
+        }
+        Some(Some(found)) if found > u64::from(SCHEMA_VERSION) || found == 0 => {
+            return Err(DecodeError::UnsupportedSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(Some(_)) => {}
+    }
+    let wire: WireEnvelope =
+        serde_json::from_value(value).map_err(|e| DecodeError::MalformedEnvelope(e.to_string()))?;
+    if wire.origin.trim().is_empty() {
+        return Err(DecodeError::MalformedEnvelope(
+            "`origin` must not be empty".into(),
+        ));
+    }
+    if wire.seq == 0 {
+        return Err(DecodeError::MalformedEnvelope(
+            "`seq` starts at 1".into(),
+        ));
+    }
+    let kind = EventKind::from_wire(&wire.kind).ok_or(DecodeError::UnknownKind(wire.kind))?;
+    let event = payload_from_value(kind, wire.payload).map_err(|e| DecodeError::InvalidPayload {
+        kind,
+        detail: e.to_string(),
+    })?;
+    Ok(Envelope {
+        event_id: wire.event_id,
+        origin: wire.origin,
+        sequence: wire.seq,
+        occurred_at: wire.occurred_at,
+        schema_version: wire.schema,
+        event,
+    })
+}
+
+/// Reads the origin and sequence of a message that may not decode in full, so that a receiver
+/// can dead-letter it in its place in the sequence and still acknowledge it.
+pub fn peek_origin_sequence(bytes: &[u8]) -> Option<(String, u64)> {
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    let origin = value.get("origin")?.as_str()?.to_owned();
+    let seq = value.get("seq")?.as_u64()?;
+    (!origin.is_empty() && seq > 0).then_some((origin, seq))
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireEnvelope {
+    schema: u16,
+    event_id: Uuid,
+    origin: String,
+    seq: u64,
+    occurred_at: Timestamp,
+    kind: String,
+    payload: Value,
+}
+
+/// Maps each event variant to its payload type, once, for both directions of the codec.
+macro_rules! payload_codec {
+    ($($variant:ident),* $(,)?) => {
+        fn payload_to_value(event: &Event) -> Value {
+            match event {
+                $(Event::$variant(payload) => serde_json::to_value(payload),)*
+            }
+            .expect("wire types serialise to JSON without fail")
+        }
+
+        fn payload_from_value(kind: EventKind, payload: Value) -> Result<Event, serde_json::Error> {
+            Ok(match kind {
+                $(EventKind::$variant => Event::$variant(serde_json::from_value(payload)?),)*
+            })
+        }
+    };
+}
+
+payload_codec!(
+    TankRegistered,
+    OrderPlaced,
+    OrderCanceled,
+    DeliveryConfirmed,
+    SaleSettled,
+    SaleCanceled,
+    StockAdjusted,
+    ShiftClosed,
+    DayClosed,
+    PriceVersionApplied,
+    CreditAccountOpened,
+    CreditPaymentReceived,
+    PriceChanged,
+    ShipmentDispatched,
+    OrderRejected,
+);

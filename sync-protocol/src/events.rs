@@ -1,0 +1,391 @@
+//! The envelope and every event kind of both directions, as wire types.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One message between a station and the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// Globally unique id of this event (UUIDv7, made where the event happened).
+    pub event_id: Uuid,
+    /// Who made the event: a station id such as `ST0001`, or [`crate::HUB_ORIGIN`].
+    pub origin: String,
+    /// Position in the origin's gapless sequence towards one receiver, starting at 1.
+    pub sequence: u64,
+    /// When the event happened at its origin, UTC.
+    pub occurred_at: Timestamp,
+    /// Schema version the sender wrote.
+    pub schema_version: u16,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Every event kind, station → HQ and HQ → station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    // station → HQ
+    TankRegistered(TankRegistered),
+    OrderPlaced(OrderPlaced),
+    OrderCanceled(OrderCanceled),
+    DeliveryConfirmed(DeliveryConfirmed),
+    SaleSettled(SaleSettled),
+    SaleCanceled(SaleCanceled),
+    StockAdjusted(StockAdjusted),
+    ShiftClosed(ShiftClosed),
+    DayClosed(DayClosed),
+    PriceVersionApplied(PriceVersionApplied),
+    CreditAccountOpened(CreditAccountOpened),
+    CreditPaymentReceived(CreditPaymentReceived),
+    // HQ → station
+    PriceChanged(PriceChanged),
+    ShipmentDispatched(ShipmentDispatched),
+    OrderRejected(OrderRejected),
+}
+
+/// The `kind` string of each event, as written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    TankRegistered,
+    OrderPlaced,
+    OrderCanceled,
+    DeliveryConfirmed,
+    SaleSettled,
+    SaleCanceled,
+    StockAdjusted,
+    ShiftClosed,
+    DayClosed,
+    PriceVersionApplied,
+    CreditAccountOpened,
+    CreditPaymentReceived,
+    PriceChanged,
+    ShipmentDispatched,
+    OrderRejected,
+}
+
+/// Which side sends an event kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    StationToHub,
+    HubToStation,
+}
+
+impl EventKind {
+    /// All kinds, in a stable order.
+    pub const ALL: [EventKind; 15] = [
+        EventKind::TankRegistered,
+        EventKind::OrderPlaced,
+        EventKind::OrderCanceled,
+        EventKind::DeliveryConfirmed,
+        EventKind::SaleSettled,
+        EventKind::SaleCanceled,
+        EventKind::StockAdjusted,
+        EventKind::ShiftClosed,
+        EventKind::DayClosed,
+        EventKind::PriceVersionApplied,
+        EventKind::CreditAccountOpened,
+        EventKind::CreditPaymentReceived,
+        EventKind::PriceChanged,
+        EventKind::ShipmentDispatched,
+        EventKind::OrderRejected,
+    ];
+
+    /// The wire name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::TankRegistered => "tank_registered",
+            EventKind::OrderPlaced => "order_placed",
+            EventKind::OrderCanceled => "order_canceled",
+            EventKind::DeliveryConfirmed => "delivery_confirmed",
+            EventKind::SaleSettled => "sale_settled",
+            EventKind::SaleCanceled => "sale_canceled",
+            EventKind::StockAdjusted => "stock_adjusted",
+            EventKind::ShiftClosed => "shift_closed",
+            EventKind::DayClosed => "day_closed",
+            EventKind::PriceVersionApplied => "price_version_applied",
+            EventKind::CreditAccountOpened => "credit_account_opened",
+            EventKind::CreditPaymentReceived => "credit_payment_received",
+            EventKind::PriceChanged => "price_changed",
+            EventKind::ShipmentDispatched => "shipment_dispatched",
+            EventKind::OrderRejected => "order_rejected",
+        }
+    }
+
+    /// The kind with this wire name, if this version knows it.
+    pub fn from_wire(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// Which side sends this kind.
+    pub fn direction(self) -> Direction {
+        match self {
+            EventKind::PriceChanged | EventKind::ShipmentDispatched | EventKind::OrderRejected => {
+                Direction::HubToStation
+            }
+            _ => Direction::StationToHub,
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Event {
+    /// The kind of this event.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::TankRegistered(_) => EventKind::TankRegistered,
+            Event::OrderPlaced(_) => EventKind::OrderPlaced,
+            Event::OrderCanceled(_) => EventKind::OrderCanceled,
+            Event::DeliveryConfirmed(_) => EventKind::DeliveryConfirmed,
+            Event::SaleSettled(_) => EventKind::SaleSettled,
+            Event::SaleCanceled(_) => EventKind::SaleCanceled,
+            Event::StockAdjusted(_) => EventKind::StockAdjusted,
+            Event::ShiftClosed(_) => EventKind::ShiftClosed,
+            Event::DayClosed(_) => EventKind::DayClosed,
+            Event::PriceVersionApplied(_) => EventKind::PriceVersionApplied,
+            Event::CreditAccountOpened(_) => EventKind::CreditAccountOpened,
+            Event::CreditPaymentReceived(_) => EventKind::CreditPaymentReceived,
+            Event::PriceChanged(_) => EventKind::PriceChanged,
+            Event::ShipmentDispatched(_) => EventKind::ShipmentDispatched,
+            Event::OrderRejected(_) => EventKind::OrderRejected,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// station → HQ
+
+/// A tank was set up at the station (or its capacity changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TankRegistered {
+    pub tank: u16,
+    pub product_id: String,
+    pub capacity_ml: i64,
+}
+
+/// The station ordered fuel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPlaced {
+    pub order_id: Uuid,
+    pub product_id: String,
+    pub volume_ml: i64,
+    pub wanted_date: Date,
+    pub ordered_by: String,
+}
+
+/// The station canceled an order before it was shipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCanceled {
+    pub order_id: Uuid,
+    pub reason: String,
+    pub canceled_by: String,
+}
+
+/// The station received a shipment into a tank; book stock rose by `received_volume_ml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryConfirmed {
+    pub order_id: Uuid,
+    pub shipment_id: Uuid,
+    pub tank: u16,
+    pub product_id: String,
+    pub expected_volume_ml: i64,
+    pub received_volume_ml: i64,
+    pub confirmed_by: String,
+}
+
+/// How a sale line was priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// The price list in force at the time of sale.
+    PriceList,
+    /// The amount the pump's meter reported.
+    Pump,
+    /// A price a manager approved by hand.
+    ManagerOverride,
+}
+
+/// One line of a sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleLine {
+    pub line_no: u16,
+    pub product_id: String,
+    /// The tank the fuel came from; absent for items not kept in a tank.
+    pub tank: Option<u16>,
+    /// Fuel volume in millilitres; absent for items sold by the piece.
+    pub volume_ml: Option<i64>,
+    /// Pieces; absent for fuel.
+    pub quantity: Option<i64>,
+    /// Won per litre for fuel, won per piece otherwise.
+    pub unit_price_won: i64,
+    pub amount_won: i64,
+    pub price_source: PriceSource,
+    /// The price version whose price was used, if the price list priced the line.
+    pub price_version: Option<u64>,
+}
+
+/// How a sale was paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Payment {
+    Cash { tendered_won: i64, change_won: i64 },
+    Card { reference: String },
+    Account { account_id: Uuid },
+}
+
+/// A sale was settled; stock fell and the sales totals rose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleSettled {
+    pub sale_id: Uuid,
+    pub receipt_no: String,
+    pub business_day: Date,
+    pub shift_id: Uuid,
+    pub cashier: String,
+    pub lines: Vec<SaleLine>,
+    pub total_won: i64,
+    pub payment: Payment,
+}
+
+/// A sale was canceled by a compensating record; stock went back and the sale left the totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleCanceled {
+    pub cancellation_id: Uuid,
+    pub sale_id: Uuid,
+    /// The business day the cancellation is counted in (the day it happened).
+    pub business_day: Date,
+    /// The business day of the canceled sale.
+    pub sale_business_day: Date,
+    pub reason: String,
+    pub canceled_by: String,
+    pub approved_by: String,
+    pub lines: Vec<SaleLine>,
+    pub total_won: i64,
+}
+
+/// A manager corrected book stock by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockAdjusted {
+    pub adjustment_id: Uuid,
+    pub tank: u16,
+    pub product_id: String,
+    pub delta_ml: i64,
+    pub reason: String,
+    pub approved_by: String,
+}
+
+/// A cashier closed a shift with the counted cash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftClosed {
+    pub shift_id: Uuid,
+    pub cashier: String,
+    pub business_day: Date,
+    pub opened_at: Timestamp,
+    pub opening_float_won: i64,
+    pub expected_cash_won: i64,
+    pub counted_cash_won: i64,
+    /// Counted minus expected: positive is over, negative is short.
+    pub over_short_won: i64,
+}
+
+/// One product's figures in a day report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayProductTotals {
+    pub product_id: String,
+    pub sales_count: i64,
+    pub sales_volume_ml: i64,
+    pub sales_quantity: i64,
+    pub sales_amount_won: i64,
+    pub canceled_count: i64,
+    pub canceled_volume_ml: i64,
+    pub canceled_quantity: i64,
+    pub canceled_amount_won: i64,
+}
+
+/// The station closed a business day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayClosed {
+    pub business_day: Date,
+    pub closed_by: String,
+    pub products: Vec<DayProductTotals>,
+    pub net_amount_won: i64,
+}
+
+/// A price version came into force at the station.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceVersionApplied {
+    pub version: u64,
+    pub applied_at: Timestamp,
+}
+
+/// A customer credit account was opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditAccountOpened {
+    pub account_id: Uuid,
+    pub name: String,
+    pub credit_limit_won: i64,
+    pub opened_by: String,
+}
+
+/// A customer paid towards a credit account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditPaymentReceived {
+    pub payment_id: Uuid,
+    pub account_id: Uuid,
+    pub amount_won: i64,
+    /// `cash` or `card`.
+    pub method: String,
+    pub received_by: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// HQ → station
+
+/// How a product is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductUnit {
+    /// Fuel, kept in tanks, sold by volume; its price is won per litre.
+    Litre,
+    /// A shop item sold by the piece; its price is won per piece.
+    Piece,
+}
+
+/// One product in a price version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceItem {
+    pub product_id: String,
+    pub name: String,
+    pub unit: ProductUnit,
+    pub unit_price_won: i64,
+}
+
+/// HQ published a new price version: the full price list, in force from `effective_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceChanged {
+    pub version: u64,
+    pub effective_at: Timestamp,
+    pub items: Vec<PriceItem>,
+}
+
+/// HQ dispatched a truck for an order; the station now expects a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentDispatched {
+    pub shipment_id: Uuid,
+    pub order_id: Uuid,
+    pub product_id: String,
+    pub volume_ml: i64,
+    pub truck: String,
+    pub expected_at: Option<Timestamp>,
+}
+
+/// HQ rejected an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRejected {
+    pub order_id: Uuid,
+    pub reason: String,
+}

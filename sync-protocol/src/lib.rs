@@ -1,0 +1,32 @@
+//! The events a station and the hub exchange, and their versioned JSON codec.
+//!
+//! This crate is the contract between the two sides. It holds *wire types*: plain data that
+//! serialises to a stable JSON shape. Domain rules (what a valid sale is, which volume a tank can
+//! take) live in the station core and the hub, which convert between these types and their own.
+//!
+//! Every message is an [`Envelope`]: who made it (`origin`), its place in that origin's gapless
+//! sequence, when it happened, the schema version, and one [`Event`]. Receivers apply envelopes
+//! idempotently, keyed by `(origin, sequence)`, so a message sent twice is counted once.
+//!
+//! Decoding never panics. A message that is not JSON, lacks a field, carries a wrong type, names a
+//! kind this version does not know, or claims a newer schema version is a [`DecodeError`] with a
+//! stable [`DecodeError::code`], so the receiver can dead-letter it and carry on.
+//!
+//! Compatibility rules of schema version 1:
+//! - unknown fields are ignored (a newer sender may add fields);
+//! - a new event kind is a new `kind` string; an older receiver reports it as
+//!   [`DecodeError::UnknownKind`] rather than guessing;
+//! - money is integer won, volume integer millilitres, unit price integer won per litre (or per
+//!   piece), times are RFC 3339 in UTC, dates are `YYYY-MM-DD` business days.
+
+mod codec;
+mod events;
+
+pub use codec::{DecodeError, decode, encode, peek_origin_sequence};
+pub use events::*;
+
+/// The schema version this crate writes, and the newest it reads.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// The `origin` of every message the hub sends.
+pub const HUB_ORIGIN: &str = "HQ";
