@@ -128,6 +128,13 @@ impl Station {
             Ok(envelope) => envelope,
             Err(error) => return self.dead_letter_undecodable(message, &error, now),
         };
+        if envelope.origin != HUB_ORIGIN {
+            // Not part of HQ's sequence at all: refuse it without touching the inbox.
+            let (code, reason) = ("foreign_origin".to_owned(), format!("the message comes from {}, not from HQ", envelope.origin));
+            tracing::warn!(origin = %envelope.origin, "message from a foreign origin dead-lettered");
+            self.write(now, |tx| store_dead_letter(tx, Some(&envelope.origin), Some(envelope.sequence), &code, &reason, message))?;
+            return Ok(InboxOutcome::DeadLettered { sequence: Some(envelope.sequence), code, reason });
+        }
         let expected = self.inbox_position(&envelope.origin)? + 1;
         if envelope.sequence < expected {
             return Ok(InboxOutcome::Duplicate { sequence: envelope.sequence });
@@ -194,9 +201,6 @@ impl Station {
 
 fn apply(tx: &Tx<'_>, envelope: &Envelope) -> Result<()> {
     let refuse = |problem: String| Err(StationError::InvalidInput { field: "message", problem });
-    if envelope.origin != HUB_ORIGIN {
-        return refuse(format!("it comes from {}, not from HQ", envelope.origin));
-    }
     let kind = envelope.event.kind();
     if kind.direction() != Direction::HubToStation {
         return refuse(format!("`{kind}` is an event stations send, not one they receive"));
