@@ -42,5 +42,5 @@ pub use sales::{
 pub use shifts::{DayReport, OpenShift, ShiftReport};
 pub use station::{DEFAULT_TIME_ZONE, Station, StationInfo, StationSetup};
 pub use stock::{FlowKind, ProductStock, StockFlow, TankStock};
-pub use store::{APPLICATION_ID, schema_version};
+pub use store::{APPLICATION_ID, CheckpointOutcome, Checkpointer, WAL_AUTOCHECKPOINT_PAGES, schema_version};
 pub use units::{Millilitres, UnitPrice, Won};
