@@ -19,7 +19,8 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
     let per_round: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a folder beside the build output");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a folder beside the build output");
 
     let mut bare = BareInsert::new(&dir.path().join("bare.db"));
     let station_path = dir.path().join("station.db");
@@ -49,7 +50,10 @@ fn main() {
     checkpointing.join().expect("checkpointer thread");
     let bare_stats = Stats::of(&mut bare_times, bare_total);
     let sale_stats = Stats::of(&mut sale_times, sale_total);
-    println!("{:<34} {:>9} {:>9} {:>9} {:>9} {:>10}", "operation", "p50 µs", "p95 µs", "p99 µs", "max µs", "ops/s");
+    println!(
+        "{:<34} {:>9} {:>9} {:>9} {:>9} {:>10}",
+        "operation", "p50 µs", "p95 µs", "p99 µs", "max µs", "ops/s"
+    );
     bare_stats.print("bare durable insert (1 row)");
     sale_stats.print("settle one-line sale");
     let ratio_percent = sale_stats.p99.as_nanos() * 100 / bare_stats.p99.as_nanos().max(1);
@@ -60,8 +64,16 @@ fn main() {
         ratio_percent % 100,
         verdict(ratio_percent <= 300)
     );
-    println!("sales per second = {} (goal ≥ 1,000): {}", sale_stats.per_second, verdict(sale_stats.per_second >= 1_000));
-    println!("{} sales and {} bare inserts, {rounds} alternating rounds", sale_times.len(), bare_times.len());
+    println!(
+        "sales per second = {} (goal ≥ 1,000): {}",
+        sale_stats.per_second,
+        verdict(sale_stats.per_second >= 1_000)
+    );
+    println!(
+        "{} sales and {} bare inserts, {rounds} alternating rounds",
+        sale_times.len(),
+        bare_times.len()
+    );
 }
 
 /// How often the edge runtime checkpoints (the same constant it uses).
@@ -112,15 +124,21 @@ struct BareInsert {
 impl BareInsert {
     fn new(path: &Path) -> BareInsert {
         let conn = rusqlite::Connection::open(path).expect("open");
-        conn.pragma_update(None, "journal_mode", "WAL").expect("WAL");
-        conn.pragma_update(None, "synchronous", "FULL").expect("FULL");
-        conn.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").expect("table");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("WAL");
+        conn.pragma_update(None, "synchronous", "FULL")
+            .expect("FULL");
+        conn.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            .expect("table");
         BareInsert { conn }
     }
 
     fn run(&mut self, n: usize, times: &mut Vec<Duration>) -> Duration {
         let started = Instant::now();
-        let mut stmt = self.conn.prepare_cached("INSERT INTO rows (body) VALUES (?1)").expect("prepare");
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT INTO rows (body) VALUES (?1)")
+            .expect("prepare");
         for i in 0..n {
             let t = Instant::now();
             stmt.execute([format!("row {i}")]).expect("insert");
@@ -144,21 +162,47 @@ impl SaleBench {
             station_id: "ST0001".parse().expect("id"),
             name: "bench".into(),
             time_zone: DEFAULT_TIME_ZONE.into(),
-            first_manager: NewUser { user_id: "park".parse().expect("id"), name: "park".into(), role: Role::Manager, pin: manager_pin.clone() },
+            first_manager: NewUser {
+                user_id: "park".parse().expect("id"),
+                name: "park".into(),
+                role: Role::Manager,
+                pin: manager_pin.clone(),
+            },
         };
         let mut station = Station::create(path, setup, now).expect("create");
-        let manager = station.authenticate(&"park".parse().expect("id"), &manager_pin).expect("login");
+        let manager = station
+            .authenticate(&"park".parse().expect("id"), &manager_pin)
+            .expect("login");
         let approval = manager.as_manager("set-up").expect("manager");
         let diesel: ProductId = "CD1001".parse().expect("product");
         let prices = PriceVersion {
             version: 1,
             effective_at: now,
-            items: vec![PriceItem { product: diesel.clone(), name: "경유".into(), unit: Unit::Litre, unit_price: UnitPrice(1_650) }],
+            items: vec![PriceItem {
+                product: diesel.clone(),
+                name: "경유".into(),
+                unit: Unit::Litre,
+                unit_price: UnitPrice(1_650),
+            }],
         };
         station.receive_price_version(prices, now).expect("prices");
-        station.register_tank(&approval, TankNo::new(1).expect("tank"), &diesel, Millilitres::from_litres(50_000), now).expect("tank");
-        station.open_shift(&manager, Won(100_000), now).expect("shift");
-        SaleBench { station, cashier: manager, now }
+        station
+            .register_tank(
+                &approval,
+                TankNo::new(1).expect("tank"),
+                &diesel,
+                Millilitres::from_litres(50_000),
+                now,
+            )
+            .expect("tank");
+        station
+            .open_shift(&manager, Won(100_000), now)
+            .expect("shift");
+        SaleBench {
+            station,
+            cashier: manager,
+            now,
+        }
     }
 
     fn run(&mut self, n: usize, times: &mut Vec<Duration>) -> Duration {
@@ -172,10 +216,14 @@ impl SaleBench {
                     tank: None,
                     pricing: LinePricing::PriceList,
                 }],
-                payment: PaymentRequest::Cash { tendered: Won(50_000) },
+                payment: PaymentRequest::Cash {
+                    tendered: Won(50_000),
+                },
             };
             let t = Instant::now();
-            self.station.settle_sale(&self.cashier, request, self.now).expect("sale");
+            self.station
+                .settle_sale(&self.cashier, request, self.now)
+                .expect("sale");
             times.push(t.elapsed());
         }
         started.elapsed()

@@ -61,10 +61,19 @@ pub struct AccountMovement {
 
 impl Station {
     /// Opens a credit account with a limit.
-    pub fn open_account(&mut self, approval: &ManagerApproval, name: &str, credit_limit: Won, now: Timestamp) -> Result<AccountId> {
+    pub fn open_account(
+        &mut self,
+        approval: &ManagerApproval,
+        name: &str,
+        credit_limit: Won,
+        now: Timestamp,
+    ) -> Result<AccountId> {
         let name = ensure_text("account name", name, 100)?;
         if credit_limit.get() < 0 {
-            return Err(StationError::InvalidInput { field: "credit limit", problem: "it cannot be negative".into() });
+            return Err(StationError::InvalidInput {
+                field: "credit limit",
+                problem: "it cannot be negative".into(),
+            });
         }
         self.write(now, |tx| {
             let account = AccountId::generate(tx.now);
@@ -128,18 +137,33 @@ impl Station {
              FROM credit_accounts a JOIN credit_balances b USING (account_id) ORDER BY a.name, a.account_id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, AccountId>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, AccountId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
         })?;
         rows.map(|row| {
             let (account, name, limit, balance, opened) = row?;
-            Ok(CreditAccount { account, name, credit_limit: Won(limit), balance: Won(balance), opened_at: timestamp(opened)? })
+            Ok(CreditAccount {
+                account,
+                name,
+                credit_limit: Won(limit),
+                balance: Won(balance),
+                opened_at: timestamp(opened)?,
+            })
         })
         .collect()
     }
 
     /// One credit account.
     pub fn account(&self, account: AccountId) -> Result<CreditAccount> {
-        self.accounts()?.into_iter().find(|a| a.account == account).ok_or(StationError::UnknownAccount(account))
+        self.accounts()?
+            .into_iter()
+            .find(|a| a.account == account)
+            .ok_or(StationError::UnknownAccount(account))
     }
 
     /// An account's sales, cancellations and payments, oldest first.
@@ -155,7 +179,12 @@ impl Station {
              ORDER BY 1, 2",
         )?;
         let rows = stmt.query_map(params![account], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })?;
         rows.map(|row| {
             let (at, kind, reference, amount) = row?;
@@ -164,14 +193,22 @@ impl Station {
                 "cancellation" => "cancellation",
                 _ => "payment",
             };
-            Ok(AccountMovement { at: timestamp(at)?, kind, reference, amount: Won(amount) })
+            Ok(AccountMovement {
+                at: timestamp(at)?,
+                kind,
+                reference,
+                amount: Won(amount),
+            })
         })
         .collect()
     }
 }
 
 /// An account's balance and credit limit.
-pub(crate) fn account_balance(conn: &rusqlite::Connection, account: AccountId) -> Result<(Won, Won)> {
+pub(crate) fn account_balance(
+    conn: &rusqlite::Connection,
+    account: AccountId,
+) -> Result<(Won, Won)> {
     conn.prepare_cached(
         "SELECT b.balance_won, a.credit_limit_won FROM credit_accounts a JOIN credit_balances b USING (account_id)
          WHERE a.account_id = ?1",
@@ -183,7 +220,9 @@ pub(crate) fn account_balance(conn: &rusqlite::Connection, account: AccountId) -
 
 pub(crate) fn add_to_balance(tx: &Tx<'_>, account: AccountId, amount: Won) -> Result<()> {
     tx.sql
-        .prepare_cached("UPDATE credit_balances SET balance_won = balance_won + ?2 WHERE account_id = ?1")?
+        .prepare_cached(
+            "UPDATE credit_balances SET balance_won = balance_won + ?2 WHERE account_id = ?1",
+        )?
         .execute(params![account, amount.get()])?;
     Ok(())
 }

@@ -7,9 +7,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
@@ -61,7 +61,10 @@ impl FromStr for Pin {
         if (4..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Pin(s.to_owned()))
         } else {
-            Err(StationError::InvalidInput { field: "PIN", problem: "a PIN is 4 to 8 digits".into() })
+            Err(StationError::InvalidInput {
+                field: "PIN",
+                problem: "a PIN is 4 to 8 digits".into(),
+            })
         }
     }
 }
@@ -106,8 +109,13 @@ impl Actor {
     /// This actor's own approval, if they are a manager; `action` names what needs it.
     pub fn as_manager(&self, action: &'static str) -> Result<ManagerApproval> {
         match self.role {
-            Role::Manager => Ok(ManagerApproval { manager: self.user.clone() }),
-            Role::Cashier => Err(StationError::ManagerRequired { action, user: self.user.clone() }),
+            Role::Manager => Ok(ManagerApproval {
+                manager: self.user.clone(),
+            }),
+            Role::Cashier => Err(StationError::ManagerRequired {
+                action,
+                user: self.user.clone(),
+            }),
         }
     }
 }
@@ -141,21 +149,34 @@ impl Station {
         let Some((role, hash)) = row else {
             return Err(StationError::BadCredentials);
         };
-        let parsed =
-            PasswordHash::new(&hash).map_err(|e| StationError::DatabaseCorrupt(format!("the PIN hash of {user}: {e}")))?;
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| StationError::DatabaseCorrupt(format!("the PIN hash of {user}: {e}")))?;
         Argon2::default()
             .verify_password(pin.0.as_bytes(), &parsed)
             .map_err(|_| StationError::BadCredentials)?;
-        Ok(Actor { user: user.clone(), role: role.parse()? })
+        Ok(Actor {
+            user: user.clone(),
+            role: role.parse()?,
+        })
     }
 
     /// Checks a manager's PIN for an approval; `action` names what needs it.
-    pub fn approve_as_manager(&self, manager: &UserId, pin: &Pin, action: &'static str) -> Result<ManagerApproval> {
+    pub fn approve_as_manager(
+        &self,
+        manager: &UserId,
+        pin: &Pin,
+        action: &'static str,
+    ) -> Result<ManagerApproval> {
         self.authenticate(manager, pin)?.as_manager(action)
     }
 
     /// Adds a cashier or manager.
-    pub fn add_user(&mut self, approval: &ManagerApproval, user: NewUser, now: Timestamp) -> Result<()> {
+    pub fn add_user(
+        &mut self,
+        approval: &ManagerApproval,
+        user: NewUser,
+        now: Timestamp,
+    ) -> Result<()> {
         let hash = hash_pin(&user.pin)?;
         self.write(now, |tx| insert_user(&tx.sql, &user, &hash, now))?;
         tracing::info!(user = %user.user_id, role = user.role.as_str(), by = %approval.manager(), "user added");
@@ -163,10 +184,19 @@ impl Station {
     }
 
     /// Sets a user's PIN.
-    pub fn set_pin(&mut self, approval: &ManagerApproval, user: &UserId, pin: &Pin, now: Timestamp) -> Result<()> {
+    pub fn set_pin(
+        &mut self,
+        approval: &ManagerApproval,
+        user: &UserId,
+        pin: &Pin,
+        now: Timestamp,
+    ) -> Result<()> {
         let hash = hash_pin(pin)?;
         self.write(now, |tx| {
-            let changed = tx.sql.execute("UPDATE users SET pin_hash = ?2 WHERE user_id = ?1", params![user, hash])?;
+            let changed = tx.sql.execute(
+                "UPDATE users SET pin_hash = ?2 WHERE user_id = ?1",
+                params![user, hash],
+            )?;
             if changed == 0 {
                 return Err(StationError::UnknownUser(user.clone()));
             }
@@ -178,13 +208,25 @@ impl Station {
 
     /// Every user, by id.
     pub fn users(&self) -> Result<Vec<UserRecord>> {
-        let mut stmt = self.conn().prepare("SELECT user_id, name, role, active FROM users ORDER BY user_id")?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT user_id, name, role, active FROM users ORDER BY user_id")?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, UserId>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+            Ok((
+                r.get::<_, UserId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
         })?;
         rows.map(|row| {
             let (user_id, name, role, active) = row?;
-            Ok(UserRecord { user_id, name, role: role.parse()?, active })
+            Ok(UserRecord {
+                user_id,
+                name,
+                role: role.parse()?,
+                active,
+            })
         })
         .collect()
     }
@@ -198,9 +240,18 @@ pub(crate) fn hash_pin(pin: &Pin) -> Result<String> {
         .map_err(|e| StationError::Storage(format!("hashing a PIN: {e}")))
 }
 
-pub(crate) fn insert_user(sql: &rusqlite::Transaction<'_>, user: &NewUser, pin_hash: &str, now: Timestamp) -> Result<()> {
+pub(crate) fn insert_user(
+    sql: &rusqlite::Transaction<'_>,
+    user: &NewUser,
+    pin_hash: &str,
+    now: Timestamp,
+) -> Result<()> {
     let name = ensure_text("user name", &user.name, 100)?;
-    let exists: bool = sql.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = ?1)", params![user.user_id], |r| r.get(0))?;
+    let exists: bool = sql.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = ?1)",
+        params![user.user_id],
+        |r| r.get(0),
+    )?;
     if exists {
         return Err(StationError::UserExists(user.user_id.clone()));
     }

@@ -37,7 +37,9 @@ impl Unit {
         match s {
             "litre" => Ok(Unit::Litre),
             "piece" => Ok(Unit::Piece),
-            other => Err(StationError::DatabaseCorrupt(format!("unknown product unit `{other}`"))),
+            other => Err(StationError::DatabaseCorrupt(format!(
+                "unknown product unit `{other}`"
+            ))),
         }
     }
 }
@@ -94,7 +96,11 @@ pub struct Tank {
 impl Station {
     /// Stores a price version from HQ and applies it if its time has come.
     /// Returns the version that came into force, if one did.
-    pub fn receive_price_version(&mut self, version: PriceVersion, now: Timestamp) -> Result<Option<u64>> {
+    pub fn receive_price_version(
+        &mut self,
+        version: PriceVersion,
+        now: Timestamp,
+    ) -> Result<Option<u64>> {
         self.write(now, |tx| {
             receive_price_version(tx, &version)?;
             apply_due_price_version(tx)
@@ -119,7 +125,13 @@ impl Station {
             .conn()
             .prepare("SELECT version, effective_at_ms, applied_at_ms FROM price_versions ORDER BY version DESC")?;
         let versions = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)))?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut items_stmt = self.conn().prepare(
             "SELECT p.product_id, d.name, d.unit, p.unit_price_won FROM prices p JOIN products d USING (product_id)
@@ -130,11 +142,21 @@ impl Station {
             .map(|(version, effective_ms, applied_ms)| {
                 let items = items_stmt
                     .query_map(params![version], |r| {
-                        Ok((r.get::<_, ProductId>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+                        Ok((
+                            r.get::<_, ProductId>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
                     })?
                     .map(|row| {
                         let (product, name, unit, price) = row?;
-                        Ok(PriceItem { product, name, unit: Unit::from_stored(&unit)?, unit_price: UnitPrice(price) })
+                        Ok(PriceItem {
+                            product,
+                            name,
+                            unit: Unit::from_stored(&unit)?,
+                            unit_price: UnitPrice(price),
+                        })
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let status = match in_force {
@@ -165,7 +187,10 @@ impl Station {
     ) -> Result<()> {
         ensure_positive("tank capacity (ml)", capacity.get())?;
         if capacity.get() > MAX_VOLUME_ML {
-            return Err(StationError::InvalidInput { field: "tank capacity", problem: "it is larger than any tank".into() });
+            return Err(StationError::InvalidInput {
+                field: "tank capacity",
+                problem: "it is larger than any tank".into(),
+            });
         }
         self.write(now, |tx| {
             let unit = product_unit(&tx.sql, product)?;
@@ -202,9 +227,15 @@ impl Station {
 
     /// Every tank, by number.
     pub fn tanks(&self) -> Result<Vec<Tank>> {
-        let mut stmt = self.conn().prepare("SELECT tank_no, product_id, capacity_ml FROM tanks ORDER BY tank_no")?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT tank_no, product_id, capacity_ml FROM tanks ORDER BY tank_no")?;
         let rows = stmt.query_map([], |r| {
-            Ok(Tank { tank: r.get(0)?, product: r.get(1)?, capacity: Millilitres(r.get(2)?) })
+            Ok(Tank {
+                tank: r.get(0)?,
+                product: r.get(1)?,
+                capacity: Millilitres(r.get(2)?),
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -214,8 +245,13 @@ pub(crate) fn receive_price_version(tx: &Tx<'_>, version: &PriceVersion) -> Resu
     let number = i64::try_from(version.version)
         .ok()
         .filter(|v| *v >= 1)
-        .ok_or_else(|| StationError::InvalidInput { field: "price version", problem: "it must be a number from 1".into() })?;
-    let latest: Option<i64> = tx.sql.query_row("SELECT max(version) FROM price_versions", [], |r| r.get(0))?;
+        .ok_or_else(|| StationError::InvalidInput {
+            field: "price version",
+            problem: "it must be a number from 1".into(),
+        })?;
+    let latest: Option<i64> =
+        tx.sql
+            .query_row("SELECT max(version) FROM price_versions", [], |r| r.get(0))?;
     if let Some(latest) = latest
         && number <= latest
     {
@@ -225,7 +261,10 @@ pub(crate) fn receive_price_version(tx: &Tx<'_>, version: &PriceVersion) -> Resu
         });
     }
     if version.items.is_empty() {
-        return Err(StationError::InvalidInput { field: "price version", problem: "it lists no products".into() });
+        return Err(StationError::InvalidInput {
+            field: "price version",
+            problem: "it lists no products".into(),
+        });
     }
     tx.sql.execute(
         "INSERT INTO price_versions (version, effective_at_ms, received_at_ms) VALUES (?1, ?2, ?3)",
@@ -236,7 +275,10 @@ pub(crate) fn receive_price_version(tx: &Tx<'_>, version: &PriceVersion) -> Resu
         if item.unit_price.get() > MAX_UNIT_PRICE_WON {
             return Err(StationError::InvalidInput {
                 field: "unit price",
-                problem: format!("{} won for {} is above the {MAX_UNIT_PRICE_WON} won ceiling", item.unit_price, item.product),
+                problem: format!(
+                    "{} won for {} is above the {MAX_UNIT_PRICE_WON} won ceiling",
+                    item.unit_price, item.product
+                ),
             });
         }
         let name = ensure_text("product name", &item.name, 100)?;
@@ -245,7 +287,11 @@ pub(crate) fn receive_price_version(tx: &Tx<'_>, version: &PriceVersion) -> Resu
         {
             return Err(StationError::InvalidInput {
                 field: "product unit",
-                problem: format!("{} is sold by the {}; a price version cannot change that", item.product, unit.as_str()),
+                problem: format!(
+                    "{} is sold by the {}; a price version cannot change that",
+                    item.product,
+                    unit.as_str()
+                ),
             });
         }
         tx.sql.execute(
@@ -280,10 +326,19 @@ pub(crate) fn apply_due_price_version(tx: &Tx<'_>) -> Result<Option<u64>> {
         return Ok(None);
     }
     let now_ms = tx.now_ms();
-    tx.sql.execute("UPDATE station SET applied_price_version = ?1", params![in_force])?;
-    tx.sql.execute("UPDATE price_versions SET applied_at_ms = ?2 WHERE version = ?1", params![in_force, now_ms])?;
+    tx.sql.execute(
+        "UPDATE station SET applied_price_version = ?1",
+        params![in_force],
+    )?;
+    tx.sql.execute(
+        "UPDATE price_versions SET applied_at_ms = ?2 WHERE version = ?1",
+        params![in_force, now_ms],
+    )?;
     let version = u64::try_from(in_force).expect("versions are positive");
-    tx.emit(Event::PriceVersionApplied(PriceVersionApplied { version, applied_at: tx.now }))?;
+    tx.emit(Event::PriceVersionApplied(PriceVersionApplied {
+        version,
+        applied_at: tx.now,
+    }))?;
     tracing::info!(version, "price version applied");
     Ok(Some(version))
 }
@@ -294,9 +349,15 @@ fn version_in_force(conn: &rusqlite::Connection, at_ms: i64) -> Result<Option<i6
         .query_row(params![at_ms], |r| r.get(0))?)
 }
 
-pub(crate) fn price_in_force(conn: &rusqlite::Connection, product: &ProductId, at_ms: i64) -> Result<PriceInForce> {
+pub(crate) fn price_in_force(
+    conn: &rusqlite::Connection,
+    product: &ProductId,
+    at_ms: i64,
+) -> Result<PriceInForce> {
     let Some(version) = version_in_force(conn, at_ms)? else {
-        return Err(StationError::NoPriceInForce { product: product.clone() });
+        return Err(StationError::NoPriceInForce {
+            product: product.clone(),
+        });
     };
     let price: Option<i64> = conn
         .prepare_cached("SELECT unit_price_won FROM prices WHERE version = ?1 AND product_id = ?2")?
@@ -309,7 +370,9 @@ pub(crate) fn price_in_force(conn: &rusqlite::Connection, product: &ProductId, a
         }),
         None => {
             product_unit(conn, product)?;
-            Err(StationError::NoPriceInForce { product: product.clone() })
+            Err(StationError::NoPriceInForce {
+                product: product.clone(),
+            })
         }
     }
 }
@@ -336,7 +399,8 @@ pub(crate) fn tank_product(conn: &rusqlite::Connection, tank: TankNo) -> Result<
 
 /// The tanks that hold a product.
 pub(crate) fn tanks_of(conn: &rusqlite::Connection, product: &ProductId) -> Result<Vec<TankNo>> {
-    let mut stmt = conn.prepare_cached("SELECT tank_no FROM tanks WHERE product_id = ?1 ORDER BY tank_no")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT tank_no FROM tanks WHERE product_id = ?1 ORDER BY tank_no")?;
     let rows = stmt.query_map(params![product], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -13,7 +13,10 @@ pub enum StationError {
     #[error("{field} must be more than zero, got {value}")]
     NotPositive { field: &'static str, value: i64 },
     #[error("{field} is not valid: {problem}")]
-    InvalidInput { field: &'static str, problem: String },
+    InvalidInput {
+        field: &'static str,
+        problem: String,
+    },
     #[error(transparent)]
     InvalidId(#[from] IdParseError),
 
@@ -44,30 +47,64 @@ pub enum StationError {
     // ---- products, prices, tanks
     #[error("product {product} has no price in force")]
     NoPriceInForce { product: ProductId },
-    #[error("price version {received} is not newer than version {latest}, which the station already has")]
+    #[error(
+        "price version {received} is not newer than version {latest}, which the station already has"
+    )]
     PriceVersionNotNewer { received: u64, latest: u64 },
     #[error("product {product} is sold {unit}; {hint}")]
-    WrongMeasure { product: ProductId, unit: &'static str, hint: &'static str },
+    WrongMeasure {
+        product: ProductId,
+        unit: &'static str,
+        hint: &'static str,
+    },
     #[error("tank {0} already exists")]
     TankExists(TankNo),
     #[error("tank {tank} holds {tank_product}, not {product}")]
-    TankHoldsOtherProduct { tank: TankNo, tank_product: ProductId, product: ProductId },
+    TankHoldsOtherProduct {
+        tank: TankNo,
+        tank_product: ProductId,
+        product: ProductId,
+    },
     #[error("no tank holds product {0}")]
     NoTankForProduct(ProductId),
     #[error("product {product} is held in tanks {tanks}; name the tank")]
     TankNotNamed { product: ProductId, tanks: String },
-    #[error("tank {tank} would overfill: it holds {book_stock} L of {capacity} L and {volume} L more do not fit")]
-    TankOverfill { tank: TankNo, book_stock: Millilitres, capacity: Millilitres, volume: Millilitres },
-    #[error("tank {tank} would fall below empty: it holds {book_stock} L and the adjustment is {delta} L")]
-    TankBelowEmpty { tank: TankNo, book_stock: Millilitres, delta: Millilitres },
+    #[error(
+        "tank {tank} would overfill: it holds {book_stock} L of {capacity} L and {volume} L more do not fit"
+    )]
+    TankOverfill {
+        tank: TankNo,
+        book_stock: Millilitres,
+        capacity: Millilitres,
+        volume: Millilitres,
+    },
+    #[error(
+        "tank {tank} would fall below empty: it holds {book_stock} L and the adjustment is {delta} L"
+    )]
+    TankBelowEmpty {
+        tank: TankNo,
+        book_stock: Millilitres,
+        delta: Millilitres,
+    },
 
     // ---- orders and deliveries
     #[error("order {order} is {status} and can no longer be {action}")]
-    OrderClosed { order: OrderId, status: &'static str, action: &'static str },
+    OrderClosed {
+        order: OrderId,
+        status: &'static str,
+        action: &'static str,
+    },
     #[error("shipment {0} is already recorded")]
     ShipmentExists(ShipmentId),
-    #[error("shipment {shipment} carries {shipment_product}, but order {order} is for {order_product}")]
-    ShipmentProductMismatch { shipment: ShipmentId, order: OrderId, shipment_product: ProductId, order_product: ProductId },
+    #[error(
+        "shipment {shipment} carries {shipment_product}, but order {order} is for {order_product}"
+    )]
+    ShipmentProductMismatch {
+        shipment: ShipmentId,
+        order: OrderId,
+        shipment_product: ProductId,
+        order_product: ProductId,
+    },
     #[error("the delivery of shipment {0} is already confirmed")]
     DeliveryAlreadyConfirmed(ShipmentId),
 
@@ -78,10 +115,21 @@ pub enum StationError {
     EmptySale,
     #[error("cash tendered ({tendered} won) is less than the total ({total} won)")]
     InsufficientTender { total: Won, tendered: Won },
-    #[error("sale of {amount} won would bring account {account} to {would_be} won, over its {limit} won credit limit")]
-    CreditLimitExceeded { account: AccountId, amount: Won, would_be: Won, limit: Won },
+    #[error(
+        "sale of {amount} won would bring account {account} to {would_be} won, over its {limit} won credit limit"
+    )]
+    CreditLimitExceeded {
+        account: AccountId,
+        amount: Won,
+        would_be: Won,
+        limit: Won,
+    },
     #[error("payment of {amount} won is more than the {balance} won account {account} owes")]
-    PaymentExceedsBalance { account: AccountId, amount: Won, balance: Won },
+    PaymentExceedsBalance {
+        account: AccountId,
+        amount: Won,
+        balance: Won,
+    },
 
     // ---- shifts and business days
     #[error("{0} has no open shift; open a shift first")]
@@ -102,7 +150,9 @@ pub enum StationError {
     DatabaseExists(String),
     #[error("the station database is damaged: {0}")]
     DatabaseCorrupt(String),
-    #[error("the station database was written by a newer version of this software (schema {found}, this version knows {known})")]
+    #[error(
+        "the station database was written by a newer version of this software (schema {found}, this version knows {known})"
+    )]
     DatabaseTooNew { found: i64, known: i64 },
     #[error("the station database failed: {0}")]
     Storage(String),
@@ -170,7 +220,9 @@ impl From<rusqlite::Error> for StationError {
     fn from(error: rusqlite::Error) -> StationError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match error.sqlite_error_code() {
-            Some(DatabaseCorrupt | NotADatabase) => StationError::DatabaseCorrupt(error.to_string()),
+            Some(DatabaseCorrupt | NotADatabase) => {
+                StationError::DatabaseCorrupt(error.to_string())
+            }
             _ => StationError::Storage(error.to_string()),
         }
     }
@@ -192,7 +244,10 @@ pub(crate) fn ensure_positive(field: &'static str, value: i64) -> Result<()> {
 pub(crate) fn ensure_text(field: &'static str, value: &str, max_chars: usize) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(StationError::InvalidInput { field, problem: "it must not be empty".into() });
+        return Err(StationError::InvalidInput {
+            field,
+            problem: "it must not be empty".into(),
+        });
     }
     if trimmed.chars().count() > max_chars {
         return Err(StationError::InvalidInput {

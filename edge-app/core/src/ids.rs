@@ -52,7 +52,8 @@ fn is_code(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
         && s.starts_with(|c: char| c.is_ascii_uppercase())
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 code_id!(
@@ -197,7 +198,11 @@ uuid_id!(
 /// clock. The random part comes from the operating system.
 pub(crate) fn new_v7(now: Timestamp) -> Uuid {
     let seconds = u64::try_from(now.as_second()).unwrap_or(0);
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, seconds, now.subsec_nanosecond().unsigned_abs());
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        seconds,
+        now.subsec_nanosecond().unsigned_abs(),
+    );
     Uuid::new_v7(ts)
 }
 

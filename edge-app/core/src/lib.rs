@@ -30,17 +30,26 @@ pub mod units;
 
 pub use accounts::{AccountMovement, AccountPaymentMethod, CreditAccount};
 pub use auth::{Actor, ManagerApproval, NewUser, Pin, Role, UserRecord};
-pub use catalog::{PriceInForce, PriceItem, PriceVersion, PriceVersionStatus, StoredPriceVersion, Tank, Unit};
+pub use catalog::{
+    PriceInForce, PriceItem, PriceVersion, PriceVersionStatus, StoredPriceVersion, Tank, Unit,
+};
 pub use error::{Result, StationError};
-pub use ids::{AccountId, IdParseError, OrderId, ProductId, SaleId, ShiftId, ShipmentId, StationId, TankNo, UserId};
-pub use orders::{DeliveryConfirmation, DeliveryView, ExpectedDelivery, NewOrder, OrderStatus, OrderView};
+pub use ids::{
+    AccountId, IdParseError, OrderId, ProductId, SaleId, ShiftId, ShipmentId, StationId, TankNo,
+    UserId,
+};
+pub use orders::{
+    DeliveryConfirmation, DeliveryView, ExpectedDelivery, NewOrder, OrderStatus, OrderView,
+};
 pub use outbox::{DeadLetter, InboxOutcome, OutboxEvent};
 pub use sales::{
-    Cancellation, LinePricing, Measure, Payment, PaymentRequest, PriceSource, SaleLine, SaleLineRequest, SaleRecord,
-    SaleRequest, SalesSummaryRow,
+    Cancellation, LinePricing, Measure, Payment, PaymentRequest, PriceSource, SaleLine,
+    SaleLineRequest, SaleRecord, SaleRequest, SalesSummaryRow,
 };
 pub use shifts::{DayReport, OpenShift, ShiftReport};
 pub use station::{DEFAULT_TIME_ZONE, Station, StationInfo, StationSetup};
 pub use stock::{FlowKind, ProductStock, StockFlow, TankStock};
-pub use store::{APPLICATION_ID, CheckpointOutcome, Checkpointer, WAL_AUTOCHECKPOINT_PAGES, schema_version};
+pub use store::{
+    APPLICATION_ID, CheckpointOutcome, Checkpointer, WAL_AUTOCHECKPOINT_PAGES, schema_version,
+};
 pub use units::{Millilitres, UnitPrice, Won};

@@ -47,7 +47,11 @@ impl OrderStatus {
             "delivered" => OrderStatus::Delivered,
             "canceled" => OrderStatus::Canceled,
             "rejected" => OrderStatus::Rejected,
-            other => return Err(StationError::DatabaseCorrupt(format!("unknown order status `{other}`"))),
+            other => {
+                return Err(StationError::DatabaseCorrupt(format!(
+                    "unknown order status `{other}`"
+                )));
+            }
         })
     }
 }
@@ -103,10 +107,18 @@ pub struct DeliveryConfirmation {
 
 impl Station {
     /// Places a fuel order.
-    pub fn place_order(&mut self, approval: &ManagerApproval, order: NewOrder, now: Timestamp) -> Result<OrderId> {
+    pub fn place_order(
+        &mut self,
+        approval: &ManagerApproval,
+        order: NewOrder,
+        now: Timestamp,
+    ) -> Result<OrderId> {
         ensure_positive("order volume (ml)", order.volume.get())?;
         if order.volume.get() > MAX_VOLUME_ML {
-            return Err(StationError::InvalidInput { field: "order volume", problem: "it is larger than any delivery".into() });
+            return Err(StationError::InvalidInput {
+                field: "order volume",
+                problem: "it is larger than any delivery".into(),
+            });
         }
         self.write(now, |tx| {
             if product_unit(&tx.sql, &order.product)? != Unit::Litre {
@@ -145,7 +157,13 @@ impl Station {
     }
 
     /// Cancels an order that has not been shipped.
-    pub fn cancel_order(&mut self, approval: &ManagerApproval, order: OrderId, reason: &str, now: Timestamp) -> Result<()> {
+    pub fn cancel_order(
+        &mut self,
+        approval: &ManagerApproval,
+        order: OrderId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let reason = ensure_text("reason", reason, 200)?;
         self.write(now, |tx| {
             let status = order_status(tx, order)?;
@@ -168,12 +186,21 @@ impl Station {
 
     /// Records a shipment HQ dispatched (normally applied from HQ's message; also by hand when
     /// HQ phones it in).
-    pub fn record_expected_delivery(&mut self, delivery: ExpectedDelivery, now: Timestamp) -> Result<()> {
+    pub fn record_expected_delivery(
+        &mut self,
+        delivery: ExpectedDelivery,
+        now: Timestamp,
+    ) -> Result<()> {
         self.write(now, |tx| record_expected_delivery(tx, &delivery))
     }
 
     /// HQ rejected an order.
-    pub fn record_order_rejection(&mut self, order: OrderId, reason: &str, now: Timestamp) -> Result<()> {
+    pub fn record_order_rejection(
+        &mut self,
+        order: OrderId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let reason = ensure_text("reason", reason, 200)?;
         self.write(now, |tx| record_order_rejection(tx, order, &reason))
     }
@@ -254,7 +281,11 @@ impl Station {
             Ok((
                 r.get::<_, OrderId>(0)?,
                 r.get::<_, ProductId>(1)?,
-                [r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?],
+                [
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ],
                 r.get::<_, String>(5)?,
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, String>(7)?,
@@ -262,7 +293,15 @@ impl Station {
             ))
         })?;
         rows.map(|row| {
-            let (order, product, [ordered, shipped, received], status, status_reason, wanted, [at, updated]) = row?;
+            let (
+                order,
+                product,
+                [ordered, shipped, received],
+                status,
+                status_reason,
+                wanted,
+                [at, updated],
+            ) = row?;
             Ok(OrderView {
                 order,
                 product,
@@ -281,7 +320,10 @@ impl Station {
 
     /// One order's status.
     pub fn order(&self, order: OrderId) -> Result<OrderView> {
-        self.orders()?.into_iter().find(|o| o.order == order).ok_or(StationError::UnknownOrder(order))
+        self.orders()?
+            .into_iter()
+            .find(|o| o.order == order)
+            .ok_or(StationError::UnknownOrder(order))
     }
 
     /// Every expected delivery, unconfirmed first, then newest first.
@@ -291,7 +333,9 @@ impl Station {
              LEFT JOIN delivery_confirmations c USING (shipment_id)
              ORDER BY c.shipment_id IS NOT NULL, d.recorded_at_ms DESC, d.shipment_id",
         )?;
-        let ids = stmt.query_map([], |r| r.get::<_, ShipmentId>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, ShipmentId>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         ids.into_iter()
             .map(|shipment| {
                 let expected = expected_delivery(self.conn(), shipment)?.ok_or(StationError::UnknownShipment(shipment))?;
@@ -322,8 +366,15 @@ pub(crate) fn record_expected_delivery(tx: &Tx<'_>, delivery: &ExpectedDelivery)
     ensure_positive("shipped volume (ml)", delivery.volume.get())?;
     let truck = ensure_text("truck", &delivery.truck, 40)?;
     let status = order_status(tx, delivery.order)?;
-    if matches!(status, OrderStatus::Canceled | OrderStatus::Rejected | OrderStatus::Delivered) {
-        return Err(StationError::OrderClosed { order: delivery.order, status: status.as_str(), action: "shipped" });
+    if matches!(
+        status,
+        OrderStatus::Canceled | OrderStatus::Rejected | OrderStatus::Delivered
+    ) {
+        return Err(StationError::OrderClosed {
+            order: delivery.order,
+            status: status.as_str(),
+            action: "shipped",
+        });
     }
     let order_product: ProductId = tx.sql.query_row(
         "SELECT product_id FROM orders WHERE order_id = ?1",
@@ -369,7 +420,11 @@ pub(crate) fn record_expected_delivery(tx: &Tx<'_>, delivery: &ExpectedDelivery)
 pub(crate) fn record_order_rejection(tx: &Tx<'_>, order: OrderId, reason: &str) -> Result<()> {
     let status = order_status(tx, order)?;
     if status != OrderStatus::Ordered {
-        return Err(StationError::OrderClosed { order, status: status.as_str(), action: "rejected" });
+        return Err(StationError::OrderClosed {
+            order,
+            status: status.as_str(),
+            action: "rejected",
+        });
     }
     tx.sql.execute(
         "INSERT INTO order_rejections (order_id, reason, rejected_at_ms) VALUES (?1, ?2, ?3)",
@@ -381,12 +436,21 @@ pub(crate) fn record_order_rejection(tx: &Tx<'_>, order: OrderId, reason: &str) 
 fn order_status(tx: &Tx<'_>, order: OrderId) -> Result<OrderStatus> {
     let status: Option<String> = tx
         .sql
-        .query_row("SELECT status FROM order_status WHERE order_id = ?1", params![order], |r| r.get(0))
+        .query_row(
+            "SELECT status FROM order_status WHERE order_id = ?1",
+            params![order],
+            |r| r.get(0),
+        )
         .optional()?;
     OrderStatus::from_stored(&status.ok_or(StationError::UnknownOrder(order))?)
 }
 
-fn set_status(tx: &Tx<'_>, order: OrderId, status: OrderStatus, reason: Option<&str>) -> Result<()> {
+fn set_status(
+    tx: &Tx<'_>,
+    order: OrderId,
+    status: OrderStatus,
+    reason: Option<&str>,
+) -> Result<()> {
     tx.sql.execute(
         "UPDATE order_status SET status = ?2, status_reason = ?3, updated_at_ms = ?4 WHERE order_id = ?1",
         params![order, status.as_str(), reason, tx.now_ms()],
@@ -394,7 +458,10 @@ fn set_status(tx: &Tx<'_>, order: OrderId, status: OrderStatus, reason: Option<&
     Ok(())
 }
 
-fn expected_delivery(conn: &rusqlite::Connection, shipment: ShipmentId) -> Result<Option<ExpectedDelivery>> {
+fn expected_delivery(
+    conn: &rusqlite::Connection,
+    shipment: ShipmentId,
+) -> Result<Option<ExpectedDelivery>> {
     let row = conn
         .query_row(
             "SELECT order_id, product_id, volume_ml, truck, expected_at_ms FROM expected_deliveries WHERE shipment_id = ?1",

@@ -15,7 +15,9 @@ use jiff::Timestamp;
 use rusqlite::params;
 use sync_protocol::{DecodeError, Direction, Envelope, Event, HUB_ORIGIN, ProductUnit};
 
-use crate::catalog::{PriceItem, PriceVersion, Unit, apply_due_price_version, receive_price_version};
+use crate::catalog::{
+    PriceItem, PriceVersion, Unit, apply_due_price_version, receive_price_version,
+};
 use crate::error::{Result, StationError};
 use crate::ids::{OrderId, ShipmentId};
 use crate::orders::{ExpectedDelivery, record_expected_delivery, record_order_rejection};
@@ -45,7 +47,11 @@ pub enum InboxOutcome {
     /// Arrived before an earlier message; nothing changed. `expected` is the next sequence wanted.
     OutOfOrder { sequence: u64, expected: u64 },
     /// Could not be decoded or applied; stored as a dead letter with its reason.
-    DeadLettered { sequence: Option<u64>, code: String, reason: String },
+    DeadLettered {
+        sequence: Option<u64>,
+        code: String,
+        reason: String,
+    },
 }
 
 /// A message that could not be handled.
@@ -66,11 +72,25 @@ impl Station {
              FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![to_i64(after_seq), to_i64(limit as u64)], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?;
         rows.map(|row| {
             let (seq, event_id, kind, at, message, acknowledged) = row?;
-            Ok(OutboxEvent { seq: to_u64(seq), event_id, kind, occurred_at: timestamp(at)?, message, acknowledged })
+            Ok(OutboxEvent {
+                seq: to_u64(seq),
+                event_id,
+                kind,
+                occurred_at: timestamp(at)?,
+                message,
+                acknowledged,
+            })
         })
         .collect()
     }
@@ -83,16 +103,21 @@ impl Station {
 
     /// The highest sequence HQ acknowledged (0 for none). Acknowledgement is cumulative.
     pub fn acknowledged_through(&self) -> Result<u64> {
-        let seq: Option<i64> = self
-            .conn()
-            .query_row("SELECT max(seq) FROM outbox WHERE acknowledged_at_ms IS NOT NULL", [], |r| r.get(0))?;
+        let seq: Option<i64> = self.conn().query_row(
+            "SELECT max(seq) FROM outbox WHERE acknowledged_at_ms IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(seq.map_or(0, to_u64))
     }
 
     /// How many events wait for HQ's acknowledgement.
     pub fn outbox_backlog(&self) -> Result<u64> {
-        let n: i64 =
-            self.conn().query_row("SELECT count(*) FROM outbox WHERE acknowledged_at_ms IS NULL", [], |r| r.get(0))?;
+        let n: i64 = self.conn().query_row(
+            "SELECT count(*) FROM outbox WHERE acknowledged_at_ms IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(to_u64(n))
     }
 
@@ -117,8 +142,11 @@ impl Station {
 
     /// The last sequence handled from `origin` (0 for none).
     pub fn inbox_position(&self, origin: &str) -> Result<u64> {
-        let seq: Option<i64> =
-            self.conn().query_row("SELECT max(seq) FROM inbox WHERE origin = ?1", params![origin], |r| r.get(0))?;
+        let seq: Option<i64> = self.conn().query_row(
+            "SELECT max(seq) FROM inbox WHERE origin = ?1",
+            params![origin],
+            |r| r.get(0),
+        )?;
         Ok(seq.map_or(0, to_u64))
     }
 
@@ -130,33 +158,81 @@ impl Station {
         };
         if envelope.origin != HUB_ORIGIN {
             // Not part of HQ's sequence at all: refuse it without touching the inbox.
-            let (code, reason) = ("foreign_origin".to_owned(), format!("the message comes from {}, not from HQ", envelope.origin));
+            let (code, reason) = (
+                "foreign_origin".to_owned(),
+                format!("the message comes from {}, not from HQ", envelope.origin),
+            );
             tracing::warn!(origin = %envelope.origin, "message from a foreign origin dead-lettered");
-            self.write(now, |tx| store_dead_letter(tx, Some(&envelope.origin), Some(envelope.sequence), &code, &reason, message))?;
-            return Ok(InboxOutcome::DeadLettered { sequence: Some(envelope.sequence), code, reason });
+            self.write(now, |tx| {
+                store_dead_letter(
+                    tx,
+                    Some(&envelope.origin),
+                    Some(envelope.sequence),
+                    &code,
+                    &reason,
+                    message,
+                )
+            })?;
+            return Ok(InboxOutcome::DeadLettered {
+                sequence: Some(envelope.sequence),
+                code,
+                reason,
+            });
         }
         let expected = self.inbox_position(&envelope.origin)? + 1;
         if envelope.sequence < expected {
-            return Ok(InboxOutcome::Duplicate { sequence: envelope.sequence });
+            return Ok(InboxOutcome::Duplicate {
+                sequence: envelope.sequence,
+            });
         }
         if envelope.sequence > expected {
-            return Ok(InboxOutcome::OutOfOrder { sequence: envelope.sequence, expected });
+            return Ok(InboxOutcome::OutOfOrder {
+                sequence: envelope.sequence,
+                expected,
+            });
         }
         let applied = self.write(now, |tx| {
             apply(tx, &envelope)?;
-            record_inbox(tx, &envelope.origin, envelope.sequence, &envelope.event_id.to_string(), envelope.event.kind().as_str(), "applied")
+            record_inbox(
+                tx,
+                &envelope.origin,
+                envelope.sequence,
+                &envelope.event_id.to_string(),
+                envelope.event.kind().as_str(),
+                "applied",
+            )
         });
         match applied {
-            Ok(()) => Ok(InboxOutcome::Applied { sequence: envelope.sequence }),
+            Ok(()) => Ok(InboxOutcome::Applied {
+                sequence: envelope.sequence,
+            }),
             Err(error) if error.is_storage_fault() => Err(error),
             Err(error) => {
                 let (code, reason) = (error.code().to_owned(), error.to_string());
                 tracing::warn!(origin = %envelope.origin, seq = envelope.sequence, %reason, "message from HQ dead-lettered");
                 self.write(now, |tx| {
-                    record_inbox(tx, &envelope.origin, envelope.sequence, &envelope.event_id.to_string(), envelope.event.kind().as_str(), "dead_lettered")?;
-                    store_dead_letter(tx, Some(&envelope.origin), Some(envelope.sequence), &code, &reason, message)
+                    record_inbox(
+                        tx,
+                        &envelope.origin,
+                        envelope.sequence,
+                        &envelope.event_id.to_string(),
+                        envelope.event.kind().as_str(),
+                        "dead_lettered",
+                    )?;
+                    store_dead_letter(
+                        tx,
+                        Some(&envelope.origin),
+                        Some(envelope.sequence),
+                        &code,
+                        &reason,
+                        message,
+                    )
                 })?;
-                Ok(InboxOutcome::DeadLettered { sequence: Some(envelope.sequence), code, reason })
+                Ok(InboxOutcome::DeadLettered {
+                    sequence: Some(envelope.sequence),
+                    code,
+                    reason,
+                })
             }
         }
     }
@@ -167,16 +243,33 @@ impl Station {
             "SELECT origin, seq, reason_code, reason, received_at_ms FROM dead_letters ORDER BY dead_letter_id DESC",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, i64>(4)?,
+            ))
         })?;
         rows.map(|row| {
             let (origin, seq, code, reason, at) = row?;
-            Ok(DeadLetter { origin, sequence: seq.map(to_u64), code, reason, received_at: timestamp(at)? })
+            Ok(DeadLetter {
+                origin,
+                sequence: seq.map(to_u64),
+                code,
+                reason,
+                received_at: timestamp(at)?,
+            })
         })
         .collect()
     }
 
-    fn dead_letter_undecodable(&mut self, message: &[u8], error: &DecodeError, now: Timestamp) -> Result<InboxOutcome> {
+    fn dead_letter_undecodable(
+        &mut self,
+        message: &[u8],
+        error: &DecodeError,
+        now: Timestamp,
+    ) -> Result<InboxOutcome> {
         let header = sync_protocol::peek_origin_sequence(message);
         if let Some((origin, seq)) = &header {
             let expected = self.inbox_position(origin)? + 1;
@@ -184,7 +277,10 @@ impl Station {
                 return Ok(InboxOutcome::Duplicate { sequence: *seq });
             }
             if *seq > expected {
-                return Ok(InboxOutcome::OutOfOrder { sequence: *seq, expected });
+                return Ok(InboxOutcome::OutOfOrder {
+                    sequence: *seq,
+                    expected,
+                });
             }
         }
         let (code, reason) = (error.code().to_owned(), error.to_string());
@@ -193,17 +289,35 @@ impl Station {
             if let Some((origin, seq)) = &header {
                 record_inbox(tx, origin, *seq, "", "undecodable", "dead_lettered")?;
             }
-            store_dead_letter(tx, header.as_ref().map(|h| h.0.as_str()), header.as_ref().map(|h| h.1), &code, &reason, message)
+            store_dead_letter(
+                tx,
+                header.as_ref().map(|h| h.0.as_str()),
+                header.as_ref().map(|h| h.1),
+                &code,
+                &reason,
+                message,
+            )
         })?;
-        Ok(InboxOutcome::DeadLettered { sequence: header.map(|h| h.1), code, reason })
+        Ok(InboxOutcome::DeadLettered {
+            sequence: header.map(|h| h.1),
+            code,
+            reason,
+        })
     }
 }
 
 fn apply(tx: &Tx<'_>, envelope: &Envelope) -> Result<()> {
-    let refuse = |problem: String| Err(StationError::InvalidInput { field: "message", problem });
+    let refuse = |problem: String| {
+        Err(StationError::InvalidInput {
+            field: "message",
+            problem,
+        })
+    };
     let kind = envelope.event.kind();
     if kind.direction() != Direction::HubToStation {
-        return refuse(format!("`{kind}` is an event stations send, not one they receive"));
+        return refuse(format!(
+            "`{kind}` is an event stations send, not one they receive"
+        ));
     }
     match &envelope.event {
         Event::PriceChanged(change) => {
@@ -222,7 +336,14 @@ fn apply(tx: &Tx<'_>, envelope: &Envelope) -> Result<()> {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            receive_price_version(tx, &PriceVersion { version: change.version, effective_at: change.effective_at, items })?;
+            receive_price_version(
+                tx,
+                &PriceVersion {
+                    version: change.version,
+                    effective_at: change.effective_at,
+                    items,
+                },
+            )?;
             apply_due_price_version(tx)?;
             Ok(())
         }
@@ -245,7 +366,14 @@ fn apply(tx: &Tx<'_>, envelope: &Envelope) -> Result<()> {
     }
 }
 
-fn record_inbox(tx: &Tx<'_>, origin: &str, seq: u64, event_id: &str, kind: &str, outcome: &str) -> Result<()> {
+fn record_inbox(
+    tx: &Tx<'_>,
+    origin: &str,
+    seq: u64,
+    event_id: &str,
+    kind: &str,
+    outcome: &str,
+) -> Result<()> {
     tx.sql.execute(
         "INSERT INTO inbox (origin, seq, event_id, kind, outcome, handled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![origin, to_i64(seq), event_id, kind, outcome, tx.now_ms()],
@@ -253,7 +381,14 @@ fn record_inbox(tx: &Tx<'_>, origin: &str, seq: u64, event_id: &str, kind: &str,
     Ok(())
 }
 
-fn store_dead_letter(tx: &Tx<'_>, origin: Option<&str>, seq: Option<u64>, code: &str, reason: &str, message: &[u8]) -> Result<()> {
+fn store_dead_letter(
+    tx: &Tx<'_>,
+    origin: Option<&str>,
+    seq: Option<u64>,
+    code: &str,
+    reason: &str,
+    message: &[u8],
+) -> Result<()> {
     tx.sql.execute(
         "INSERT INTO dead_letters (origin, seq, reason_code, reason, message, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![origin, seq.map(to_i64), code, reason, message, ms(tx.now)],

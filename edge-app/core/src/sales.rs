@@ -12,18 +12,26 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{OptionalExtension, params};
-use sync_protocol::{Event, Payment as WirePayment, PriceSource as WirePriceSource, SaleCanceled, SaleLine as WireLine, SaleSettled};
+use sync_protocol::{
+    Event, Payment as WirePayment, PriceSource as WirePriceSource, SaleCanceled,
+    SaleLine as WireLine, SaleSettled,
+};
 
 use crate::accounts::{account_balance, add_to_balance};
 use crate::auth::{Actor, ManagerApproval};
-use crate::catalog::{Unit, apply_due_price_version, price_in_force, product_unit, tank_product, tanks_of};
+use crate::catalog::{
+    Unit, apply_due_price_version, price_in_force, product_unit, tank_product, tanks_of,
+};
 use crate::error::{Result, StationError, ensure_positive, ensure_text};
 use crate::ids::{AccountId, ProductId, SaleId, ShiftId, TankNo, UserId, new_v7};
 use crate::shifts::open_shift_of;
 use crate::sql::{date_text, parse_date, timestamp};
 use crate::station::{Station, Tx};
 use crate::stock::{FlowKind, record_flow};
-use crate::units::{MAX_UNIT_PRICE_WON, MAX_VOLUME_ML, Millilitres, UnitPrice, Won, amount_for_quantity, amount_for_volume};
+use crate::units::{
+    MAX_UNIT_PRICE_WON, MAX_VOLUME_ML, Millilitres, UnitPrice, Won, amount_for_quantity,
+    amount_for_volume,
+};
 
 /// How much of a product a line sells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +50,10 @@ pub enum LinePricing {
     /// The pump's meter: its unit price and the amount it computed (the legal figure).
     Pump { unit_price: UnitPrice, amount: Won },
     /// A price a manager sets by hand.
-    ManagerOverride { unit_price: UnitPrice, approval: ManagerApproval },
+    ManagerOverride {
+        unit_price: UnitPrice,
+        approval: ManagerApproval,
+    },
 }
 
 /// One line of a sale to settle.
@@ -149,12 +160,20 @@ impl SalesSummaryRow {
 
 impl Station {
     /// Settles a sale for the actor's open shift. Durable when this returns: print after.
-    pub fn settle_sale(&mut self, actor: &Actor, request: SaleRequest, now: Timestamp) -> Result<SaleRecord> {
+    pub fn settle_sale(
+        &mut self,
+        actor: &Actor,
+        request: SaleRequest,
+        now: Timestamp,
+    ) -> Result<SaleRecord> {
         if request.lines.is_empty() {
             return Err(StationError::EmptySale);
         }
         if request.lines.len() > 99 {
-            return Err(StationError::InvalidInput { field: "sale", problem: "a sale has at most 99 lines".into() });
+            return Err(StationError::InvalidInput {
+                field: "sale",
+                problem: "a sale has at most 99 lines".into(),
+            });
         }
         self.write(now, |tx| settle(tx, actor, request))
     }
@@ -182,15 +201,23 @@ impl Station {
     pub fn sale_by_receipt(&self, receipt_no: &str) -> Result<Option<SaleRecord>> {
         let id: Option<SaleId> = self
             .conn()
-            .query_row("SELECT sale_id FROM sales WHERE receipt_no = ?1", params![receipt_no], |r| r.get(0))
+            .query_row(
+                "SELECT sale_id FROM sales WHERE receipt_no = ?1",
+                params![receipt_no],
+                |r| r.get(0),
+            )
             .optional()?;
         id.map(|id| self.sale(id)).transpose()
     }
 
     /// The sales of a business day, in receipt order.
     pub fn sales_of_day(&self, day: Date) -> Result<Vec<SaleRecord>> {
-        let mut stmt = self.conn().prepare("SELECT sale_id FROM sales WHERE business_day = ?1 ORDER BY receipt_no")?;
-        let ids = stmt.query_map(params![date_text(day)], |r| r.get::<_, SaleId>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT sale_id FROM sales WHERE business_day = ?1 ORDER BY receipt_no")?;
+        let ids = stmt
+            .query_map(params![date_text(day)], |r| r.get::<_, SaleId>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         ids.into_iter().map(|id| self.sale(id)).collect()
     }
 
@@ -200,7 +227,10 @@ impl Station {
     }
 }
 
-pub(crate) fn summary_rows(conn: &rusqlite::Connection, day: Option<Date>) -> Result<Vec<SalesSummaryRow>> {
+pub(crate) fn summary_rows(
+    conn: &rusqlite::Connection,
+    day: Option<Date>,
+) -> Result<Vec<SalesSummaryRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won,
                 canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won
@@ -232,20 +262,32 @@ fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord
         let line_no = u16::try_from(i + 1).expect("at most 99 lines");
         lines.push(price_line(tx, line_no, line)?);
     }
-    let total = lines.iter().fold(Won::ZERO, |sum, (line, _)| sum + line.amount);
+    let total = lines
+        .iter()
+        .fold(Won::ZERO, |sum, (line, _)| sum + line.amount);
     let payment = match request.payment {
         PaymentRequest::Cash { tendered } => {
             if tendered < total {
                 return Err(StationError::InsufficientTender { total, tendered });
             }
-            Payment::Cash { tendered, change: tendered - total }
+            Payment::Cash {
+                tendered,
+                change: tendered - total,
+            }
         }
-        PaymentRequest::Card { reference } => Payment::Card { reference: ensure_text("card reference", &reference, 64)? },
+        PaymentRequest::Card { reference } => Payment::Card {
+            reference: ensure_text("card reference", &reference, 64)?,
+        },
         PaymentRequest::Account(account) => {
             let (balance, limit) = account_balance(&tx.sql, account)?;
             let would_be = balance + total;
             if would_be > limit {
-                return Err(StationError::CreditLimitExceeded { account, amount: total, would_be, limit });
+                return Err(StationError::CreditLimitExceeded {
+                    account,
+                    amount: total,
+                    would_be,
+                    limit,
+                });
             }
             Payment::Account(account)
         }
@@ -254,7 +296,9 @@ fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord
     let sale = SaleId::generate(tx.now);
     let receipt_no = next_receipt_no(tx, day)?;
     let (method, tendered, change, card, account) = match &payment {
-        Payment::Cash { tendered, change } => ("cash", Some(tendered.get()), Some(change.get()), None, None),
+        Payment::Cash { tendered, change } => {
+            ("cash", Some(tendered.get()), Some(change.get()), None, None)
+        }
         Payment::Card { reference } => ("card", None, None, Some(reference.as_str()), None),
         Payment::Account(account) => ("account", None, None, None, Some(*account)),
     };
@@ -300,7 +344,15 @@ fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord
                 override_by
             ])?;
         if let (Some(tank), Measure::Volume(v)) = (line.tank, line.measure) {
-            record_flow(tx, tank, &line.product, FlowKind::Sale, -v, &sale.to_string(), day)?;
+            record_flow(
+                tx,
+                tank,
+                &line.product,
+                FlowKind::Sale,
+                -v,
+                &sale.to_string(),
+                day,
+            )?;
         }
         add_to_summary(tx, day, line, false)?;
     }
@@ -333,7 +385,11 @@ fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord
 }
 
 /// Resolves a requested line into a priced line, and who approved an override.
-fn price_line(tx: &Tx<'_>, line_no: u16, line: SaleLineRequest) -> Result<(SaleLine, Option<UserId>)> {
+fn price_line(
+    tx: &Tx<'_>,
+    line_no: u16,
+    line: SaleLineRequest,
+) -> Result<(SaleLine, Option<UserId>)> {
     let unit = product_unit(&tx.sql, &line.product)?;
     let product_name: String = tx
         .sql
@@ -343,14 +399,20 @@ fn price_line(tx: &Tx<'_>, line_no: u16, line: SaleLineRequest) -> Result<(SaleL
         (Unit::Litre, Measure::Volume(volume)) => {
             ensure_positive("volume (ml)", volume.get())?;
             if volume.get() > MAX_VOLUME_ML {
-                return Err(StationError::InvalidInput { field: "volume", problem: "it is larger than any tank".into() });
+                return Err(StationError::InvalidInput {
+                    field: "volume",
+                    problem: "it is larger than any tank".into(),
+                });
             }
             Some(resolve_tank(tx, &line.product, line.tank)?)
         }
         (Unit::Piece, Measure::Quantity(quantity)) => {
             ensure_positive("quantity", quantity)?;
             if quantity > 10_000 {
-                return Err(StationError::InvalidInput { field: "quantity", problem: "at most 10,000 pieces a line".into() });
+                return Err(StationError::InvalidInput {
+                    field: "quantity",
+                    problem: "at most 10,000 pieces a line".into(),
+                });
             }
             if line.tank.is_some() {
                 return Err(StationError::InvalidInput {
@@ -361,10 +423,18 @@ fn price_line(tx: &Tx<'_>, line_no: u16, line: SaleLineRequest) -> Result<(SaleL
             None
         }
         (Unit::Litre, Measure::Quantity(_)) => {
-            return Err(StationError::WrongMeasure { product: line.product, unit: "by the litre", hint: "give a volume" });
+            return Err(StationError::WrongMeasure {
+                product: line.product,
+                unit: "by the litre",
+                hint: "give a volume",
+            });
         }
         (Unit::Piece, Measure::Volume(_)) => {
-            return Err(StationError::WrongMeasure { product: line.product, unit: "by the piece", hint: "give a quantity" });
+            return Err(StationError::WrongMeasure {
+                product: line.product,
+                unit: "by the piece",
+                hint: "give a quantity",
+            });
         }
     };
     let amount_at = |price: UnitPrice| match line.measure {
@@ -374,23 +444,41 @@ fn price_line(tx: &Tx<'_>, line_no: u16, line: SaleLineRequest) -> Result<(SaleL
     let check_price = |price: UnitPrice| {
         ensure_positive("unit price (won)", price.get())?;
         if price.get() > MAX_UNIT_PRICE_WON {
-            return Err(StationError::InvalidInput { field: "unit price", problem: "it is above the ceiling".into() });
+            return Err(StationError::InvalidInput {
+                field: "unit price",
+                problem: "it is above the ceiling".into(),
+            });
         }
         Ok(())
     };
     let (unit_price, amount, price_source, price_version, override_by) = match line.pricing {
         LinePricing::PriceList => {
             let price = price_in_force(&tx.sql, &line.product, tx.now_ms())?;
-            (price.unit_price, amount_at(price.unit_price), PriceSource::PriceList, Some(price.version), None)
+            (
+                price.unit_price,
+                amount_at(price.unit_price),
+                PriceSource::PriceList,
+                Some(price.version),
+                None,
+            )
         }
         LinePricing::Pump { unit_price, amount } => {
             check_price(unit_price)?;
             ensure_positive("pump amount (won)", amount.get())?;
             (unit_price, amount, PriceSource::Pump, None, None)
         }
-        LinePricing::ManagerOverride { unit_price, approval } => {
+        LinePricing::ManagerOverride {
+            unit_price,
+            approval,
+        } => {
             check_price(unit_price)?;
-            (unit_price, amount_at(unit_price), PriceSource::ManagerOverride, None, Some(approval.manager().clone()))
+            (
+                unit_price,
+                amount_at(unit_price),
+                PriceSource::ManagerOverride,
+                None,
+                Some(approval.manager().clone()),
+            )
         }
     };
     if amount.get() <= 0 {
@@ -399,7 +487,17 @@ fn price_line(tx: &Tx<'_>, line_no: u16, line: SaleLineRequest) -> Result<(SaleL
             problem: format!("line {line_no} comes to 0 won; sell at least 1 won's worth"),
         });
     }
-    let line = SaleLine { line_no, product: line.product, product_name, tank, measure: line.measure, unit_price, amount, price_source, price_version };
+    let line = SaleLine {
+        line_no,
+        product: line.product,
+        product_name,
+        tank,
+        measure: line.measure,
+        unit_price,
+        amount,
+        price_source,
+        price_version,
+    };
     Ok((line, override_by))
 }
 
@@ -407,7 +505,11 @@ fn resolve_tank(tx: &Tx<'_>, product: &ProductId, named: Option<TankNo>) -> Resu
     if let Some(tank) = named {
         let holds = tank_product(&tx.sql, tank)?;
         if &holds != product {
-            return Err(StationError::TankHoldsOtherProduct { tank, tank_product: holds, product: product.clone() });
+            return Err(StationError::TankHoldsOtherProduct {
+                tank,
+                tank_product: holds,
+                product: product.clone(),
+            });
         }
         return Ok(tank);
     }
@@ -416,7 +518,11 @@ fn resolve_tank(tx: &Tx<'_>, product: &ProductId, named: Option<TankNo>) -> Resu
         [only] => Ok(*only),
         several => Err(StationError::TankNotNamed {
             product: product.clone(),
-            tanks: several.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            tanks: several
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -429,10 +535,20 @@ fn next_receipt_no(tx: &Tx<'_>, day: Date) -> Result<String> {
              RETURNING next_receipt_no - 1",
         )?
         .query_row(params![date_text(day)], |r| r.get(0))?;
-    Ok(format!("{}-{}-{n:04}", tx.station.station_id, day.strftime("%Y%m%d")))
+    Ok(format!(
+        "{}-{}-{n:04}",
+        tx.station.station_id,
+        day.strftime("%Y%m%d")
+    ))
 }
 
-fn cancel(tx: &Tx<'_>, actor: &Actor, approval: &ManagerApproval, sale_id: SaleId, reason: &str) -> Result<()> {
+fn cancel(
+    tx: &Tx<'_>,
+    actor: &Actor,
+    approval: &ManagerApproval,
+    sale_id: SaleId,
+    reason: &str,
+) -> Result<()> {
     let sale = load_sale(&tx.sql, sale_id)?.ok_or(StationError::UnknownSale(sale_id))?;
     if sale.cancellation.is_some() {
         return Err(StationError::SaleAlreadyCanceled(sale_id));
@@ -461,7 +577,15 @@ fn cancel(tx: &Tx<'_>, actor: &Actor, approval: &ManagerApproval, sale_id: SaleI
     )?;
     for line in &sale.lines {
         if let (Some(tank), Measure::Volume(v)) = (line.tank, line.measure) {
-            record_flow(tx, tank, &line.product, FlowKind::Cancellation, v, &sale_id.to_string(), day)?;
+            record_flow(
+                tx,
+                tank,
+                &line.product,
+                FlowKind::Cancellation,
+                v,
+                &sale_id.to_string(),
+                day,
+            )?;
         }
         add_to_summary(tx, day, line, true)?;
     }
@@ -547,14 +671,33 @@ fn wire_line(line: &SaleLine) -> WireLine {
 
 fn wire_payment(payment: &Payment) -> WirePayment {
     match payment {
-        Payment::Cash { tendered, change } => WirePayment::Cash { tendered_won: tendered.get(), change_won: change.get() },
-        Payment::Card { reference } => WirePayment::Card { reference: reference.clone() },
-        Payment::Account(account) => WirePayment::Account { account_id: account.uuid() },
+        Payment::Cash { tendered, change } => WirePayment::Cash {
+            tendered_won: tendered.get(),
+            change_won: change.get(),
+        },
+        Payment::Card { reference } => WirePayment::Card {
+            reference: reference.clone(),
+        },
+        Payment::Account(account) => WirePayment::Account {
+            account_id: account.uuid(),
+        },
     }
 }
 
 fn load_sale(conn: &rusqlite::Connection, sale: SaleId) -> Result<Option<SaleRecord>> {
-    type Head = (String, String, ShiftId, UserId, i64, i64, String, Option<i64>, Option<i64>, Option<String>, Option<AccountId>);
+    type Head = (
+        String,
+        String,
+        ShiftId,
+        UserId,
+        i64,
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<AccountId>,
+    );
     let head: Option<Head> = conn
         .prepare_cached(
             "SELECT receipt_no, business_day, shift_id, cashier, settled_at_ms, total_won, payment_method,
@@ -577,12 +720,28 @@ fn load_sale(conn: &rusqlite::Connection, sale: SaleId) -> Result<Option<SaleRec
             ))
         })
         .optional()?;
-    let Some((receipt_no, day, shift, cashier, settled_ms, total, method, tendered, change, card, account)) = head else {
+    let Some((
+        receipt_no,
+        day,
+        shift,
+        cashier,
+        settled_ms,
+        total,
+        method,
+        tendered,
+        change,
+        card,
+        account,
+    )) = head
+    else {
         return Ok(None);
     };
     let corrupt = |what: &str| StationError::DatabaseCorrupt(format!("sale {sale}: {what}"));
     let payment = match (method.as_str(), tendered, change, card, account) {
-        ("cash", Some(t), Some(c), _, _) => Payment::Cash { tendered: Won(t), change: Won(c) },
+        ("cash", Some(t), Some(c), _, _) => Payment::Cash {
+            tendered: Won(t),
+            change: Won(c),
+        },
         ("card", _, _, Some(reference), _) => Payment::Card { reference },
         ("account", _, _, _, Some(account)) => Payment::Account(account),
         _ => return Err(corrupt("its payment is incomplete")),
@@ -606,7 +765,8 @@ fn load_sale(conn: &rusqlite::Connection, sale: SaleId) -> Result<Option<SaleRec
             ))
         })?
         .map(|row| {
-            let (line_no, product, product_name, tank, measure, (price, amount), source, version) = row?;
+            let (line_no, product, product_name, tank, measure, (price, amount), source, version) =
+                row?;
             let measure = match measure {
                 (Some(v), None) => Measure::Volume(Millilitres(v)),
                 (None, Some(q)) => Measure::Quantity(q),

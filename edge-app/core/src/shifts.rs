@@ -15,8 +15,8 @@ use sync_protocol::{DayClosed, DayProductTotals, Event, ShiftClosed};
 use crate::auth::{Actor, ManagerApproval};
 use crate::error::{Result, StationError};
 use crate::ids::{ShiftId, UserId};
-use crate::sql::{date_text, parse_date, timestamp};
 use crate::sales::{SalesSummaryRow, summary_rows};
+use crate::sql::{date_text, parse_date, timestamp};
 use crate::station::{Station, Tx};
 use crate::units::Won;
 
@@ -64,9 +64,17 @@ pub struct DayReport {
 
 impl Station {
     /// Opens a shift for the actor with an opening float of cash in the drawer.
-    pub fn open_shift(&mut self, actor: &Actor, opening_float: Won, now: Timestamp) -> Result<OpenShift> {
+    pub fn open_shift(
+        &mut self,
+        actor: &Actor,
+        opening_float: Won,
+        now: Timestamp,
+    ) -> Result<OpenShift> {
         if opening_float.get() < 0 {
-            return Err(StationError::InvalidInput { field: "opening float", problem: "it cannot be negative".into() });
+            return Err(StationError::InvalidInput {
+                field: "opening float",
+                problem: "it cannot be negative".into(),
+            });
         }
         self.write(now, |tx| {
             if open_shift_of(tx, actor.user()).is_ok() {
@@ -113,9 +121,17 @@ impl Station {
     }
 
     /// Closes the actor's shift with the cash counted in the drawer.
-    pub fn close_shift(&mut self, actor: &Actor, counted_cash: Won, now: Timestamp) -> Result<ShiftReport> {
+    pub fn close_shift(
+        &mut self,
+        actor: &Actor,
+        counted_cash: Won,
+        now: Timestamp,
+    ) -> Result<ShiftReport> {
         if counted_cash.get() < 0 {
-            return Err(StationError::InvalidInput { field: "counted cash", problem: "it cannot be negative".into() });
+            return Err(StationError::InvalidInput {
+                field: "counted cash",
+                problem: "it cannot be negative".into(),
+            });
         }
         self.write(now, |tx| {
             let shift = open_shift_of(tx, actor.user())?;
@@ -143,13 +159,21 @@ impl Station {
     pub fn open_business_day(&self) -> Result<Option<Date>> {
         let open: Option<String> = self
             .conn()
-            .query_row("SELECT business_day FROM business_days WHERE closed_at_ms IS NULL", [], |r| r.get(0))
+            .query_row(
+                "SELECT business_day FROM business_days WHERE closed_at_ms IS NULL",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         open.as_deref().map(parse_date).transpose()
     }
 
     /// Closes the open business day; every shift in it must be closed.
-    pub fn close_business_day(&mut self, approval: &ManagerApproval, now: Timestamp) -> Result<DayReport> {
+    pub fn close_business_day(
+        &mut self,
+        approval: &ManagerApproval,
+        now: Timestamp,
+    ) -> Result<DayReport> {
         self.write(now, |tx| {
             let day = tx.open_business_day()?.ok_or(StationError::NoOpenBusinessDay)?;
             let open: Vec<String> = {
@@ -198,14 +222,29 @@ impl Station {
 
 fn build_day_report(conn: &rusqlite::Connection, day: Date) -> Result<DayReport> {
     let closed_by: Option<Option<UserId>> = conn
-        .query_row("SELECT closed_by FROM business_days WHERE business_day = ?1", params![date_text(day)], |r| r.get(0))
+        .query_row(
+            "SELECT closed_by FROM business_days WHERE business_day = ?1",
+            params![date_text(day)],
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(closed_by) = closed_by else {
-        return Err(StationError::InvalidInput { field: "business day", problem: format!("{day} has no records") });
+        return Err(StationError::InvalidInput {
+            field: "business day",
+            problem: format!("{day} has no records"),
+        });
     };
     let products = summary_rows(conn, Some(day))?;
-    let net_amount = products.iter().fold(Won::ZERO, |sum, row| sum + row.net_amount());
-    Ok(DayReport { business_day: day, closed_by, products, net_amount, shifts: shifts_of_day(conn, day)? })
+    let net_amount = products
+        .iter()
+        .fold(Won::ZERO, |sum, row| sum + row.net_amount());
+    Ok(DayReport {
+        business_day: day,
+        closed_by,
+        products,
+        net_amount,
+        shifts: shifts_of_day(conn, day)?,
+    })
 }
 
 /// The actor's open shift, or `NoOpenShift`.
@@ -254,6 +293,8 @@ fn shifts_of_day(conn: &rusqlite::Connection, day: Date) -> Result<Vec<ShiftRepo
     let mut stmt = conn.prepare(
         "SELECT shift_id FROM shifts WHERE business_day = ?1 AND closed_at_ms IS NOT NULL ORDER BY opened_at_ms, shift_id",
     )?;
-    let ids = stmt.query_map(params![date_text(day)], |r| r.get::<_, ShiftId>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids = stmt
+        .query_map(params![date_text(day)], |r| r.get::<_, ShiftId>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     ids.into_iter().map(|id| shift_report(conn, id)).collect()
 }

@@ -12,7 +12,8 @@ pub(crate) fn ms(at: Timestamp) -> i64 {
 }
 
 pub(crate) fn timestamp(ms: i64) -> Result<Timestamp> {
-    Timestamp::from_millisecond(ms).map_err(|e| StationError::DatabaseCorrupt(format!("a stored time: {e}")))
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| StationError::DatabaseCorrupt(format!("a stored time: {e}")))
 }
 
 pub(crate) fn date_text(day: Date) -> String {
@@ -20,7 +21,8 @@ pub(crate) fn date_text(day: Date) -> String {
 }
 
 pub(crate) fn parse_date(text: &str) -> Result<Date> {
-    text.parse().map_err(|e| StationError::DatabaseCorrupt(format!("a stored date `{text}`: {e}")))
+    text.parse()
+        .map_err(|e| StationError::DatabaseCorrupt(format!("a stored date `{text}`: {e}")))
 }
 
 macro_rules! text_sql {
@@ -39,7 +41,9 @@ macro_rules! text_sql {
     )*};
 }
 
-text_sql!(ProductId, UserId, OrderId, ShipmentId, SaleId, AccountId, ShiftId);
+text_sql!(
+    ProductId, UserId, OrderId, ShipmentId, SaleId, AccountId, ShiftId
+);
 
 impl ToSql for TankNo {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

@@ -60,9 +60,17 @@ impl Station {
         )?;
         crate::auth::insert_user(&tx, &setup.first_manager, &pin_hash, now)?;
         tx.commit()?;
-        let info = StationInfo { station_id: setup.station_id, name, time_zone: setup.time_zone };
+        let info = StationInfo {
+            station_id: setup.station_id,
+            name,
+            time_zone: setup.time_zone,
+        };
         tracing::info!(station = %info.station_id, path = %path.display(), "station database created");
-        Ok(Station { conn, info, time_zone })
+        Ok(Station {
+            conn,
+            info,
+            time_zone,
+        })
     }
 
     /// Opens an existing station database.
@@ -78,7 +86,15 @@ impl Station {
             .parse()
             .map_err(|e| StationError::DatabaseCorrupt(format!("the stored station id: {e}")))?;
         let time_zone = parse_time_zone(&zone)?;
-        Ok(Station { conn, info: StationInfo { station_id, name, time_zone: zone }, time_zone })
+        Ok(Station {
+            conn,
+            info: StationInfo {
+                station_id,
+                name,
+                time_zone: zone,
+            },
+            time_zone,
+        })
     }
 
     pub fn info(&self) -> &StationInfo {
@@ -99,9 +115,20 @@ impl Station {
     }
 
     /// Runs `change` in one IMMEDIATE transaction and commits it durably, or rolls it back.
-    pub(crate) fn write<T>(&mut self, now: Timestamp, change: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let sql = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let tx = Tx { sql, station: &self.info, time_zone: &self.time_zone, now };
+    pub(crate) fn write<T>(
+        &mut self,
+        now: Timestamp,
+        change: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let sql = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = Tx {
+            sql,
+            station: &self.info,
+            time_zone: &self.time_zone,
+            now,
+        };
         let out = change(&tx)?;
         tx.sql.commit()?;
         Ok(out)
@@ -175,10 +202,15 @@ impl Tx<'_> {
             return Ok(day);
         }
         let last_closed: Option<String> =
-            self.sql.query_row("SELECT max(business_day) FROM business_days", [], |r| r.get(0))?;
+            self.sql
+                .query_row("SELECT max(business_day) FROM business_days", [], |r| {
+                    r.get(0)
+                })?;
         let mut day = self.local_date();
         if let Some(last) = last_closed {
-            let next = parse_date(&last)?.checked_add(1.day()).map_err(|e| StationError::Storage(e.to_string()))?;
+            let next = parse_date(&last)?
+                .checked_add(1.day())
+                .map_err(|e| StationError::Storage(e.to_string()))?;
             day = day.max(next);
         }
         self.sql.execute(

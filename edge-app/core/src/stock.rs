@@ -83,7 +83,10 @@ impl Station {
         now: Timestamp,
     ) -> Result<()> {
         if delta.get() == 0 {
-            return Err(StationError::InvalidInput { field: "adjustment", problem: "it must not be zero".into() });
+            return Err(StationError::InvalidInput {
+                field: "adjustment",
+                problem: "it must not be zero".into(),
+            });
         }
         let reason = ensure_text("reason", reason, 200)?;
         self.write(now, |tx| {
@@ -185,10 +188,14 @@ pub(crate) fn record_flow(
         )?
         .execute(params![tank, product, kind.as_str(), delta.get(), reference, date_text(day), tx.now_ms()])?;
     tx.sql
-        .prepare_cached("UPDATE tank_stock SET book_stock_ml = book_stock_ml + ?2 WHERE tank_no = ?1")?
+        .prepare_cached(
+            "UPDATE tank_stock SET book_stock_ml = book_stock_ml + ?2 WHERE tank_no = ?1",
+        )?
         .execute(params![tank, delta.get()])?;
     tx.sql
-        .prepare_cached("UPDATE product_stock SET book_stock_ml = book_stock_ml + ?2 WHERE product_id = ?1")?
+        .prepare_cached(
+            "UPDATE product_stock SET book_stock_ml = book_stock_ml + ?2 WHERE product_id = ?1",
+        )?
         .execute(params![product, delta.get()])?;
     Ok(())
 }

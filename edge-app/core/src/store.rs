@@ -38,8 +38,13 @@ pub fn schema_version() -> i64 {
 pub(crate) fn create(path: &Path) -> Result<Connection> {
     let shown = path.display().to_string();
     if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| StationError::NotAStationDatabase { path: shown.clone(), detail: e.to_string() })?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+                StationError::NotAStationDatabase {
+                    path: shown.clone(),
+                    detail: e.to_string(),
+                }
+            })?;
         return Err(match application_id(&conn, &shown) {
             Ok(APPLICATION_ID) => StationError::DatabaseExists(shown),
             Ok(_) | Err(_) => StationError::NotAStationDatabase {
@@ -50,7 +55,9 @@ pub(crate) fn create(path: &Path) -> Result<Connection> {
     }
     let mut conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
     migrate(&mut conn)?;
@@ -67,13 +74,17 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| StationError::NotAStationDatabase { path: shown.clone(), detail: e.to_string() })?;
+    .map_err(|e| StationError::NotAStationDatabase {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
     match application_id(&conn, &shown)? {
         APPLICATION_ID => {}
         0 => {
             return Err(StationError::NotAStationDatabase {
                 path: shown,
-                detail: "it is an SQLite database of no known application; it was left untouched".into(),
+                detail: "it is an SQLite database of no known application; it was left untouched"
+                    .into(),
             });
         }
         other => {
@@ -87,7 +98,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     }
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > schema_version() {
-        return Err(StationError::DatabaseTooNew { found, known: schema_version() });
+        return Err(StationError::DatabaseTooNew {
+            found,
+            known: schema_version(),
+        });
     }
     configure(&conn)?;
     migrate(&mut conn)?;
@@ -105,9 +119,12 @@ fn application_id(conn: &Connection, shown: &str) -> Result<i32> {
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StationError::Storage(format!("the database refused WAL mode (it is in {mode} mode)")));
+        return Err(StationError::Storage(format!(
+            "the database refused WAL mode (it is in {mode} mode)"
+        )));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -141,10 +158,19 @@ impl Checkpointer {
         if !path.exists() {
             return Err(StationError::DatabaseMissing(shown));
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| StationError::NotAStationDatabase { path: shown.clone(), detail: e.to_string() })?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StationError::NotAStationDatabase {
+            path: shown.clone(),
+            detail: e.to_string(),
+        })?;
         if application_id(&conn, &shown)? != APPLICATION_ID {
-            return Err(StationError::NotAStationDatabase { path: shown, detail: "it is not a station database".into() });
+            return Err(StationError::NotAStationDatabase {
+                path: shown,
+                detail: "it is not a station database".into(),
+            });
         }
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -154,8 +180,14 @@ impl Checkpointer {
     /// One passive checkpoint.
     pub fn checkpoint_once(&self) -> Result<CheckpointOutcome> {
         let (wal_frames, checkpointed_frames) =
-            self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
-        Ok(CheckpointOutcome { wal_frames, checkpointed_frames })
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })?;
+        Ok(CheckpointOutcome {
+            wal_frames,
+            checkpointed_frames,
+        })
     }
 }
 
@@ -179,9 +211,13 @@ mod tests {
     fn schema_version_matches_the_migrations() {
         let dir = tempfile::tempdir().unwrap();
         let conn = create(&dir.path().join("s.db")).unwrap();
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(version, schema_version());
-        let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+        let app: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
         assert_eq!(app, APPLICATION_ID);
     }
 }

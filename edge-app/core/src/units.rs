@@ -98,7 +98,11 @@ pub fn amount_for_quantity(quantity: i64, price: UnitPrice) -> Won {
 /// The VAT (10%) contained in a VAT-inclusive total: `total / 11`, rounded half up to the won.
 pub fn vat_included_in(total: Won) -> Won {
     let t = i128::from(total.0);
-    let vat = if t >= 0 { (t * 2 + 11) / 22 } else { (t * 2 - 11) / 22 };
+    let vat = if t >= 0 {
+        (t * 2 + 11) / 22
+    } else {
+        (t * 2 - 11) / 22
+    };
     Won(i64::try_from(vat).expect("VAT is smaller than its total"))
 }
 
@@ -209,8 +213,20 @@ mod tests {
         ok("0.001", 1);
         ok("-12.25", -12_250);
         ok(" 7 ", 7_000);
-        for bad in ["", ".5", "1.2345", "1e3", "abc", "1,000", "--1", "99999999999"] {
-            assert!(bad.parse::<Millilitres>().is_err(), "{bad:?} should not parse");
+        for bad in [
+            "",
+            ".5",
+            "1.2345",
+            "1e3",
+            "abc",
+            "1,000",
+            "--1",
+            "99999999999",
+        ] {
+            assert!(
+                bad.parse::<Millilitres>().is_err(),
+                "{bad:?} should not parse"
+            );
         }
     }
 

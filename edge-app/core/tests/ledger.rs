@@ -1,6 +1,8 @@
 //! The station ledger through its public API, on a real SQLite file: each business flow end to
 //! end, the rules of who may do what, and what bad input gets.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -9,15 +11,31 @@ use station_core::*;
 use sync_protocol::{Envelope, Event, EventKind, HUB_ORIGIN, SCHEMA_VERSION};
 
 fn kinds(station: &Station) -> Vec<String> {
-    station.outbox_events(0, 10_000).unwrap().into_iter().map(|e| e.kind).collect()
+    station
+        .outbox_events(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
 }
 
 fn book_stock(station: &Station, t: u16) -> Millilitres {
-    station.tank_stock().unwrap().into_iter().find(|s| s.tank == tank(t)).unwrap().book_stock
+    station
+        .tank_stock()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.tank == tank(t))
+        .unwrap()
+        .book_stock
 }
 
 fn summary(station: &Station, code: &str) -> SalesSummaryRow {
-    station.sales_summary(None).unwrap().into_iter().find(|r| r.product == code).unwrap_or_default()
+    station
+        .sales_summary(None)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.product == code)
+        .unwrap_or_default()
 }
 
 #[test]
@@ -27,7 +45,15 @@ fn order_is_shipped_then_delivered_and_only_confirmation_raises_book_stock() {
     let wanted = f.station.local_date(now).checked_add(2.days()).unwrap();
     let order = f
         .station
-        .place_order(&f.approval, NewOrder { product: product(DIESEL), volume: litres(20_000), wanted_date: wanted }, now)
+        .place_order(
+            &f.approval,
+            NewOrder {
+                product: product(DIESEL),
+                volume: litres(20_000),
+                wanted_date: wanted,
+            },
+            now,
+        )
         .unwrap();
     assert_eq!(f.station.order(order).unwrap().status, OrderStatus::Ordered);
 
@@ -36,33 +62,79 @@ fn order_is_shipped_then_delivered_and_only_confirmation_raises_book_stock() {
     let now = f.tick();
     f.station
         .record_expected_delivery(
-            ExpectedDelivery { shipment, order, product: product(DIESEL), volume: litres(19_000), truck: "서울12가3456".into(), expected_at: None },
+            ExpectedDelivery {
+                shipment,
+                order,
+                product: product(DIESEL),
+                volume: litres(19_000),
+                truck: "서울12가3456".into(),
+                expected_at: None,
+            },
             now,
         )
         .unwrap();
     let view = f.station.order(order).unwrap();
-    assert_eq!((view.status, view.shipped_volume), (OrderStatus::Shipped, litres(19_000)));
-    let diesel = f.station.product_stock().unwrap().into_iter().find(|p| p.product == product(DIESEL)).unwrap();
-    assert_eq!((diesel.book_stock, diesel.expected_incoming), (litres(0), litres(19_000)), "expected is not book stock");
+    assert_eq!(
+        (view.status, view.shipped_volume),
+        (OrderStatus::Shipped, litres(19_000))
+    );
+    let diesel = f
+        .station
+        .product_stock()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.product == product(DIESEL))
+        .unwrap();
+    assert_eq!(
+        (diesel.book_stock, diesel.expected_incoming),
+        (litres(0), litres(19_000)),
+        "expected is not book stock"
+    );
     assert_eq!(book_stock(&f.station, 1), litres(0));
 
     // The truck delivers 18,950.5 L into tank 1.
     let now = f.tick();
-    f.station.confirm_delivery(&f.approval, shipment, tank(1), Millilitres(18_950_500), now).unwrap();
+    f.station
+        .confirm_delivery(&f.approval, shipment, tank(1), Millilitres(18_950_500), now)
+        .unwrap();
     assert_eq!(book_stock(&f.station, 1), Millilitres(18_950_500));
-    let diesel = f.station.product_stock().unwrap().into_iter().find(|p| p.product == product(DIESEL)).unwrap();
-    assert_eq!((diesel.book_stock, diesel.expected_incoming), (Millilitres(18_950_500), litres(0)));
+    let diesel = f
+        .station
+        .product_stock()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.product == product(DIESEL))
+        .unwrap();
+    assert_eq!(
+        (diesel.book_stock, diesel.expected_incoming),
+        (Millilitres(18_950_500), litres(0))
+    );
     let view = f.station.order(order).unwrap();
-    assert_eq!((view.status, view.received_volume), (OrderStatus::Delivered, Millilitres(18_950_500)));
+    assert_eq!(
+        (view.status, view.received_volume),
+        (OrderStatus::Delivered, Millilitres(18_950_500))
+    );
     let delivery = &f.station.deliveries().unwrap()[0];
-    assert_eq!(delivery.confirmation.as_ref().unwrap().received_volume, Millilitres(18_950_500));
+    assert_eq!(
+        delivery.confirmation.as_ref().unwrap().received_volume,
+        Millilitres(18_950_500)
+    );
 
     let events = f.station.outbox_events(0, 100).unwrap();
-    let confirmed = events.iter().find(|e| e.kind == "delivery_confirmed").unwrap();
-    let Event::DeliveryConfirmed(payload) = sync_protocol::decode(confirmed.message.as_bytes()).unwrap().event else {
+    let confirmed = events
+        .iter()
+        .find(|e| e.kind == "delivery_confirmed")
+        .unwrap();
+    let Event::DeliveryConfirmed(payload) = sync_protocol::decode(confirmed.message.as_bytes())
+        .unwrap()
+        .event
+    else {
         panic!("not a delivery confirmation")
     };
-    assert_eq!((payload.expected_volume_ml, payload.received_volume_ml), (19_000_000, 18_950_500));
+    assert_eq!(
+        (payload.expected_volume_ml, payload.received_volume_ml),
+        (19_000_000, 18_950_500)
+    );
 }
 
 #[test]
@@ -70,20 +142,45 @@ fn an_order_can_be_canceled_until_it_is_shipped() {
     let mut f = Fixture::new();
     let now = f.tick();
     let today = f.station.local_date(now);
-    let new_order = || NewOrder { product: product(GASOLINE), volume: litres(10_000), wanted_date: today };
-    let first = f.station.place_order(&f.approval, new_order(), now).unwrap();
-    f.station.cancel_order(&f.approval, first, "ordered twice by mistake", f.now).unwrap();
-    assert_eq!(f.station.order(first).unwrap().status, OrderStatus::Canceled);
+    let new_order = || NewOrder {
+        product: product(GASOLINE),
+        volume: litres(10_000),
+        wanted_date: today,
+    };
+    let first = f
+        .station
+        .place_order(&f.approval, new_order(), now)
+        .unwrap();
+    f.station
+        .cancel_order(&f.approval, first, "ordered twice by mistake", f.now)
+        .unwrap();
+    assert_eq!(
+        f.station.order(first).unwrap().status,
+        OrderStatus::Canceled
+    );
 
-    let second = f.station.place_order(&f.approval, new_order(), now).unwrap();
+    let second = f
+        .station
+        .place_order(&f.approval, new_order(), now)
+        .unwrap();
     let shipment = ShipmentId::generate(now);
     f.station
         .record_expected_delivery(
-            ExpectedDelivery { shipment, order: second, product: product(GASOLINE), volume: litres(10_000), truck: "T-7".into(), expected_at: None },
+            ExpectedDelivery {
+                shipment,
+                order: second,
+                product: product(GASOLINE),
+                volume: litres(10_000),
+                truck: "T-7".into(),
+                expected_at: None,
+            },
             f.now,
         )
         .unwrap();
-    let err = f.station.cancel_order(&f.approval, second, "too late", f.now).unwrap_err();
+    let err = f
+        .station
+        .cancel_order(&f.approval, second, "too late", f.now)
+        .unwrap_err();
     assert_eq!(err.code(), "order_closed");
     assert!(err.to_string().contains("is shipped"), "{err}");
 }
@@ -99,25 +196,61 @@ fn a_sale_lowers_stock_raises_totals_and_its_cancellation_puts_both_back() {
     line.tank = Some(tank(1));
     let sale = f.sell_cash(vec![line], 50_000).unwrap();
     assert_eq!(sale.total, Won(49_508));
-    assert_eq!(sale.payment, Payment::Cash { tendered: Won(50_000), change: Won(492) });
+    assert_eq!(
+        sale.payment,
+        Payment::Cash {
+            tendered: Won(50_000),
+            change: Won(492)
+        }
+    );
     assert_eq!(sale.receipt_no, "ST0001-20261124-0001");
     assert_eq!(book_stock(&f.station, 1), Millilitres(10_000_000 - 30_005));
     let row = summary(&f.station, DIESEL);
-    assert_eq!((row.sales_count, row.sales_volume, row.sales_amount), (1, Millilitres(30_005), Won(49_508)));
+    assert_eq!(
+        (row.sales_count, row.sales_volume, row.sales_amount),
+        (1, Millilitres(30_005), Won(49_508))
+    );
 
     let now = f.tick();
     let cashier = f.cashier.clone();
-    let canceled = f.station.cancel_sale(&cashier, &f.approval, sale.sale, "wrong nozzle", now).unwrap();
-    let cancellation = canceled.cancellation.expect("the sale shows its cancellation");
-    assert_eq!((cancellation.reason.as_str(), cancellation.approved_by.as_str()), ("wrong nozzle", "park"));
+    let canceled = f
+        .station
+        .cancel_sale(&cashier, &f.approval, sale.sale, "wrong nozzle", now)
+        .unwrap();
+    let cancellation = canceled
+        .cancellation
+        .expect("the sale shows its cancellation");
+    assert_eq!(
+        (
+            cancellation.reason.as_str(),
+            cancellation.approved_by.as_str()
+        ),
+        ("wrong nozzle", "park")
+    );
     assert_eq!(book_stock(&f.station, 1), litres(10_000), "stock is back");
     let row = summary(&f.station, DIESEL);
-    assert_eq!((row.canceled_count, row.canceled_amount, row.net_amount()), (1, Won(49_508), Won(0)));
-    assert_eq!(f.station.sale(sale.sale).unwrap().total, Won(49_508), "the sale itself is kept, never deleted");
+    assert_eq!(
+        (row.canceled_count, row.canceled_amount, row.net_amount()),
+        (1, Won(49_508), Won(0))
+    );
+    assert_eq!(
+        f.station.sale(sale.sale).unwrap().total,
+        Won(49_508),
+        "the sale itself is kept, never deleted"
+    );
 
-    let err = f.station.cancel_sale(&cashier, &f.approval, sale.sale, "again", f.now).unwrap_err();
+    let err = f
+        .station
+        .cancel_sale(&cashier, &f.approval, sale.sale, "again", f.now)
+        .unwrap_err();
     assert_eq!(err.code(), "sale_already_canceled");
-    let flows: Vec<String> = f.station.stock_flows(tank(1)).unwrap().into_iter().map(|x| x.kind).collect();
+    let flows: Vec<String> = f
+        .station
+        .stock_flows(tank(1))
+        .unwrap()
+        .into_iter()
+        .map(|x| x.kind)
+        .collect();
     assert_eq!(flows, ["delivery", "sale", "cancellation"]);
 }
 
@@ -134,12 +267,24 @@ fn a_product_in_several_tanks_needs_the_tank_named() {
     assert!(err.to_string().contains("tanks 1, 2"), "{err}");
     // ...and a named one works; gasoline, in one tank only, needs no name.
     line.tank = Some(tank(2));
-    let sale = f.sell_cash(vec![line, f.fuel_line(GASOLINE, 5_000)], 100_000).unwrap();
-    assert_eq!(sale.lines.iter().map(|l| l.tank).collect::<Vec<_>>(), [Some(tank(2)), Some(tank(3))]);
-    assert_eq!(book_stock(&f.station, 2), Millilitres(-10_000), "sales may take book stock below zero");
+    let sale = f
+        .sell_cash(vec![line, f.fuel_line(GASOLINE, 5_000)], 100_000)
+        .unwrap();
+    assert_eq!(
+        sale.lines.iter().map(|l| l.tank).collect::<Vec<_>>(),
+        [Some(tank(2)), Some(tank(3))]
+    );
+    assert_eq!(
+        book_stock(&f.station, 2),
+        Millilitres(-10_000),
+        "sales may take book stock below zero"
+    );
     let mut wrong = f.fuel_line(GASOLINE, 1_000);
     wrong.tank = Some(tank(1));
-    assert_eq!(f.sell_cash(vec![wrong], 10_000).unwrap_err().code(), "tank_holds_other_product");
+    assert_eq!(
+        f.sell_cash(vec![wrong], 10_000).unwrap_err().code(),
+        "tank_holds_other_product"
+    );
 }
 
 #[test]
@@ -150,26 +295,49 @@ fn pump_amounts_shop_items_and_manager_prices_are_priced_as_told() {
         product: product(GASOLINE),
         measure: Measure::Volume(Millilitres(28_571)),
         tank: None,
-        pricing: LinePricing::Pump { unit_price: UnitPrice(1_750), amount: Won(50_000) },
+        pricing: LinePricing::Pump {
+            unit_price: UnitPrice(1_750),
+            amount: Won(50_000),
+        },
     };
-    let water = SaleLineRequest { product: product(WATER), measure: Measure::Quantity(3), tank: None, pricing: LinePricing::PriceList };
+    let water = SaleLineRequest {
+        product: product(WATER),
+        measure: Measure::Quantity(3),
+        tank: None,
+        pricing: LinePricing::PriceList,
+    };
     let override_line = SaleLineRequest {
         product: product(DIESEL),
         measure: Measure::Volume(litres(10)),
         tank: Some(tank(1)),
-        pricing: LinePricing::ManagerOverride { unit_price: UnitPrice(1_500), approval: f.approval.clone() },
+        pricing: LinePricing::ManagerOverride {
+            unit_price: UnitPrice(1_500),
+            approval: f.approval.clone(),
+        },
     };
-    let sale = f.sell_cash(vec![pump_line, water, override_line], 100_000).unwrap();
+    let sale = f
+        .sell_cash(vec![pump_line, water, override_line], 100_000)
+        .unwrap();
     let amounts: Vec<Won> = sale.lines.iter().map(|l| l.amount).collect();
     assert_eq!(amounts, [Won(50_000), Won(3_000), Won(15_000)]);
     assert_eq!(sale.total, Won(68_000));
     let sources: Vec<PriceSource> = sale.lines.iter().map(|l| l.price_source).collect();
-    assert_eq!(sources, [PriceSource::Pump, PriceSource::PriceList, PriceSource::ManagerOverride]);
+    assert_eq!(
+        sources,
+        [
+            PriceSource::Pump,
+            PriceSource::PriceList,
+            PriceSource::ManagerOverride
+        ]
+    );
     assert_eq!(summary(&f.station, WATER).sales_quantity, 3);
 
     let mut wrong = f.fuel_line(WATER, 1_000);
     wrong.tank = None;
-    assert_eq!(f.sell_cash(vec![wrong], 10_000).unwrap_err().code(), "wrong_measure");
+    assert_eq!(
+        f.sell_cash(vec![wrong], 10_000).unwrap_err().code(),
+        "wrong_measure"
+    );
 }
 
 #[test]
@@ -178,24 +346,63 @@ fn the_price_in_force_follows_the_clock_and_its_application_is_reported_once() {
     f.fill(3, 5_000);
     f.open_shift(0);
     let at_noon: Timestamp = "2026-11-24T03:00:00Z".parse().unwrap();
-    let applied = f.station.receive_price_version(price_version(2, at_noon, 1_600, 1_800), f.now).unwrap();
+    let applied = f
+        .station
+        .receive_price_version(price_version(2, at_noon, 1_600, 1_800), f.now)
+        .unwrap();
     assert_eq!(applied, None, "scheduled, not yet in force");
-    let statuses: Vec<PriceVersionStatus> = f.station.price_versions(f.now).unwrap().iter().map(|v| v.status).collect();
-    assert_eq!(statuses, [PriceVersionStatus::Scheduled, PriceVersionStatus::InForce]);
+    let statuses: Vec<PriceVersionStatus> = f
+        .station
+        .price_versions(f.now)
+        .unwrap()
+        .iter()
+        .map(|v| v.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [PriceVersionStatus::Scheduled, PriceVersionStatus::InForce]
+    );
 
-    let before = f.sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 100_000).unwrap();
-    assert_eq!((before.lines[0].unit_price, before.lines[0].price_version), (UnitPrice(1_750), Some(1)));
+    let before = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 100_000)
+        .unwrap();
+    assert_eq!(
+        (before.lines[0].unit_price, before.lines[0].price_version),
+        (UnitPrice(1_750), Some(1))
+    );
 
     f.now = at_noon;
-    let after = f.sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 100_000).unwrap();
-    assert_eq!((after.lines[0].unit_price, after.lines[0].price_version), (UnitPrice(1_800), Some(2)));
-    assert_eq!(f.station.apply_due_price_version(f.now).unwrap(), None, "already applied by the sale");
-    let applied: Vec<String> = kinds(&f.station).into_iter().filter(|k| k == "price_version_applied").collect();
-    assert_eq!(applied.len(), 2, "version 1 at set-up and version 2 at noon, once each");
+    let after = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 100_000)
+        .unwrap();
+    assert_eq!(
+        (after.lines[0].unit_price, after.lines[0].price_version),
+        (UnitPrice(1_800), Some(2))
+    );
+    assert_eq!(
+        f.station.apply_due_price_version(f.now).unwrap(),
+        None,
+        "already applied by the sale"
+    );
+    let applied: Vec<String> = kinds(&f.station)
+        .into_iter()
+        .filter(|k| k == "price_version_applied")
+        .collect();
+    assert_eq!(
+        applied.len(),
+        2,
+        "version 1 at set-up and version 2 at noon, once each"
+    );
 
-    let err = f.station.receive_price_version(price_version(2, at_noon, 1, 1), f.now).unwrap_err();
+    let err = f
+        .station
+        .receive_price_version(price_version(2, at_noon, 1, 1), f.now)
+        .unwrap_err();
     assert_eq!(err.code(), "price_version_not_newer");
-    assert_eq!(err.to_string(), "price version 2 is not newer than version 2, which the station already has");
+    assert_eq!(
+        err.to_string(),
+        "price version 2 is not newer than version 2, which the station already has"
+    );
 }
 
 #[test]
@@ -204,13 +411,23 @@ fn credit_accounts_hold_their_limit_and_balance() {
     f.fill(1, 1_000);
     f.open_shift(0);
     let now = f.tick();
-    let account = f.station.open_account(&f.approval, "한빛물류", Won(100_000), now).unwrap();
+    let account = f
+        .station
+        .open_account(&f.approval, "한빛물류", Won(100_000), now)
+        .unwrap();
     let on_account = |f: &mut Fixture, ml| {
         let now = f.tick();
         let cashier = f.cashier.clone();
         let mut line = f.fuel_line(DIESEL, ml);
         line.tank = Some(tank(1));
-        f.station.settle_sale(&cashier, SaleRequest { lines: vec![line], payment: PaymentRequest::Account(account) }, now)
+        f.station.settle_sale(
+            &cashier,
+            SaleRequest {
+                lines: vec![line],
+                payment: PaymentRequest::Account(account),
+            },
+            now,
+        )
     };
     let first = on_account(&mut f, 50_000).unwrap(); // 82,500 won
     assert_eq!(f.station.account(account).unwrap().balance, Won(82_500));
@@ -220,17 +437,43 @@ fn credit_accounts_hold_their_limit_and_balance() {
 
     let cashier = f.cashier.clone();
     let now = f.tick();
-    let left = f.station.receive_account_payment(&cashier, account, Won(50_000), AccountPaymentMethod::Cash, now).unwrap();
+    let left = f
+        .station
+        .receive_account_payment(
+            &cashier,
+            account,
+            Won(50_000),
+            AccountPaymentMethod::Cash,
+            now,
+        )
+        .unwrap();
     assert_eq!(left, Won(32_500));
-    let err = f.station.receive_account_payment(&cashier, account, Won(40_000), AccountPaymentMethod::Card, now).unwrap_err();
+    let err = f
+        .station
+        .receive_account_payment(
+            &cashier,
+            account,
+            Won(40_000),
+            AccountPaymentMethod::Card,
+            now,
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "payment_exceeds_balance");
     on_account(&mut f, 20_000).unwrap();
     assert_eq!(f.station.account(account).unwrap().balance, Won(65_500));
 
     let now = f.tick();
-    f.station.cancel_sale(&cashier, &f.approval, first.sale, "fleet card misread", now).unwrap();
+    f.station
+        .cancel_sale(&cashier, &f.approval, first.sale, "fleet card misread", now)
+        .unwrap();
     assert_eq!(f.station.account(account).unwrap().balance, Won(-17_000));
-    let movements: Vec<&str> = f.station.account_movements(account).unwrap().iter().map(|m| m.kind).collect();
+    let movements: Vec<&str> = f
+        .station
+        .account_movements(account)
+        .unwrap()
+        .iter()
+        .map(|m| m.kind)
+        .collect();
     assert_eq!(movements, ["sale", "payment", "sale", "cancellation"]);
 }
 
@@ -243,14 +486,37 @@ fn a_shift_counts_its_cash_and_the_day_closes_only_when_every_shift_has() {
     let err = f.station.open_shift(&cashier, Won(0), f.now).unwrap_err();
     assert_eq!(err.code(), "shift_already_open");
 
-    f.sell_cash(vec![f.fuel_line(GASOLINE, 20_000)], 50_000).unwrap(); // 35,000 in, change 15,000
-    let card = SaleRequest { lines: vec![f.fuel_line(GASOLINE, 10_000)], payment: PaymentRequest::Card { reference: "VISA-4411".into() } };
+    f.sell_cash(vec![f.fuel_line(GASOLINE, 20_000)], 50_000)
+        .unwrap(); // 35,000 in, change 15,000
+    let card = SaleRequest {
+        lines: vec![f.fuel_line(GASOLINE, 10_000)],
+        payment: PaymentRequest::Card {
+            reference: "VISA-4411".into(),
+        },
+    };
     let now = f.tick();
     f.station.settle_sale(&cashier, card, now).unwrap(); // not cash
-    let refunded = f.sell_cash(vec![f.fuel_line(GASOLINE, 2_000)], 3_500).unwrap(); // 3,500 in...
+    let refunded = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 2_000)], 3_500)
+        .unwrap(); // 3,500 in...
     let now = f.tick();
-    f.station.cancel_sale(&cashier, &f.approval, refunded.sale, "customer drove off", now).unwrap(); // ...and out
-    assert_eq!(f.station.current_shift(cashier.user()).unwrap().unwrap().expected_cash, Won(135_000));
+    f.station
+        .cancel_sale(
+            &cashier,
+            &f.approval,
+            refunded.sale,
+            "customer drove off",
+            now,
+        )
+        .unwrap(); // ...and out
+    assert_eq!(
+        f.station
+            .current_shift(cashier.user())
+            .unwrap()
+            .unwrap()
+            .expected_cash,
+        Won(135_000)
+    );
 
     let now = f.tick();
     let err = f.station.close_business_day(&f.approval, now).unwrap_err();
@@ -259,7 +525,14 @@ fn a_shift_counts_its_cash_and_the_day_closes_only_when_every_shift_has() {
 
     let now = f.tick();
     let report = f.station.close_shift(&cashier, Won(134_000), now).unwrap();
-    assert_eq!((report.expected_cash, report.counted_cash, report.over_short()), (Won(135_000), Won(134_000), Won(-1_000)));
+    assert_eq!(
+        (
+            report.expected_cash,
+            report.counted_cash,
+            report.over_short()
+        ),
+        (Won(135_000), Won(134_000), Won(-1_000))
+    );
 
     let now = f.tick();
     let day = f.station.close_business_day(&f.approval, now).unwrap();
@@ -270,23 +543,51 @@ fn a_shift_counts_its_cash_and_the_day_closes_only_when_every_shift_has() {
 
     // Still 24 November in Seoul, but that day is closed: the next sale belongs to the 25th.
     f.open_shift(0);
-    let next = f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000).unwrap();
-    assert_eq!((next.business_day.to_string(), next.receipt_no.as_str()), ("2026-11-25".into(), "ST0001-20261125-0001"));
+    let next = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
+    assert_eq!(
+        (next.business_day.to_string(), next.receipt_no.as_str()),
+        ("2026-11-25".into(), "ST0001-20261125-0001")
+    );
     let closed_report = f.station.day_report("2026-11-24".parse().unwrap()).unwrap();
-    assert_eq!(closed_report.net_amount, day.net_amount, "a closed day's report does not change");
+    assert_eq!(
+        closed_report.net_amount, day.net_amount,
+        "a closed day's report does not change"
+    );
 }
 
 #[test]
 fn only_managers_approve_and_pins_are_checked() {
     let f = Fixture::new();
     let err = f.cashier.as_manager("cancelling a sale").unwrap_err();
-    assert_eq!(err.to_string(), "cancelling a sale needs a manager; kim is a cashier");
-    let err = f.station.approve_as_manager(&"kim".parse().unwrap(), &"1234".parse().unwrap(), "adjusting stock").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cancelling a sale needs a manager; kim is a cashier"
+    );
+    let err = f
+        .station
+        .approve_as_manager(
+            &"kim".parse().unwrap(),
+            &"1234".parse().unwrap(),
+            "adjusting stock",
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "manager_required");
-    let err = f.station.authenticate(&"park".parse().unwrap(), &"0000".parse().unwrap()).unwrap_err();
+    let err = f
+        .station
+        .authenticate(&"park".parse().unwrap(), &"0000".parse().unwrap())
+        .unwrap_err();
     assert_eq!(err.code(), "bad_credentials");
-    let err = f.station.authenticate(&"nobody".parse().unwrap(), &"0000".parse().unwrap()).unwrap_err();
-    assert_eq!(err.to_string(), "unknown user or wrong PIN", "no hint whether the user exists");
+    let err = f
+        .station
+        .authenticate(&"nobody".parse().unwrap(), &"0000".parse().unwrap())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown user or wrong PIN",
+        "no hint whether the user exists"
+    );
     assert!("12a4".parse::<Pin>().is_err() && "123".parse::<Pin>().is_err());
     assert_eq!(format!("{:?}", "1234".parse::<Pin>().unwrap()), "Pin(****)");
 }
@@ -296,13 +597,30 @@ fn manager_adjustments_move_book_stock_within_the_tank() {
     let mut f = Fixture::new();
     f.fill(3, 1_000);
     let now = f.tick();
-    f.station.adjust_stock(&f.approval, tank(3), Millilitres(-12_500), "evaporation per gauge", now).unwrap();
+    f.station
+        .adjust_stock(
+            &f.approval,
+            tank(3),
+            Millilitres(-12_500),
+            "evaporation per gauge",
+            now,
+        )
+        .unwrap();
     assert_eq!(book_stock(&f.station, 3), Millilitres(987_500));
-    let err = f.station.adjust_stock(&f.approval, tank(3), litres(-2_000), "typo", now).unwrap_err();
+    let err = f
+        .station
+        .adjust_stock(&f.approval, tank(3), litres(-2_000), "typo", now)
+        .unwrap_err();
     assert_eq!(err.code(), "tank_below_empty");
-    let err = f.station.adjust_stock(&f.approval, tank(3), litres(19_500), "typo", now).unwrap_err();
+    let err = f
+        .station
+        .adjust_stock(&f.approval, tank(3), litres(19_500), "typo", now)
+        .unwrap_err();
     assert_eq!(err.code(), "tank_overfill");
-    let err = f.station.adjust_stock(&f.approval, tank(3), litres(1), "  ", now).unwrap_err();
+    let err = f
+        .station
+        .adjust_stock(&f.approval, tank(3), litres(1), "  ", now)
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_input");
 }
 
@@ -312,87 +630,298 @@ fn bad_input_is_refused_by_name_and_changes_nothing() {
     let mut f = Fixture::new();
     f.fill(1, 5_000);
     f.open_shift(10_000);
-    let sale = f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000).unwrap();
+    let sale = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
     let now = f.tick();
-    let account = f.station.open_account(&f.approval, "small account", Won(10_000), now).unwrap();
+    let account = f
+        .station
+        .open_account(&f.approval, "small account", Won(10_000), now)
+        .unwrap();
     let order = f
         .station
-        .place_order(&f.approval, NewOrder { product: product(DIESEL), volume: litres(1_000), wanted_date: f.station.local_date(now) }, now)
+        .place_order(
+            &f.approval,
+            NewOrder {
+                product: product(DIESEL),
+                volume: litres(1_000),
+                wanted_date: f.station.local_date(now),
+            },
+            now,
+        )
         .unwrap();
     let shipment = ShipmentId::generate(now);
     f.station
         .record_expected_delivery(
-            ExpectedDelivery { shipment, order, product: product(DIESEL), volume: litres(1_000), truck: "T".into(), expected_at: None },
+            ExpectedDelivery {
+                shipment,
+                order,
+                product: product(DIESEL),
+                volume: litres(1_000),
+                truck: "T".into(),
+                expected_at: None,
+            },
             now,
         )
         .unwrap();
     let now = f.tick();
-    f.station.confirm_delivery(&f.approval, shipment, tank(1), litres(1_000), now).unwrap();
+    f.station
+        .confirm_delivery(&f.approval, shipment, tank(1), litres(1_000), now)
+        .unwrap();
     let now = f.tick();
-    f.station.cancel_sale(&f.cashier.clone(), &f.approval, sale.sale, "test", now).unwrap();
+    f.station
+        .cancel_sale(&f.cashier.clone(), &f.approval, sale.sale, "test", now)
+        .unwrap();
 
-    type Case = (&'static str, &'static str, Box<dyn Fn(&mut Fixture) -> Result<()>>);
-    let line = |code: &str, ml| SaleLineRequest { product: product(code), measure: Measure::Volume(Millilitres(ml)), tank: None, pricing: LinePricing::PriceList };
-    let cash = |lines| SaleRequest { lines, payment: PaymentRequest::Cash { tendered: Won(1_000_000) } };
+    type Case = (
+        &'static str,
+        &'static str,
+        Box<dyn Fn(&mut Fixture) -> Result<()>>,
+    );
+    let line = |code: &str, ml| SaleLineRequest {
+        product: product(code),
+        measure: Measure::Volume(Millilitres(ml)),
+        tank: None,
+        pricing: LinePricing::PriceList,
+    };
+    let cash = |lines| SaleRequest {
+        lines,
+        payment: PaymentRequest::Cash {
+            tendered: Won(1_000_000),
+        },
+    };
     let cases: Vec<Case> = vec![
-        ("zero volume", "not_positive", Box::new(move |f| f.sell_cash(vec![line(GASOLINE, 0)], 1_000).map(drop))),
-        ("negative volume", "not_positive", Box::new(move |f| f.sell_cash(vec![line(GASOLINE, -5_000)], 1_000).map(drop))),
-        ("negative order", "not_positive", Box::new(|f| {
-            let day = f.station.local_date(f.now);
-            f.station.place_order(&f.approval, NewOrder { product: product(DIESEL), volume: litres(-1), wanted_date: day }, f.now).map(drop)
-        })),
-        ("unknown product", "unknown_product", Box::new(move |f| f.sell_cash(vec![line("XX9999", 1_000)], 1_000).map(drop))),
-        ("unknown tank", "unknown_tank", Box::new(|f| f.station.adjust_stock(&f.approval, tank(42), litres(1), "x", f.now))),
-        ("unknown order", "unknown_order", Box::new(|f| f.station.cancel_order(&f.approval, OrderId::generate(f.now), "x", f.now))),
-        ("unknown sale", "unknown_sale", Box::new(|f| {
-            f.station.cancel_sale(&f.cashier.clone(), &f.approval, SaleId::generate(f.now), "x", f.now).map(drop)
-        })),
-        ("unknown account", "unknown_account", Box::new(move |f| {
-            let request = SaleRequest { lines: vec![line(GASOLINE, 1_000)], payment: PaymentRequest::Account(AccountId::generate(f.now)) };
-            f.station.settle_sale(&f.cashier.clone(), request, f.now).map(drop)
-        })),
-        ("delivery confirmed twice", "delivery_already_confirmed", Box::new(move |f| {
-            f.station.confirm_delivery(&f.approval, shipment, tank(1), litres(1_000), f.now)
-        })),
-        ("unknown shipment", "unknown_shipment", Box::new(|f| {
-            f.station.confirm_delivery(&f.approval, ShipmentId::generate(f.now), tank(1), litres(1), f.now)
-        })),
-        ("sale canceled twice", "sale_already_canceled", Box::new(move |f| {
-            f.station.cancel_sale(&f.cashier.clone(), &f.approval, sale.sale, "again", f.now).map(drop)
-        })),
-        ("cancel without a reason", "invalid_input", Box::new(move |f| {
-            f.station.cancel_sale(&f.cashier.clone(), &f.approval, sale.sale, " ", f.now).map(drop)
-        })),
-        ("over the credit limit", "credit_limit_exceeded", Box::new(move |f| {
-            let request = SaleRequest { lines: vec![line(GASOLINE, 10_000)], payment: PaymentRequest::Account(account) };
-            f.station.settle_sale(&f.cashier.clone(), request, f.now).map(drop)
-        })),
-        ("older price version", "price_version_not_newer", Box::new(|f| {
-            f.station.receive_price_version(price_version(1, f.now, 1, 1), f.now).map(drop)
-        })),
-        ("too little cash", "insufficient_tender", Box::new(move |f| f.sell_cash(vec![line(GASOLINE, 10_000)], 17_499).map(drop))),
-        ("an empty sale", "empty_sale", Box::new(move |f| f.station.settle_sale(&f.cashier.clone(), cash(vec![]), f.now).map(drop))),
-        ("a manager with no shift sells", "no_open_shift", Box::new(move |f| {
-            f.station.settle_sale(&f.manager.clone(), cash(vec![line(GASOLINE, 1_000)]), f.now).map(drop)
-        })),
-        ("overfilling a tank", "tank_overfill", Box::new(|f| f.station.adjust_stock(&f.approval, tank(1), litres(29_000), "x", f.now))),
-        ("a duplicate tank", "tank_exists", Box::new(|f| {
-            f.station.register_tank(&f.approval, tank(1), &product(DIESEL), litres(1), f.now)
-        })),
-        ("a tank for a shop item", "wrong_measure", Box::new(|f| {
-            f.station.register_tank(&f.approval, tank(9), &product(WATER), litres(1), f.now)
-        })),
-        ("an order for yesterday", "invalid_input", Box::new(|f| {
-            let yesterday = f.station.local_date(f.now).checked_sub(1.day()).unwrap();
-            f.station.place_order(&f.approval, NewOrder { product: product(DIESEL), volume: litres(1), wanted_date: yesterday }, f.now).map(drop)
-        })),
-        ("a duplicate user", "user_exists", Box::new(|f| {
-            let user = NewUser { user_id: "kim".parse().unwrap(), name: "x".into(), role: Role::Cashier, pin: "1111".parse().unwrap() };
-            f.station.add_user(&f.approval, user, f.now)
-        })),
-        ("an overpayment", "payment_exceeds_balance", Box::new(move |f| {
-            f.station.receive_account_payment(&f.cashier.clone(), account, Won(1), AccountPaymentMethod::Cash, f.now).map(drop)
-        })),
+        (
+            "zero volume",
+            "not_positive",
+            Box::new(move |f| f.sell_cash(vec![line(GASOLINE, 0)], 1_000).map(drop)),
+        ),
+        (
+            "negative volume",
+            "not_positive",
+            Box::new(move |f| f.sell_cash(vec![line(GASOLINE, -5_000)], 1_000).map(drop)),
+        ),
+        (
+            "negative order",
+            "not_positive",
+            Box::new(|f| {
+                let day = f.station.local_date(f.now);
+                f.station
+                    .place_order(
+                        &f.approval,
+                        NewOrder {
+                            product: product(DIESEL),
+                            volume: litres(-1),
+                            wanted_date: day,
+                        },
+                        f.now,
+                    )
+                    .map(drop)
+            }),
+        ),
+        (
+            "unknown product",
+            "unknown_product",
+            Box::new(move |f| f.sell_cash(vec![line("XX9999", 1_000)], 1_000).map(drop)),
+        ),
+        (
+            "unknown tank",
+            "unknown_tank",
+            Box::new(|f| {
+                f.station
+                    .adjust_stock(&f.approval, tank(42), litres(1), "x", f.now)
+            }),
+        ),
+        (
+            "unknown order",
+            "unknown_order",
+            Box::new(|f| {
+                f.station
+                    .cancel_order(&f.approval, OrderId::generate(f.now), "x", f.now)
+            }),
+        ),
+        (
+            "unknown sale",
+            "unknown_sale",
+            Box::new(|f| {
+                f.station
+                    .cancel_sale(
+                        &f.cashier.clone(),
+                        &f.approval,
+                        SaleId::generate(f.now),
+                        "x",
+                        f.now,
+                    )
+                    .map(drop)
+            }),
+        ),
+        (
+            "unknown account",
+            "unknown_account",
+            Box::new(move |f| {
+                let request = SaleRequest {
+                    lines: vec![line(GASOLINE, 1_000)],
+                    payment: PaymentRequest::Account(AccountId::generate(f.now)),
+                };
+                f.station
+                    .settle_sale(&f.cashier.clone(), request, f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "delivery confirmed twice",
+            "delivery_already_confirmed",
+            Box::new(move |f| {
+                f.station
+                    .confirm_delivery(&f.approval, shipment, tank(1), litres(1_000), f.now)
+            }),
+        ),
+        (
+            "unknown shipment",
+            "unknown_shipment",
+            Box::new(|f| {
+                f.station.confirm_delivery(
+                    &f.approval,
+                    ShipmentId::generate(f.now),
+                    tank(1),
+                    litres(1),
+                    f.now,
+                )
+            }),
+        ),
+        (
+            "sale canceled twice",
+            "sale_already_canceled",
+            Box::new(move |f| {
+                f.station
+                    .cancel_sale(&f.cashier.clone(), &f.approval, sale.sale, "again", f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "cancel without a reason",
+            "invalid_input",
+            Box::new(move |f| {
+                f.station
+                    .cancel_sale(&f.cashier.clone(), &f.approval, sale.sale, " ", f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "over the credit limit",
+            "credit_limit_exceeded",
+            Box::new(move |f| {
+                let request = SaleRequest {
+                    lines: vec![line(GASOLINE, 10_000)],
+                    payment: PaymentRequest::Account(account),
+                };
+                f.station
+                    .settle_sale(&f.cashier.clone(), request, f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "older price version",
+            "price_version_not_newer",
+            Box::new(|f| {
+                f.station
+                    .receive_price_version(price_version(1, f.now, 1, 1), f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "too little cash",
+            "insufficient_tender",
+            Box::new(move |f| f.sell_cash(vec![line(GASOLINE, 10_000)], 17_499).map(drop)),
+        ),
+        (
+            "an empty sale",
+            "empty_sale",
+            Box::new(move |f| {
+                f.station
+                    .settle_sale(&f.cashier.clone(), cash(vec![]), f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "a manager with no shift sells",
+            "no_open_shift",
+            Box::new(move |f| {
+                f.station
+                    .settle_sale(&f.manager.clone(), cash(vec![line(GASOLINE, 1_000)]), f.now)
+                    .map(drop)
+            }),
+        ),
+        (
+            "overfilling a tank",
+            "tank_overfill",
+            Box::new(|f| {
+                f.station
+                    .adjust_stock(&f.approval, tank(1), litres(29_000), "x", f.now)
+            }),
+        ),
+        (
+            "a duplicate tank",
+            "tank_exists",
+            Box::new(|f| {
+                f.station
+                    .register_tank(&f.approval, tank(1), &product(DIESEL), litres(1), f.now)
+            }),
+        ),
+        (
+            "a tank for a shop item",
+            "wrong_measure",
+            Box::new(|f| {
+                f.station
+                    .register_tank(&f.approval, tank(9), &product(WATER), litres(1), f.now)
+            }),
+        ),
+        (
+            "an order for yesterday",
+            "invalid_input",
+            Box::new(|f| {
+                let yesterday = f.station.local_date(f.now).checked_sub(1.day()).unwrap();
+                f.station
+                    .place_order(
+                        &f.approval,
+                        NewOrder {
+                            product: product(DIESEL),
+                            volume: litres(1),
+                            wanted_date: yesterday,
+                        },
+                        f.now,
+                    )
+                    .map(drop)
+            }),
+        ),
+        (
+            "a duplicate user",
+            "user_exists",
+            Box::new(|f| {
+                let user = NewUser {
+                    user_id: "kim".parse().unwrap(),
+                    name: "x".into(),
+                    role: Role::Cashier,
+                    pin: "1111".parse().unwrap(),
+                };
+                f.station.add_user(&f.approval, user, f.now)
+            }),
+        ),
+        (
+            "an overpayment",
+            "payment_exceeds_balance",
+            Box::new(move |f| {
+                f.station
+                    .receive_account_payment(
+                        &f.cashier.clone(),
+                        account,
+                        Won(1),
+                        AccountPaymentMethod::Cash,
+                        f.now,
+                    )
+                    .map(drop)
+            }),
+        ),
     ];
     for (name, code, operation) in cases {
         let before = f.dump();
@@ -409,7 +938,15 @@ fn hub_messages_apply_once_in_order_and_bad_ones_are_dead_lettered_without_block
     let now = f.tick();
     let order = f
         .station
-        .place_order(&f.approval, NewOrder { product: product(DIESEL), volume: litres(5_000), wanted_date: f.station.local_date(now) }, now)
+        .place_order(
+            &f.approval,
+            NewOrder {
+                product: product(DIESEL),
+                volume: litres(5_000),
+                wanted_date: f.station.local_date(now),
+            },
+            now,
+        )
         .unwrap();
     let message = |seq: u64, event: Event| {
         sync_protocol::encode(&Envelope {
@@ -429,50 +966,110 @@ fn hub_messages_apply_once_in_order_and_bad_ones_are_dead_lettered_without_block
         truck: "경기34나5678".into(),
         expected_at: None,
     };
-    let rejection_of_unknown = sync_protocol::OrderRejected { order_id: uuid::Uuid::now_v7(), reason: "no such order".into() };
+    let rejection_of_unknown = sync_protocol::OrderRejected {
+        order_id: uuid::Uuid::now_v7(),
+        reason: "no such order".into(),
+    };
     let first = message(1, Event::ShipmentDispatched(shipment));
     let second = message(2, Event::OrderRejected(rejection_of_unknown));
-    let mut unknown_kind: serde_json::Value = serde_json::from_slice(&message(3, Event::OrderRejected(sync_protocol::OrderRejected {
-        order_id: order.uuid(),
-        reason: "x".into(),
-    })))
+    let mut unknown_kind: serde_json::Value = serde_json::from_slice(&message(
+        3,
+        Event::OrderRejected(sync_protocol::OrderRejected {
+            order_id: order.uuid(),
+            reason: "x".into(),
+        }),
+    ))
     .unwrap();
     unknown_kind["kind"] = "fuel_teleported".into();
     let third = serde_json::to_vec(&unknown_kind).unwrap();
-    let fourth = message(4, Event::PriceChanged(sync_protocol::PriceChanged {
-        version: 2,
-        effective_at: now,
-        items: vec![sync_protocol::PriceItem { product_id: DIESEL.into(), name: "경유".into(), unit: sync_protocol::ProductUnit::Litre, unit_price_won: 1_599 }],
-    }));
+    let fourth = message(
+        4,
+        Event::PriceChanged(sync_protocol::PriceChanged {
+            version: 2,
+            effective_at: now,
+            items: vec![sync_protocol::PriceItem {
+                product_id: DIESEL.into(),
+                name: "경유".into(),
+                unit: sync_protocol::ProductUnit::Litre,
+                unit_price_won: 1_599,
+            }],
+        }),
+    );
 
-    assert_eq!(f.station.apply_hub_message(&second, now).unwrap(), InboxOutcome::OutOfOrder { sequence: 2, expected: 1 });
-    assert_eq!(f.station.apply_hub_message(&first, now).unwrap(), InboxOutcome::Applied { sequence: 1 });
-    assert_eq!(f.station.apply_hub_message(&first, now).unwrap(), InboxOutcome::Duplicate { sequence: 1 });
+    assert_eq!(
+        f.station.apply_hub_message(&second, now).unwrap(),
+        InboxOutcome::OutOfOrder {
+            sequence: 2,
+            expected: 1
+        }
+    );
+    assert_eq!(
+        f.station.apply_hub_message(&first, now).unwrap(),
+        InboxOutcome::Applied { sequence: 1 }
+    );
+    assert_eq!(
+        f.station.apply_hub_message(&first, now).unwrap(),
+        InboxOutcome::Duplicate { sequence: 1 }
+    );
     assert_eq!(f.station.order(order).unwrap().status, OrderStatus::Shipped);
-    let InboxOutcome::DeadLettered { code, .. } = f.station.apply_hub_message(&second, now).unwrap() else { panic!() };
+    let InboxOutcome::DeadLettered { code, .. } =
+        f.station.apply_hub_message(&second, now).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(code, "unknown_order");
-    let InboxOutcome::DeadLettered { code, .. } = f.station.apply_hub_message(&third, now).unwrap() else { panic!() };
+    let InboxOutcome::DeadLettered { code, .. } = f.station.apply_hub_message(&third, now).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(code, "unknown_kind");
-    let InboxOutcome::DeadLettered { sequence: None, code, .. } = f.station.apply_hub_message(b"{not json", now).unwrap() else { panic!() };
+    let InboxOutcome::DeadLettered {
+        sequence: None,
+        code,
+        ..
+    } = f.station.apply_hub_message(b"{not json", now).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(code, "not_json");
-    assert_eq!(f.station.apply_hub_message(&fourth, now).unwrap(), InboxOutcome::Applied { sequence: 4 });
-    assert_eq!(f.station.price_in_force(&product(DIESEL), now).unwrap().unit_price, UnitPrice(1_599));
+    assert_eq!(
+        f.station.apply_hub_message(&fourth, now).unwrap(),
+        InboxOutcome::Applied { sequence: 4 }
+    );
+    assert_eq!(
+        f.station
+            .price_in_force(&product(DIESEL), now)
+            .unwrap()
+            .unit_price,
+        UnitPrice(1_599)
+    );
     assert_eq!(f.station.dead_letters().unwrap().len(), 3);
     assert_eq!(f.station.inbox_position(HUB_ORIGIN).unwrap(), 4);
 
     // A station never takes station events as if they came from HQ.
-    let mut forged: serde_json::Value = serde_json::from_slice(&message(5, Event::PriceChanged(sync_protocol::PriceChanged {
-        version: 3,
-        effective_at: now,
-        items: vec![],
-    })))
+    let mut forged: serde_json::Value = serde_json::from_slice(&message(
+        5,
+        Event::PriceChanged(sync_protocol::PriceChanged {
+            version: 3,
+            effective_at: now,
+            items: vec![],
+        }),
+    ))
     .unwrap();
     forged["origin"] = "ST0002".into();
-    let InboxOutcome::DeadLettered { code, .. } = f.station.apply_hub_message(&serde_json::to_vec(&forged).unwrap(), now).unwrap() else {
+    let InboxOutcome::DeadLettered { code, .. } = f
+        .station
+        .apply_hub_message(&serde_json::to_vec(&forged).unwrap(), now)
+        .unwrap()
+    else {
         panic!()
     };
     assert_eq!(code, "foreign_origin");
-    assert_eq!(f.station.inbox_position(HUB_ORIGIN).unwrap(), 4, "HQ's sequence is untouched");
+    assert_eq!(
+        f.station.inbox_position(HUB_ORIGIN).unwrap(),
+        4,
+        "HQ's sequence is untouched"
+    );
 }
 
 #[test]
@@ -480,7 +1077,8 @@ fn the_outbox_is_gapless_in_commit_order_and_acknowledged_cumulatively() {
     let mut f = Fixture::new();
     f.fill(3, 1_000);
     f.open_shift(0);
-    f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000).unwrap();
+    f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
     let events = f.station.outbox_events(0, 1_000).unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
@@ -498,14 +1096,35 @@ fn the_outbox_is_gapless_in_commit_order_and_acknowledged_cumulatively() {
     );
     for event in &events {
         let envelope = sync_protocol::decode(event.message.as_bytes()).unwrap();
-        assert_eq!((envelope.origin.as_str(), envelope.sequence), ("ST0001", event.seq));
-        assert_eq!(EventKind::from_wire(&event.kind), Some(envelope.event.kind()));
+        assert_eq!(
+            (envelope.origin.as_str(), envelope.sequence),
+            ("ST0001", event.seq)
+        );
+        assert_eq!(
+            EventKind::from_wire(&event.kind),
+            Some(envelope.event.kind())
+        );
     }
     assert_eq!(f.station.outbox_backlog().unwrap(), 7);
     assert_eq!(f.station.acknowledge_through(5, f.now).unwrap(), 5);
-    assert_eq!(f.station.acknowledge_through(3, f.now).unwrap(), 0, "acknowledging again changes nothing");
-    assert_eq!(f.station.unacknowledged_events(10).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [6, 7]);
-    assert_eq!(f.station.acknowledge_through(99, f.now).unwrap_err().code(), "invalid_input");
+    assert_eq!(
+        f.station.acknowledge_through(3, f.now).unwrap(),
+        0,
+        "acknowledging again changes nothing"
+    );
+    assert_eq!(
+        f.station
+            .unacknowledged_events(10)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>(),
+        [6, 7]
+    );
+    assert_eq!(
+        f.station.acknowledge_through(99, f.now).unwrap_err().code(),
+        "invalid_input"
+    );
 }
 
 #[test]
@@ -513,7 +1132,8 @@ fn sales_and_stock_flows_cannot_be_edited_or_deleted_even_by_hand() {
     let mut f = Fixture::new();
     f.fill(3, 100);
     f.open_shift(0);
-    f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000).unwrap();
+    f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
     let conn = rusqlite::Connection::open(f.db_path()).unwrap();
     for statement in [
         "UPDATE sales SET total_won = 1",
@@ -533,7 +1153,9 @@ fn a_station_reopens_with_everything_it_recorded() {
     let mut f = Fixture::new();
     f.fill(3, 100);
     f.open_shift(5_000);
-    let sale = f.sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000).unwrap();
+    let sale = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
     let path = f.db_path();
     let Fixture { station, dir, .. } = f;
     drop(station);
@@ -548,7 +1170,9 @@ fn a_station_reopens_with_everything_it_recorded() {
 fn damaged_foreign_and_missing_files_are_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.db");
-    let bytes: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let bytes: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     std::fs::write(&garbage, &bytes).unwrap();
     let err = Station::open(&garbage).unwrap_err();
     assert_eq!(err.code(), "not_a_station_database", "{err}");
@@ -561,21 +1185,43 @@ fn damaged_foreign_and_missing_files_are_refused_untouched() {
     }
     let before = std::fs::read(&foreign).unwrap();
     let err = Station::open(&foreign).unwrap_err();
-    assert!(err.to_string().contains("belongs to another application"), "{err}");
-    assert_eq!(std::fs::read(&foreign).unwrap(), before, "not even the journal mode changed");
+    assert!(
+        err.to_string().contains("belongs to another application"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&foreign).unwrap(),
+        before,
+        "not even the journal mode changed"
+    );
     let setup = || StationSetup {
         station_id: "ST0009".parse().unwrap(),
         name: "x".into(),
         time_zone: DEFAULT_TIME_ZONE.into(),
-        first_manager: NewUser { user_id: "m".parse().unwrap(), name: "m".into(), role: Role::Manager, pin: "1111".parse().unwrap() },
+        first_manager: NewUser {
+            user_id: "m".parse().unwrap(),
+            name: "m".into(),
+            role: Role::Manager,
+            pin: "1111".parse().unwrap(),
+        },
     };
-    assert_eq!(Station::create(&foreign, setup(), start_time()).unwrap_err().code(), "not_a_station_database");
+    assert_eq!(
+        Station::create(&foreign, setup(), start_time())
+            .unwrap_err()
+            .code(),
+        "not_a_station_database"
+    );
     assert_eq!(std::fs::read(&foreign).unwrap(), before);
 
     let err = Station::open(&dir.path().join("missing.db")).unwrap_err();
     assert_eq!(err.code(), "database_missing");
     let f = Fixture::new();
-    assert_eq!(Station::create(&f.db_path(), setup(), start_time()).unwrap_err().code(), "database_exists");
+    assert_eq!(
+        Station::create(&f.db_path(), setup(), start_time())
+            .unwrap_err()
+            .code(),
+        "database_exists"
+    );
 
     // A station database whose pages are damaged past the header.
     let path = f.db_path();
@@ -599,10 +1245,19 @@ fn unusual_time_zones_and_station_setups_are_refused_clearly() {
         station_id: "ST0002".parse().unwrap(),
         name: "x".into(),
         time_zone: "Mars/Olympus".into(),
-        first_manager: NewUser { user_id: "m".parse().unwrap(), name: "m".into(), role: Role::Manager, pin: "1111".parse().unwrap() },
+        first_manager: NewUser {
+            user_id: "m".parse().unwrap(),
+            name: "m".into(),
+            role: Role::Manager,
+            pin: "1111".parse().unwrap(),
+        },
     };
     let path = dir.path().join("s.db");
     let err = Station::create(&path, setup, start_time()).unwrap_err();
-    assert!(err.to_string().contains("`Mars/Olympus` is not an IANA time zone"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`Mars/Olympus` is not an IANA time zone"),
+        "{err}"
+    );
     assert!(!path.exists(), "nothing was created");
 }

@@ -7,6 +7,8 @@
 //!   previous operation's, ending with the event that operation is about;
 //! - an operation that failed changed nothing at all.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
@@ -17,19 +19,55 @@ use station_core::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Sell { product: usize, ml: i64, tank: Option<u16>, payment: Pay },
-    Cancel { sale: usize },
-    PlaceOrder { product: usize, litres: i64 },
-    Ship { order: usize, litres: i64 },
-    Confirm { shipment: usize, tank: u16, ml: i64 },
-    Adjust { tank: u16, ml: i64 },
-    OpenAccount { limit: i64 },
-    PayAccount { account: usize, amount: i64, cash: bool },
-    OpenShift { float: i64 },
-    CloseShift { counted: i64 },
+    Sell {
+        product: usize,
+        ml: i64,
+        tank: Option<u16>,
+        payment: Pay,
+    },
+    Cancel {
+        sale: usize,
+    },
+    PlaceOrder {
+        product: usize,
+        litres: i64,
+    },
+    Ship {
+        order: usize,
+        litres: i64,
+    },
+    Confirm {
+        shipment: usize,
+        tank: u16,
+        ml: i64,
+    },
+    Adjust {
+        tank: u16,
+        ml: i64,
+    },
+    OpenAccount {
+        limit: i64,
+    },
+    PayAccount {
+        account: usize,
+        amount: i64,
+        cash: bool,
+    },
+    OpenShift {
+        float: i64,
+    },
+    CloseShift {
+        counted: i64,
+    },
     CloseDay,
-    NewPrices { version_step: i64, minutes: i64, price: i64 },
-    Wait { minutes: i64 },
+    NewPrices {
+        version_step: i64,
+        minutes: i64,
+        price: i64,
+    },
+    Wait {
+        minutes: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -53,16 +91,17 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..8).prop_map(Pay::Account),
     ];
     // The product's own tank most of the time; sometimes none, sometimes a wrong or unknown one.
-    let product_and_tank = (prop_oneof![4 => 0usize..3, 1 => Just(3usize)], 0u8..10).prop_map(|(product, choice)| {
-        let tank = match (product, choice) {
-            (_, 0) => None,
-            (_, 1) => Some(4),
-            (0, c) => Some(1 + u16::from(c % 2)),
-            (1, _) => Some(3),
-            _ => None,
-        };
-        (product, tank)
-    });
+    let product_and_tank =
+        (prop_oneof![4 => 0usize..3, 1 => Just(3usize)], 0u8..10).prop_map(|(product, choice)| {
+            let tank = match (product, choice) {
+                (_, 0) => None,
+                (_, 1) => Some(4),
+                (0, c) => Some(1 + u16::from(c % 2)),
+                (1, _) => Some(3),
+                _ => None,
+            };
+            (product, tank)
+        });
     prop_oneof![
         8 => (product_and_tank, figure(80_000), pay)
             .prop_map(|((product, tank), ml, payment)| Op::Sell { product, ml, tank, payment }),
@@ -93,7 +132,11 @@ struct Made {
 
 /// One of the items made so far (index 7 and an empty list stand for one that does not exist).
 fn pick<T: Copy>(items: &[T], i: usize, unknown: T) -> T {
-    if i == 7 || items.is_empty() { unknown } else { items[i % items.len()] }
+    if i == 7 || items.is_empty() {
+        unknown
+    } else {
+        items[i % items.len()]
+    }
 }
 
 /// Runs one operation; on success returns the outbox kind it is about (if it emits one).
@@ -103,54 +146,124 @@ fn run(f: &mut Fixture, made: &mut Made, op: &Op) -> Result<Option<&'static str>
     let approval = f.approval.clone();
     let code = |i: usize| product(PRODUCTS[i]);
     match op.clone() {
-        Op::Sell { product: p, ml, tank: t, payment } => {
-            let measure = if PRODUCTS[p] == WATER { Measure::Quantity(ml.rem_euclid(5)) } else { Measure::Volume(Millilitres(ml)) };
-            let line = SaleLineRequest { product: code(p), measure, tank: t.map(tank), pricing: LinePricing::PriceList };
-            let payment = match payment {
-                Pay::Cash { tendered } => PaymentRequest::Cash { tendered: Won(tendered) },
-                Pay::Card => PaymentRequest::Card { reference: "CARD-1".into() },
-                Pay::Account(i) => PaymentRequest::Account(pick(&made.accounts, i, AccountId::generate(now))),
+        Op::Sell {
+            product: p,
+            ml,
+            tank: t,
+            payment,
+        } => {
+            let measure = if PRODUCTS[p] == WATER {
+                Measure::Quantity(ml.rem_euclid(5))
+            } else {
+                Measure::Volume(Millilitres(ml))
             };
-            let sale = f.station.settle_sale(&cashier, SaleRequest { lines: vec![line], payment }, now)?;
+            let line = SaleLineRequest {
+                product: code(p),
+                measure,
+                tank: t.map(tank),
+                pricing: LinePricing::PriceList,
+            };
+            let payment = match payment {
+                Pay::Cash { tendered } => PaymentRequest::Cash {
+                    tendered: Won(tendered),
+                },
+                Pay::Card => PaymentRequest::Card {
+                    reference: "CARD-1".into(),
+                },
+                Pay::Account(i) => {
+                    PaymentRequest::Account(pick(&made.accounts, i, AccountId::generate(now)))
+                }
+            };
+            let sale = f.station.settle_sale(
+                &cashier,
+                SaleRequest {
+                    lines: vec![line],
+                    payment,
+                },
+                now,
+            )?;
             made.sales.push(sale.sale);
             Ok(Some("sale_settled"))
         }
         Op::Cancel { sale } => {
             let sale = pick(&made.sales, sale, SaleId::generate(now));
-            f.station.cancel_sale(&cashier, &approval, sale, "customer changed their mind", now)?;
+            f.station.cancel_sale(
+                &cashier,
+                &approval,
+                sale,
+                "customer changed their mind",
+                now,
+            )?;
             Ok(Some("sale_canceled"))
         }
-        Op::PlaceOrder { product: p, litres: l } => {
-            let order = NewOrder { product: code(p), volume: litres(l), wanted_date: f.station.local_date(now) };
-            made.orders.push(f.station.place_order(&approval, order, now)?);
+        Op::PlaceOrder {
+            product: p,
+            litres: l,
+        } => {
+            let order = NewOrder {
+                product: code(p),
+                volume: litres(l),
+                wanted_date: f.station.local_date(now),
+            };
+            made.orders
+                .push(f.station.place_order(&approval, order, now)?);
             Ok(Some("order_placed"))
         }
         Op::Ship { order, litres: l } => {
             let order = pick(&made.orders, order, OrderId::generate(now));
-            let product = f.station.order(order).map(|o| o.product).unwrap_or_else(|_| product(DIESEL));
+            let product = f
+                .station
+                .order(order)
+                .map(|o| o.product)
+                .unwrap_or_else(|_| product(DIESEL));
             let shipment = ShipmentId::generate(now);
-            let delivery = ExpectedDelivery { shipment, order, product, volume: litres(l), truck: "T".into(), expected_at: None };
+            let delivery = ExpectedDelivery {
+                shipment,
+                order,
+                product,
+                volume: litres(l),
+                truck: "T".into(),
+                expected_at: None,
+            };
             f.station.record_expected_delivery(delivery, now)?;
             made.shipments.push(shipment);
             Ok(None)
         }
-        Op::Confirm { shipment, tank: t, ml } => {
+        Op::Confirm {
+            shipment,
+            tank: t,
+            ml,
+        } => {
             let shipment = pick(&made.shipments, shipment, ShipmentId::generate(now));
-            f.station.confirm_delivery(&approval, shipment, tank(t), Millilitres(ml), now)?;
+            f.station
+                .confirm_delivery(&approval, shipment, tank(t), Millilitres(ml), now)?;
             Ok(Some("delivery_confirmed"))
         }
         Op::Adjust { tank: t, ml } => {
-            f.station.adjust_stock(&approval, tank(t), Millilitres(ml), "dip reading", now)?;
+            f.station
+                .adjust_stock(&approval, tank(t), Millilitres(ml), "dip reading", now)?;
             Ok(Some("stock_adjusted"))
         }
         Op::OpenAccount { limit } => {
-            made.accounts.push(f.station.open_account(&approval, "fleet", Won(limit), now)?);
+            made.accounts.push(
+                f.station
+                    .open_account(&approval, "fleet", Won(limit), now)?,
+            );
             Ok(Some("credit_account_opened"))
         }
-        Op::PayAccount { account, amount, cash } => {
+        Op::PayAccount {
+            account,
+            amount,
+            cash,
+        } => {
             let account = pick(&made.accounts, account, AccountId::generate(now));
-            let method = if cash { AccountPaymentMethod::Cash } else { AccountPaymentMethod::Card };
-            f.station.receive_account_payment(&cashier, account, Won(amount), method, now)?;
+            let method = if cash {
+                AccountPaymentMethod::Cash
+            } else {
+                AccountPaymentMethod::Card
+            };
+            f.station
+                .receive_account_payment(&cashier, account, Won(amount), method, now)?;
             Ok(Some("credit_payment_received"))
         }
         Op::OpenShift { float } => {
@@ -165,11 +278,18 @@ fn run(f: &mut Fixture, made: &mut Made, op: &Op) -> Result<Option<&'static str>
             f.station.close_business_day(&approval, now)?;
             Ok(Some("day_closed"))
         }
-        Op::NewPrices { version_step, minutes, price } => {
+        Op::NewPrices {
+            version_step,
+            minutes,
+            price,
+        } => {
             let version = made.latest_price_version + version_step;
             let effective = now.checked_add(minutes.minutes()).unwrap();
             let version_number = u64::try_from(version).unwrap_or(0);
-            let applied = f.station.receive_price_version(price_version(version_number, effective, price, price + 100), now)?;
+            let applied = f.station.receive_price_version(
+                price_version(version_number, effective, price, price + 100),
+                now,
+            )?;
             made.latest_price_version = version;
             Ok(applied.map(|_| "price_version_applied"))
         }
@@ -180,10 +300,18 @@ fn run(f: &mut Fixture, made: &mut Made, op: &Op) -> Result<Option<&'static str>
     }
 }
 
+/// Day, product, then count, volume (pieces weighted in), amount of sales and of cancellations.
+type SummaryFigures = (String, String, i64, i64, i64, i64, i64, i64);
+
 fn check_invariants(f: &Fixture) {
     let conn = Connection::open(f.db_path()).unwrap();
     let one = |sql: &str| -> Vec<(String, i64, i64)> {
-        conn.prepare(sql).unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     // Book stock = sum of the ledger, per tank and per product.
     let tanks = one(
@@ -191,17 +319,23 @@ fn check_invariants(f: &Fixture) {
          FROM tank_stock t",
     );
     for (tank, book, ledger) in tanks {
-        assert_eq!(book, ledger, "tank {tank}: book stock is not the sum of its flows");
+        assert_eq!(
+            book, ledger,
+            "tank {tank}: book stock is not the sum of its flows"
+        );
     }
     let products = one(
         "SELECT p.product_id, p.book_stock_ml, coalesce((SELECT sum(book_stock_ml) FROM tank_stock t WHERE t.product_id = p.product_id), 0)
          FROM product_stock p",
     );
     for (product, book, tanks) in products {
-        assert_eq!(book, tanks, "product {product}: book stock is not the sum of its tanks");
+        assert_eq!(
+            book, tanks,
+            "product {product}: book stock is not the sum of its tanks"
+        );
     }
     // Sales summary = sales − cancellations, recomputed from the facts.
-    let recomputed: Vec<(String, String, i64, i64, i64, i64, i64, i64)> = conn
+    let recomputed: Vec<SummaryFigures> = conn
         .prepare(
             "WITH sold AS (
                  SELECT s.business_day AS day, l.product_id AS product, count(*) AS n, sum(coalesce(l.volume_ml, 0)) AS ml,
@@ -221,7 +355,7 @@ fn check_invariants(f: &Fixture) {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let summary: Vec<(String, String, i64, i64, i64, i64, i64, i64)> = f
+    let summary: Vec<SummaryFigures> = f
         .station
         .sales_summary(None)
         .unwrap()
@@ -239,7 +373,10 @@ fn check_invariants(f: &Fixture) {
             )
         })
         .collect();
-    assert_eq!(summary, recomputed, "the sales summary is not sales minus cancellations");
+    assert_eq!(
+        summary, recomputed,
+        "the sales summary is not sales minus cancellations"
+    );
     // Credit balances from the facts.
     let balances = one(
         "SELECT b.account_id, b.balance_won,
@@ -249,11 +386,24 @@ fn check_invariants(f: &Fixture) {
          FROM credit_balances b",
     );
     for (account, balance, facts) in balances {
-        assert_eq!(balance, facts, "account {account}: balance does not follow its sales and payments");
+        assert_eq!(
+            balance, facts,
+            "account {account}: balance does not follow its sales and payments"
+        );
     }
     // Outbox: gapless from 1.
-    let seqs: Vec<i64> = conn.prepare("SELECT seq FROM outbox ORDER BY seq").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "outbox sequence has a gap");
+    let seqs: Vec<i64> = conn
+        .prepare("SELECT seq FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "outbox sequence has a gap"
+    );
 }
 
 fn outbox_len(f: &Fixture) -> usize {

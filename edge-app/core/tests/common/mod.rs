@@ -1,7 +1,7 @@
 //! A station on a real SQLite file in a temporary folder, set up as a real station would be:
 //! a manager, a cashier, a price list from HQ, two tanks of diesel and one of gasoline.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
@@ -40,7 +40,12 @@ pub fn litres(l: i64) -> Millilitres {
     Millilitres::from_litres(l)
 }
 
-pub fn price_version(version: u64, effective_at: Timestamp, diesel: i64, gasoline: i64) -> PriceVersion {
+pub fn price_version(
+    version: u64,
+    effective_at: Timestamp,
+    diesel: i64,
+    gasoline: i64,
+) -> PriceVersion {
     let item = |code: &str, name: &str, unit, price| PriceItem {
         product: product(code),
         name: name.into(),
@@ -76,21 +81,45 @@ impl Fixture {
             },
         };
         let mut station = Station::create(&dir.path().join("station.db"), setup, now).unwrap();
-        let manager = station.authenticate(&"park".parse().unwrap(), &"9999".parse().unwrap()).unwrap();
+        let manager = station
+            .authenticate(&"park".parse().unwrap(), &"9999".parse().unwrap())
+            .unwrap();
         let approval = manager.as_manager("setting up").unwrap();
         station
             .add_user(
                 &approval,
-                NewUser { user_id: "kim".parse().unwrap(), name: "김민지".into(), role: Role::Cashier, pin: "1234".parse().unwrap() },
+                NewUser {
+                    user_id: "kim".parse().unwrap(),
+                    name: "김민지".into(),
+                    role: Role::Cashier,
+                    pin: "1234".parse().unwrap(),
+                },
                 now,
             )
             .unwrap();
-        let cashier = station.authenticate(&"kim".parse().unwrap(), &"1234".parse().unwrap()).unwrap();
-        station.receive_price_version(price_version(1, now, 1_650, 1_750), now).unwrap();
-        station.register_tank(&approval, tank(1), &product(DIESEL), litres(30_000), now).unwrap();
-        station.register_tank(&approval, tank(2), &product(DIESEL), litres(30_000), now).unwrap();
-        station.register_tank(&approval, tank(3), &product(GASOLINE), litres(20_000), now).unwrap();
-        Fixture { dir, station, manager, cashier, approval, now }
+        let cashier = station
+            .authenticate(&"kim".parse().unwrap(), &"1234".parse().unwrap())
+            .unwrap();
+        station
+            .receive_price_version(price_version(1, now, 1_650, 1_750), now)
+            .unwrap();
+        station
+            .register_tank(&approval, tank(1), &product(DIESEL), litres(30_000), now)
+            .unwrap();
+        station
+            .register_tank(&approval, tank(2), &product(DIESEL), litres(30_000), now)
+            .unwrap();
+        station
+            .register_tank(&approval, tank(3), &product(GASOLINE), litres(20_000), now)
+            .unwrap();
+        Fixture {
+            dir,
+            station,
+            manager,
+            cashier,
+            approval,
+            now,
+        }
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -105,22 +134,46 @@ impl Fixture {
 
     /// Orders, ships and confirms `l` litres into tank `t`.
     pub fn fill(&mut self, t: u16, l: i64) {
-        let product = self.station.tanks().unwrap().into_iter().find(|x| x.tank == tank(t)).unwrap().product;
+        let product = self
+            .station
+            .tanks()
+            .unwrap()
+            .into_iter()
+            .find(|x| x.tank == tank(t))
+            .unwrap()
+            .product;
         let now = self.tick();
         let order = self
             .station
-            .place_order(&self.approval, NewOrder { product: product.clone(), volume: litres(l), wanted_date: self.station.local_date(now) }, now)
+            .place_order(
+                &self.approval,
+                NewOrder {
+                    product: product.clone(),
+                    volume: litres(l),
+                    wanted_date: self.station.local_date(now),
+                },
+                now,
+            )
             .unwrap();
         let shipment = ShipmentId::generate(now);
         let now = self.tick();
         self.station
             .record_expected_delivery(
-                ExpectedDelivery { shipment, order, product, volume: litres(l), truck: "12가3456".into(), expected_at: None },
+                ExpectedDelivery {
+                    shipment,
+                    order,
+                    product,
+                    volume: litres(l),
+                    truck: "12가3456".into(),
+                    expected_at: None,
+                },
                 now,
             )
             .unwrap();
         let now = self.tick();
-        self.station.confirm_delivery(&self.approval, shipment, tank(t), litres(l), now).unwrap();
+        self.station
+            .confirm_delivery(&self.approval, shipment, tank(t), litres(l), now)
+            .unwrap();
     }
 
     pub fn open_shift(&mut self, float: i64) {
@@ -130,13 +183,27 @@ impl Fixture {
     }
 
     pub fn fuel_line(&self, code: &str, ml: i64) -> SaleLineRequest {
-        SaleLineRequest { product: product(code), measure: Measure::Volume(Millilitres(ml)), tank: None, pricing: LinePricing::PriceList }
+        SaleLineRequest {
+            product: product(code),
+            measure: Measure::Volume(Millilitres(ml)),
+            tank: None,
+            pricing: LinePricing::PriceList,
+        }
     }
 
     pub fn sell_cash(&mut self, lines: Vec<SaleLineRequest>, tendered: i64) -> Result<SaleRecord> {
         let now = self.tick();
         let cashier = self.cashier.clone();
-        self.station.settle_sale(&cashier, SaleRequest { lines, payment: PaymentRequest::Cash { tendered: Won(tendered) } }, now)
+        self.station.settle_sale(
+            &cashier,
+            SaleRequest {
+                lines,
+                payment: PaymentRequest::Cash {
+                    tendered: Won(tendered),
+                },
+            },
+            now,
+        )
     }
 
     /// Every row of every table, as text: two equal dumps mean nothing was changed.
@@ -157,13 +224,18 @@ pub fn dump_file(path: &std::path::Path) -> String {
     let mut out = String::new();
     for table in tables {
         out.push_str(&format!("## {table}\n"));
-        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid")).unwrap_or_else(|_| {
-            conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1")).unwrap()
-        });
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))
+            .unwrap_or_else(|_| {
+                conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1"))
+                    .unwrap()
+            });
         let columns = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
         while let Some(row) = rows.next().unwrap() {
-            let cells: Vec<String> = (0..columns).map(|i| format!("{:?}", row.get_ref(i).unwrap())).collect();
+            let cells: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .collect();
             out.push_str(&cells.join(" | "));
             out.push('\n');
         }
