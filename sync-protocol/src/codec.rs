@@ -67,13 +67,17 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     };
     // The schema version is read first: a newer sender may have changed anything else.
     match object.get("schema").map(Value::as_u64) {
-        None => return Err(DecodeError::MalformedEnvelope("missing field `schema`".into())),
-        Some(None) => {
+        None => {
+            return Err(DecodeError::MalformedEnvelope(
+                "missing field `schema`".into(),
+            ));
+        }
+        Some(None | Some(0)) => {
             return Err(DecodeError::MalformedEnvelope(
                 "`schema` must be a positive integer".into(),
             ));
         }
-        Some(Some(found)) if found > u64::from(SCHEMA_VERSION) || found == 0 => {
+        Some(Some(found)) if found > u64::from(SCHEMA_VERSION) => {
             return Err(DecodeError::UnsupportedSchema {
                 found,
                 supported: SCHEMA_VERSION,
@@ -83,20 +87,32 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     }
     let wire: WireEnvelope =
         serde_json::from_value(value).map_err(|e| DecodeError::MalformedEnvelope(e.to_string()))?;
-    if wire.origin.trim().is_empty() {
-        return Err(DecodeError::MalformedEnvelope(
-            "`origin` must not be empty".into(),
-        ));
+    if !is_origin(&wire.origin) {
+        return Err(DecodeError::MalformedEnvelope(format!(
+            "`origin` {:?} is not 1 to 32 letters, digits, '-' or '_'",
+            wire.origin
+        )));
     }
     if wire.seq == 0 {
-        return Err(DecodeError::MalformedEnvelope(
-            "`seq` starts at 1".into(),
-        ));
+        return Err(DecodeError::MalformedEnvelope("`seq` starts at 1".into()));
     }
     let kind = EventKind::from_wire(&wire.kind).ok_or(DecodeError::UnknownKind(wire.kind))?;
-    let event = payload_from_value(kind, wire.payload).map_err(|e| DecodeError::InvalidPayload {
-        kind,
-        detail: e.to_string(),
+    if !wire.payload.is_object() {
+        return Err(DecodeError::InvalidPayload {
+            kind,
+            detail: "the payload must be a JSON object".into(),
+        });
+    }
+    let event = payload_from_value(kind, wire.payload).map_err(|e| {
+        let path = e.path().to_string();
+        DecodeError::InvalidPayload {
+            kind,
+            detail: if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("`{path}`: {}", e.inner())
+            },
+        }
     })?;
     Ok(Envelope {
         event_id: wire.event_id,
@@ -115,6 +131,14 @@ pub fn peek_origin_sequence(bytes: &[u8]) -> Option<(String, u64)> {
     let origin = value.get("origin")?.as_str()?.to_owned();
     let seq = value.get("seq")?.as_u64()?;
     (!origin.is_empty() && seq > 0).then_some((origin, seq))
+}
+
+/// Origins are station ids (`ST0001`) or the hub's; exact bytes, since they key the inbox.
+fn is_origin(origin: &str) -> bool {
+    (1..=32).contains(&origin.len())
+        && origin
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[derive(Serialize, Deserialize)]
@@ -138,9 +162,13 @@ macro_rules! payload_codec {
             .expect("wire types serialise to JSON without fail")
         }
 
-        fn payload_from_value(kind: EventKind, payload: Value) -> Result<Event, serde_json::Error> {
+        /// Decodes a payload object, naming the field at fault when it fails.
+        fn payload_from_value(
+            kind: EventKind,
+            payload: Value,
+        ) -> Result<Event, serde_path_to_error::Error<serde_json::Error>> {
             Ok(match kind {
-                $(EventKind::$variant => Event::$variant(serde_json::from_value(payload)?),)*
+                $(EventKind::$variant => Event::$variant(serde_path_to_error::deserialize(payload)?),)*
             })
         }
     };

@@ -114,7 +114,9 @@ impl EventKind {
 
     /// The kind with this wire name, if this version knows it.
     pub fn from_wire(name: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     /// Which side sends this kind.

@@ -17,7 +17,8 @@
 //! - a new event kind is a new `kind` string; an older receiver reports it as
 //!   [`DecodeError::UnknownKind`] rather than guessing;
 //! - money is integer won, volume integer millilitres, unit price integer won per litre (or per
-//!   piece), times are RFC 3339 in UTC, dates are `YYYY-MM-DD` business days.
+//!   piece), times are RFC 3339 (senders write UTC; a receiver
+//!   accepts any explicit offset, which names the same instant), dates are `YYYY-MM-DD` business days.
 
 mod codec;
 mod events;

@@ -123,6 +123,9 @@ impl Station {
         let sql = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Times are stored to the millisecond; cut `now` to that here, so that what an operation
+        // returns, what it stores and what it tells HQ carry the same instant.
+        let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let tx = Tx {
             sql,
             station: &self.info,

@@ -220,4 +220,25 @@ mod tests {
             .unwrap();
         assert_eq!(app, APPLICATION_ID);
     }
+
+    #[test]
+    fn every_connection_is_durable_and_checks_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(create(&path).unwrap());
+        let conn = open(&path).unwrap();
+        let read = |pragma: &str| -> String {
+            conn.pragma_query_value(None, pragma, |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+        };
+        assert_eq!(read("journal_mode"), r#"Text("wal")"#);
+        // 2 is FULL: a commit is on disk before it returns.
+        assert_eq!(read("synchronous"), "Integer(2)");
+        assert_eq!(read("foreign_keys"), "Integer(1)");
+        assert_eq!(
+            read("busy_timeout"),
+            format!("Integer({})", BUSY_TIMEOUT.as_millis())
+        );
+    }
 }

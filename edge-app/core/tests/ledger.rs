@@ -1261,3 +1261,30 @@ fn unusual_time_zones_and_station_setups_are_refused_clearly() {
     );
     assert!(!path.exists(), "nothing was created");
 }
+
+#[test]
+fn what_an_operation_returns_is_what_it_stored_to_the_millisecond() {
+    let mut f = Fixture::new();
+    f.fill(3, 1_000);
+    f.open_shift(0);
+    // A clock with sub-millisecond digits, as real clocks have.
+    let at = f.tick().checked_add(123_456_789.nanoseconds()).unwrap();
+    let cashier = f.cashier.clone();
+    let settled = f
+        .station
+        .settle_sale(
+            &cashier,
+            SaleRequest {
+                lines: vec![f.fuel_line(GASOLINE, 10_000)],
+                payment: PaymentRequest::Card {
+                    reference: "A-1".into(),
+                },
+            },
+            at,
+        )
+        .unwrap();
+    assert_eq!(settled.settled_at.subsec_nanosecond(), 123_000_000);
+    assert_eq!(f.station.sale(settled.sale).unwrap(), settled);
+    let event = f.station.outbox_events(0, 100).unwrap().pop().unwrap();
+    assert_eq!(event.occurred_at, settled.settled_at);
+}
