@@ -19,7 +19,9 @@ need_apt() {
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || apt_packages+=("$package")
     done
 }
-# The station core bundles SQLite and needs nothing from the system yet.
+# The station core bundles SQLite. The production MQTT broker and its tools (mosquitto_passwd for
+# scripts/provision-station.sh; the system tests start real brokers) come from Debian.
+need_apt mosquitto mosquitto-clients
 
 if ((${#apt_packages[@]})); then
     sudo_cmd=()

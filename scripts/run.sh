@@ -1,74 +1,109 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the system and runs a demonstration station on its embedded
-# defaults: a fresh station database under var/demo/, a day of orders, a delivery, sales, a credit
-# account, a cancellation, the shift and day close, and the outbox waiting for HQ.
+# Installs what is missing, builds the system and runs it on its embedded defaults: the hub with
+# its embedded MQTT broker, two demo stations (ST0001, ST0002) with their headless runtimes syncing
+# with it, and a short day of business through the `station` tool and the hub's API. Then it keeps
+# everything running and prints where to look; Ctrl-C stops it all.
 #
-# Afterwards the `station` tool stays usable on the same database, e.g.
-#   STATION_DB=var/demo/station.db target/debug/station stock show
+# Everything lives under var/demo/ (recreated on each run). Ports: HTTP 8080, MQTT 1883; change
+# them with HUB_HTTP_PORT and MQTT_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-cargo build --locked -p station-cli
-target_dir="${CARGO_TARGET_DIR:-target}"
-station_bin="$target_dir/debug/station"
+cargo build --locked -p station-cli -p station-runtime -p cloud-hub
+bin="${CARGO_TARGET_DIR:-target}/debug"
+http_port="${HUB_HTTP_PORT:-8080}"
+mqtt_port="${MQTT_PORT:-1883}"
+admin_password="demo-password"
+demo=var/demo
 
-mkdir -p var/demo
-export STATION_DB="var/demo/station.db"
-rm -f "$STATION_DB" "$STATION_DB-wal" "$STATION_DB-shm"
+rm -rf "$demo"
+mkdir -p "$demo"
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
 
 step() { printf '\n== %s\n' "$*"; }
-station() { "$station_bin" "$@"; }
-manager() { "$station_bin" --user park --pin 9999 "$@"; }
-cashier() { "$station_bin" --user kim --pin 1234 "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+wait_for() { # wait_for DESCRIPTION COMMAND...: polls until the command succeeds (30 s at most)
+    local what=$1; shift
+    for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "timed out waiting for $what" >&2; return 1
+}
+api() { # api METHOD PATH [JSON]
+    python3 - "$@" <<'PY'
+import json, sys, urllib.request, os
+method, path = sys.argv[1], sys.argv[2]
+body = sys.argv[3].encode() if len(sys.argv) > 3 else None
+request = urllib.request.Request(f"http://127.0.0.1:{os.environ['HTTP_PORT']}{path}", data=body, method=method)
+request.add_header("content-type", "application/json")
+if os.environ.get("TOKEN"):
+    request.add_header("authorization", "Bearer " + os.environ["TOKEN"])
+with urllib.request.urlopen(request) as response:
+    print(response.read().decode())
+PY
+}
+export HTTP_PORT="$http_port"
 
-step "Create station ST0001 with its manager (park, PIN 9999) and a cashier (kim, PIN 1234)"
-station --manager park --manager-pin 9999 init --station ST0001 --name "Gangnam Station" --manager-name "Park"
-manager user add --id kim --name "Kim" --role cashier --new-pin 1234
+step "Start the hub with its embedded broker (HTTP :$http_port, MQTT :$mqtt_port)"
+"$bin/hub" --db "$demo/hub/hub.db" --http "127.0.0.1:$http_port" --embedded-broker "127.0.0.1:$mqtt_port" \
+    --admin-password "$admin_password" >"$demo/hub.out" 2>"$demo/hub.log" &
+pids+=($!)
+wait_for "the hub" grep -q http "$demo/hub.out"
+cat "$demo/hub.out"
+TOKEN=$(api POST /api/login "{\"username\":\"admin\",\"password\":\"$admin_password\"}" | field token)
+export TOKEN
 
-step "Prices from HQ, and the tanks"
-manager price receive --version 1 --effective-at "$(date -u +%Y-%m-%dT00:00:00Z)" \
-    --item "CD1001:Diesel:litre:1650" --item "GS1001:Gasoline:litre:1750" --item "SN2001:Water 500ml:piece:1000"
-manager tank register --tank 1 --product CD1001 --capacity 30000
-manager tank register --tank 2 --product GS1001 --capacity 20000
+step "HQ: products, prices, and the two stations"
+api PUT /api/products/CD1001 '{"name":"Diesel","unit":"litre"}'
+api PUT /api/products/GS1001 '{"name":"Gasoline","unit":"litre"}'
+api PUT /api/products/SN2001 '{"name":"Water 500ml","unit":"piece"}'
+api POST /api/prices '{"prices":[{"product":"CD1001","unit_price_won":1650},{"product":"GS1001","unit_price_won":1750},{"product":"SN2001","unit_price_won":1000}]}'
+api POST /api/stations '{"station":"ST0001","name":"Gangnam","operating_type":"directly_managed"}'
+api POST /api/stations '{"station":"ST0002","name":"Suwon","operating_type":"consignment"}'
 
-step "Order diesel; HQ's shipment arrives as a message; confirm the delivery"
-order_id=$(manager order place --product CD1001 --litres 20000 --wanted "$(date -u -d tomorrow +%Y-%m-%d)" | field order)
-shipment_id=$(python3 -c 'import uuid; print(uuid.uuid4())')
-message="var/demo/shipment.json"
-cat >"$message" <<JSON
-{"schema":1,"event_id":"$(python3 -c 'import uuid; print(uuid.uuid4())')","origin":"HQ","seq":1,
- "occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","kind":"shipment_dispatched",
- "payload":{"shipment_id":"$shipment_id","order_id":"$order_id","product_id":"CD1001",
-            "volume_ml":20000000,"truck":"83-GA-1234","expected_at":null}}
-JSON
-station inbox apply --file "$message"
-manager delivery confirm --shipment "$shipment_id" --tank 1 --litres 19950.5
-station stock show
+for station in ST0001 ST0002; do
+    step "Station $station: database, users, runtime"
+    db="$demo/$station.db"
+    "$bin/station" --db "$db" --manager park --manager-pin 9999 init --station "$station" --name "$station" --manager-name Park
+    "$bin/station" --db "$db" --user park --pin 9999 user add --id kim --name Kim --role cashier --new-pin 1234
+    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" >"$demo/$station.out" 2>"$demo/$station.log" &
+    pids+=($!)
+    wait_for "$station to receive HQ's prices" "$bin/station" --db "$db" price show --product CD1001
+    "$bin/station" --db "$db" --user park --pin 9999 tank register --tank 1 --product CD1001 --capacity 30000
+    "$bin/station" --db "$db" --user park --pin 9999 tank register --tank 2 --product GS1001 --capacity 20000
+done
 
-step "The cashier opens a shift and sells"
-cashier shift open --float 100000
-cashier sale settle --line product=CD1001,litres=40 --line product=SN2001,qty=2 --cash 70000
-pump_sale=$(cashier sale settle --line product=CD1001,litres=30.303,pump-price=1650,pump-amount=50000 --card APPROVAL-7781)
-echo "$pump_sale"
+S1=(--db "$demo/ST0001.db")
+step "ST0001 orders diesel; HQ ships it; the station confirms the delivery"
+order=$("$bin/station" "${S1[@]}" --user park --pin 9999 order place --product CD1001 --litres 20000 --wanted "$(date -u -d tomorrow +%Y-%m-%d)" | field order)
+wait_for "HQ to see the order" api GET "/api/orders/$order"
+api POST "/api/orders/$order/shipments" '{"truck":"83-GA-1234","volume_ml":20000000}' >/dev/null
+wait_for "ST0001 to expect the delivery" bash -c "'$bin/station' --db '$demo/ST0001.db' delivery list | grep -q shipment"
+shipment=$("$bin/station" "${S1[@]}" delivery list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["shipment"])')
+"$bin/station" "${S1[@]}" --user park --pin 9999 delivery confirm --shipment "$shipment" --tank 1 --litres 19950.5
+wait_for "HQ to show the order delivered" bash -c "HTTP_PORT=$http_port TOKEN=$TOKEN; $(declare -f api); api GET /api/orders/$order | grep -q delivered"
+api GET "/api/orders/$order"
 
-step "A customer on credit"
-account_id=$(manager account open --name "Hanbit Logistics" --limit 200000 | field account)
-cashier sale settle --line product=CD1001,litres=50 --account "$account_id"
+step "ST0001 sells, and cancels one sale with the manager's approval"
+"$bin/station" "${S1[@]}" --user kim --pin 1234 shift open --float 100000 >/dev/null
+"$bin/station" "${S1[@]}" --user kim --pin 1234 sale settle --line product=CD1001,litres=40 --line product=SN2001,qty=2 --cash 70000 | field receipt_no
+sale=$("$bin/station" "${S1[@]}" --user kim --pin 1234 sale settle --line product=CD1001,litres=30.303,pump-price=1650,pump-amount=50000 --card APPROVAL-7781 | field sale)
+"$bin/station" "${S1[@]}" --user kim --pin 1234 --manager park --manager-pin 9999 sale cancel --sale "$sale" --reason wrong-pump | field receipt_no
+wait_for "ST0001 to have sent everything" bash -c "'$bin/station' --db '$demo/ST0001.db' outbox list --pending | grep -q '\"backlog\":0'"
+step "HQ's view of the network"
+api GET /api/sales
+api GET /api/stations/status
 
-step "A cancellation, approved by the manager"
-cashier --manager park --manager-pin 9999 sale cancel --sale "$(echo "$pump_sale" | field sale)" --reason "wrong pump"
+cat <<EOF
 
-step "Sales summary and stock"
-station sales summary
-station stock show
-
-step "Close the shift and the business day"
-cashier shift close --counted 168000
-manager day close
-
-step "Events waiting for HQ (sync arrives with the hub)"
-station outbox list | python3 -c 'import json,sys; o=json.load(sys.stdin); print(json.dumps({"backlog": o["backlog"], "kinds": [e["kind"] for e in o["events"]]}))'
-
-printf '\nThe demo station is at %s; try: %s --db %s sales summary\n' "$STATION_DB" "$station_bin" "$STATION_DB"
+The system is running. Where to look:
+  HQ API (token below):   http://127.0.0.1:$http_port/api/stations/status   (OpenAPI: /openapi.json)
+  Metrics:                http://127.0.0.1:$http_port/metrics
+  HQ login:               admin / $admin_password
+  Token:                  $TOKEN
+  Stations:               $bin/station --db $demo/ST0001.db stock show   (and ST0002)
+  Logs:                   $demo/*.log
+Press Ctrl-C to stop.
+EOF
+wait

@@ -22,6 +22,8 @@
 
 mod codec;
 mod events;
+pub mod stream;
+pub mod transport;
 
 pub use codec::{DecodeError, decode, encode, peek_origin_sequence};
 pub use events::*;

@@ -547,8 +547,11 @@ fn outbox(s: &Session, command: OutboxCommand) -> Result<(), Failure> {
             }))
         }
         OutboxCommand::Ack { through } => {
-            let acknowledged = station.acknowledge_through(through, s.now)?;
-            emit(&json!({"acknowledged_through": acknowledged}))
+            let newly = station.acknowledge_through(through, s.now)?;
+            emit(&json!({
+                "newly_acknowledged": newly,
+                "acknowledged_through": station.acknowledged_through()?,
+            }))
         }
     }
 }

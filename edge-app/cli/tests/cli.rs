@@ -219,7 +219,15 @@ fn a_day_at_the_station_from_the_shell() {
         assert_eq!(decoded.sequence, event["seq"].as_u64().unwrap());
     }
     let acked = shell.run("outbox ack --through 5").ok();
-    assert_eq!(acked["acknowledged_through"], 5);
+    assert_eq!(
+        acked,
+        json!({"newly_acknowledged": 5, "acknowledged_through": 5})
+    );
+    let again = shell.run("outbox ack --through 3").ok();
+    assert_eq!(
+        again,
+        json!({"newly_acknowledged": 0, "acknowledged_through": 5})
+    );
     let pending = shell.run("outbox list --pending").ok();
     assert_eq!(pending["backlog"], events.len() - 5);
     assert_eq!(pending["events"][0]["seq"], 6);

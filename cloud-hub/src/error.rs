@@ -1,0 +1,70 @@
+//! The hub's errors, each with a stable code the API returns and the dashboard translates.
+
+/// Everything the hub can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("{field} is not valid: {problem}")]
+    InvalidInput {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("unknown station {0}")]
+    UnknownStation(String),
+    #[error("station {0} is already registered")]
+    StationExists(String),
+    #[error("unknown product {0}")]
+    UnknownProduct(String),
+    #[error("unknown order {0}")]
+    UnknownOrder(String),
+    #[error("order {order} is {status}; {action} needs an order that is {needed}")]
+    OrderNotOpen {
+        order: String,
+        status: String,
+        action: &'static str,
+        needed: &'static str,
+    },
+    #[error("a price version needs at least one product")]
+    EmptyPriceVersion,
+    #[error("user {0} already exists")]
+    UserExists(String),
+    #[error("unknown user or wrong password")]
+    BadCredentials,
+    #[error("not logged in, or the session has expired")]
+    Unauthenticated,
+    #[error("the hub database failed: {0}")]
+    Storage(String),
+}
+
+pub type Result<T, E = HubError> = std::result::Result<T, E>;
+
+impl HubError {
+    /// A short, stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HubError::InvalidInput { .. } => "invalid_input",
+            HubError::UnknownStation(_) => "unknown_station",
+            HubError::StationExists(_) => "station_exists",
+            HubError::UnknownProduct(_) => "unknown_product",
+            HubError::UnknownOrder(_) => "unknown_order",
+            HubError::OrderNotOpen { .. } => "order_not_open",
+            HubError::EmptyPriceVersion => "empty_price_version",
+            HubError::UserExists(_) => "user_exists",
+            HubError::BadCredentials => "bad_credentials",
+            HubError::Unauthenticated => "unauthenticated",
+            HubError::Storage(_) => "storage",
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, problem: impl Into<String>) -> HubError {
+        HubError::InvalidInput {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for HubError {
+    fn from(error: rusqlite::Error) -> HubError {
+        HubError::Storage(error.to_string())
+    }
+}

@@ -1,0 +1,550 @@
+//! The HTTP API (JSON) for every HQ operation and read model, described by the OpenAPI document
+//! it serves at `/openapi.json`. Every `/api` endpoint but login needs a bearer token from
+//! `POST /api/login`; `/healthz`, `/readyz` and `/metrics` are open, for the platform.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sync_protocol::ProductUnit;
+use tokio::sync::Notify;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::HubError;
+use crate::hub::SharedHub;
+use crate::views::*;
+use crate::{Hub, NewShipment, NewStation};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub hub: SharedHub,
+    /// Told when an outbox gains messages, so the sync agent sends them at once.
+    pub wake: Arc<Notify>,
+}
+
+/// The API router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/stations", get(list_stations).post(register_station))
+        .route("/api/stations/status", get(station_statuses))
+        .route("/api/products", get(list_products))
+        .route("/api/products/{product}", put(upsert_product))
+        .route("/api/prices", get(list_prices).post(publish_prices))
+        .route("/api/orders", get(list_orders))
+        .route("/api/orders/{order}", get(show_order))
+        .route("/api/orders/{order}/shipments", post(dispatch_shipment))
+        .route("/api/orders/{order}/reject", post(reject_order))
+        .route(
+            "/api/dispatch-policy",
+            get(dispatch_policy).put(set_dispatch_policy),
+        )
+        .route("/api/sales", get(sales))
+        .route("/api/stock", get(stock))
+        .route("/api/dead-letters", get(dead_letters))
+        .with_state(state)
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "GasStation edge hub API", description = "HQ operations and read models. Money in integer won, volume in integer millilitres."),
+    paths(
+        healthz, readyz, metrics, login, logout, list_stations, register_station, station_statuses,
+        list_products, upsert_product, list_prices, publish_prices, list_orders, show_order,
+        dispatch_shipment, reject_order, dispatch_policy, set_dispatch_policy, sales, stock, dead_letters
+    ),
+    components(schemas(ApiError, ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+// ---- errors
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `unknown_order`.
+    pub code: String,
+    pub message: String,
+}
+
+impl IntoResponse for HubError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            HubError::InvalidInput { .. } | HubError::EmptyPriceVersion => StatusCode::BAD_REQUEST,
+            HubError::UnknownStation(_)
+            | HubError::UnknownProduct(_)
+            | HubError::UnknownOrder(_) => StatusCode::NOT_FOUND,
+            HubError::StationExists(_)
+            | HubError::UserExists(_)
+            | HubError::OrderNotOpen { .. } => StatusCode::CONFLICT,
+            HubError::BadCredentials | HubError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            HubError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &self {
+            // Internal details go to the log, not to the client.
+            HubError::Storage(detail) => {
+                tracing::error!(%detail, "request failed");
+                "the hub could not complete the request".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = ApiError {
+            error: ErrorBody {
+                code: self.code().to_owned(),
+                message,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, HubError>;
+
+fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Hub> {
+    state
+        .hub
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn parse_time(field: &'static str, text: &str) -> Result<Timestamp, HubError> {
+    text.parse()
+        .map_err(|e| HubError::invalid(field, format!("`{text}` is not an RFC 3339 time: {e}")))
+}
+
+/// A request from a logged-in HQ user.
+#[derive(Debug)]
+pub struct HqSession {
+    pub username: String,
+}
+
+impl FromRequestParts<AppState> for HqSession {
+    type Rejection = HubError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(HubError::Unauthenticated)?;
+        let user = lock(state).authenticate(token, Timestamp::now())?;
+        Ok(HqSession {
+            username: user.username,
+        })
+    }
+}
+
+// ---- platform
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The hub can serve: its database answers.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match lock(&state).ping() {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+/// Prometheus metrics: events received, applied, duplicates, dead letters, stations online.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let text = lock(&state).metrics().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+// ---- sessions
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// Log in with a password; returns a bearer token.
+#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ApiError)))]
+async fn login(
+    State(state): State<AppState>,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<LoginResponse> {
+    // Password hashing is deliberately slow: keep it off the async workers.
+    let session = tokio::task::spawn_blocking(move || {
+        lock(&state).login(&request.username, &request.password, Timestamp::now())
+    })
+    .await
+    .map_err(|e| HubError::Storage(e.to_string()))??;
+    Ok(Json(LoginResponse {
+        token: session.token,
+        expires_at: session.expires_at.to_string(),
+    }))
+}
+
+/// End the session of the token used.
+#[utoipa::path(post, path = "/api/logout", security(("bearer" = [])), responses((status = 204)))]
+async fn logout(
+    State(state): State<AppState>,
+    parts: axum::http::HeaderMap,
+    _session: HqSession,
+) -> Result<StatusCode, HubError> {
+    if let Some(token) = parts
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        lock(&state).logout(token)?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- stations
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterStation {
+    /// e.g. ST0001
+    pub station: String,
+    pub name: String,
+    /// directly_managed, consignment or franchise
+    pub operating_type: String,
+}
+
+/// Every station.
+#[utoipa::path(get, path = "/api/stations", security(("bearer" = [])), responses((status = 200, body = Vec<StationView>)))]
+async fn list_stations(
+    State(state): State<AppState>,
+    _session: HqSession,
+) -> ApiResult<Vec<StationView>> {
+    Ok(Json(lock(&state).stations()?))
+}
+
+/// Register a station; it is sent the current prices.
+#[utoipa::path(post, path = "/api/stations", security(("bearer" = [])), request_body = RegisterStation,
+    responses((status = 200, body = StationView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+async fn register_station(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Json(request): Json<RegisterStation>,
+) -> ApiResult<StationView> {
+    let station = NewStation {
+        station: request.station,
+        name: request.name,
+        operating_type: request.operating_type.parse()?,
+    };
+    let view = lock(&state).register_station(station, Timestamp::now())?;
+    state.wake.notify_one();
+    Ok(Json(view))
+}
+
+/// Online or offline, last seen, events waiting, price version applied — per station.
+#[utoipa::path(get, path = "/api/stations/status", security(("bearer" = [])), responses((status = 200, body = Vec<StationStatusView>)))]
+async fn station_statuses(
+    State(state): State<AppState>,
+    _session: HqSession,
+) -> ApiResult<Vec<StationStatusView>> {
+    Ok(Json(lock(&state).station_statuses()?))
+}
+
+// ---- products and prices
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProductRequest {
+    pub name: String,
+    /// litre or piece
+    pub unit: String,
+}
+
+/// The product master.
+#[utoipa::path(get, path = "/api/products", security(("bearer" = [])), responses((status = 200, body = Vec<ProductView>)))]
+async fn list_products(
+    State(state): State<AppState>,
+    _session: HqSession,
+) -> ApiResult<Vec<ProductView>> {
+    Ok(Json(lock(&state).products()?))
+}
+
+/// Add a product or rename it.
+#[utoipa::path(put, path = "/api/products/{product}", security(("bearer" = [])), request_body = ProductRequest,
+    params(("product" = String, Path, description = "product id, e.g. CD1001")),
+    responses((status = 200, body = ProductView), (status = 400, body = ApiError)))]
+async fn upsert_product(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Path(product): Path<String>,
+    Json(request): Json<ProductRequest>,
+) -> ApiResult<ProductView> {
+    let unit = match request.unit.as_str() {
+        "litre" => ProductUnit::Litre,
+        "piece" => ProductUnit::Piece,
+        other => {
+            return Err(HubError::invalid(
+                "unit",
+                format!("`{other}` is neither litre nor piece"),
+            ));
+        }
+    };
+    Ok(Json(lock(&state).upsert_product(
+        &product,
+        &request.name,
+        unit,
+    )?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PriceRequest {
+    pub prices: Vec<ProductPrice>,
+    /// RFC 3339; now when left out.
+    pub effective_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProductPrice {
+    pub product: String,
+    pub unit_price_won: i64,
+}
+
+/// Every price version, newest first, with how many stations applied it.
+#[utoipa::path(get, path = "/api/prices", security(("bearer" = [])), responses((status = 200, body = Vec<PriceVersionView>)))]
+async fn list_prices(
+    State(state): State<AppState>,
+    _session: HqSession,
+) -> ApiResult<Vec<PriceVersionView>> {
+    Ok(Json(lock(&state).price_versions()?))
+}
+
+/// Publish a price change (a new price version), now or at a scheduled time, to every station.
+#[utoipa::path(post, path = "/api/prices", security(("bearer" = [])), request_body = PriceRequest,
+    responses((status = 200, body = PriceVersionView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn publish_prices(
+    State(state): State<AppState>,
+    session: HqSession,
+    Json(request): Json<PriceRequest>,
+) -> ApiResult<PriceVersionView> {
+    let effective_at = request
+        .effective_at
+        .as_deref()
+        .map(|t| parse_time("effective_at", t))
+        .transpose()?;
+    let prices: Vec<(String, i64)> = request
+        .prices
+        .into_iter()
+        .map(|p| (p.product, p.unit_price_won))
+        .collect();
+    let view = lock(&state).publish_price_version(
+        &prices,
+        effective_at,
+        &session.username,
+        Timestamp::now(),
+    )?;
+    state.wake.notify_one();
+    Ok(Json(view))
+}
+
+// ---- orders and shipments
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct StationFilter {
+    pub station: Option<String>,
+}
+
+/// Orders, newest first, with their shipments and status.
+#[utoipa::path(get, path = "/api/orders", security(("bearer" = [])), params(StationFilter), responses((status = 200, body = Vec<OrderView>)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Query(filter): Query<StationFilter>,
+) -> ApiResult<Vec<OrderView>> {
+    Ok(Json(lock(&state).orders(filter.station.as_deref())?))
+}
+
+/// One order with its shipments.
+#[utoipa::path(get, path = "/api/orders/{order}", security(("bearer" = [])), params(("order" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ApiError)))]
+async fn show_order(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Path(order): Path<String>,
+) -> ApiResult<OrderView> {
+    Ok(Json(lock(&state).order(&order)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ShipmentRequest {
+    pub truck: String,
+    pub volume_ml: i64,
+    /// RFC 3339, optional.
+    pub expected_at: Option<String>,
+}
+
+/// Dispatch a truck for an order.
+#[utoipa::path(post, path = "/api/orders/{order}/shipments", security(("bearer" = [])), params(("order" = String, Path)), request_body = ShipmentRequest,
+    responses((status = 200, body = OrderView), (status = 400, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+async fn dispatch_shipment(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Path(order): Path<String>,
+    Json(request): Json<ShipmentRequest>,
+) -> ApiResult<OrderView> {
+    let expected_at = request
+        .expected_at
+        .as_deref()
+        .map(|t| parse_time("expected_at", t))
+        .transpose()?;
+    let view = lock(&state).dispatch_shipment(
+        &order,
+        NewShipment {
+            truck: request.truck,
+            volume_ml: request.volume_ml,
+            expected_at,
+        },
+        Timestamp::now(),
+    )?;
+    state.wake.notify_one();
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RejectRequest {
+    pub reason: String,
+}
+
+/// Reject an order that has not shipped.
+#[utoipa::path(post, path = "/api/orders/{order}/reject", security(("bearer" = [])), params(("order" = String, Path)), request_body = RejectRequest,
+    responses((status = 200, body = OrderView), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+async fn reject_order(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Path(order): Path<String>,
+    Json(request): Json<RejectRequest>,
+) -> ApiResult<OrderView> {
+    let view = lock(&state).reject_order(&order, &request.reason, Timestamp::now())?;
+    state.wake.notify_one();
+    Ok(Json(view))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DispatchPolicy {
+    /// When on, every new order is shipped in full at once.
+    pub auto_dispatch: bool,
+}
+
+/// The automatic dispatch policy.
+#[utoipa::path(get, path = "/api/dispatch-policy", security(("bearer" = [])), responses((status = 200, body = DispatchPolicy)))]
+async fn dispatch_policy(
+    State(state): State<AppState>,
+    _session: HqSession,
+) -> ApiResult<DispatchPolicy> {
+    Ok(Json(DispatchPolicy {
+        auto_dispatch: lock(&state).auto_dispatch()?,
+    }))
+}
+
+/// Switch the automatic dispatch policy on or off.
+#[utoipa::path(put, path = "/api/dispatch-policy", security(("bearer" = [])), request_body = DispatchPolicy, responses((status = 200, body = DispatchPolicy)))]
+async fn set_dispatch_policy(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Json(policy): Json<DispatchPolicy>,
+) -> ApiResult<DispatchPolicy> {
+    lock(&state).set_auto_dispatch(policy.auto_dispatch)?;
+    Ok(Json(policy))
+}
+
+// ---- read models
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct SalesFilter {
+    pub station: Option<String>,
+    /// YYYY-MM-DD
+    pub day: Option<String>,
+}
+
+/// Sales per station, business day and product: sales, cancellations, net.
+#[utoipa::path(get, path = "/api/sales", security(("bearer" = [])), params(SalesFilter), responses((status = 200, body = Vec<SalesRowView>)))]
+async fn sales(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Query(filter): Query<SalesFilter>,
+) -> ApiResult<Vec<SalesRowView>> {
+    Ok(Json(
+        lock(&state).sales(filter.station.as_deref(), filter.day.as_deref())?,
+    ))
+}
+
+/// Book stock per station and tank.
+#[utoipa::path(get, path = "/api/stock", security(("bearer" = [])), params(StationFilter), responses((status = 200, body = Vec<TankStockView>)))]
+async fn stock(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Query(filter): Query<StationFilter>,
+) -> ApiResult<Vec<TankStockView>> {
+    Ok(Json(lock(&state).tank_stock(filter.station.as_deref())?))
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct LimitFilter {
+    pub limit: Option<u64>,
+}
+
+/// Messages that could not be decoded or applied, newest first.
+#[utoipa::path(get, path = "/api/dead-letters", security(("bearer" = [])), params(LimitFilter), responses((status = 200, body = Vec<DeadLetterView>)))]
+async fn dead_letters(
+    State(state): State<AppState>,
+    _session: HqSession,
+    Query(filter): Query<LimitFilter>,
+) -> ApiResult<Vec<DeadLetterView>> {
+    Ok(Json(
+        lock(&state).dead_letters(filter.limit.unwrap_or(100).min(1000))?,
+    ))
+}

@@ -1,0 +1,306 @@
+//! Orders and shipments at HQ: dispatch a truck for an order (by hand, or by the automatic
+//! dispatch policy when it is on), reject an order; and the read-model queries HQ looks at.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, params};
+use sync_protocol::{Event, OrderRejected, ShipmentDispatched};
+
+use crate::error::{HubError, Result};
+use crate::hub::{Hub, emit_to_station, from_ms, new_v7};
+use crate::views::{OrderView, SalesRowView, ShipmentView, TankStockView};
+
+const AUTO_DISPATCH: &str = "auto_dispatch";
+
+/// A shipment to dispatch for an order.
+#[derive(Debug, Clone)]
+pub struct NewShipment {
+    pub truck: String,
+    /// The volume on the truck; may differ from the order's.
+    pub volume_ml: i64,
+    pub expected_at: Option<Timestamp>,
+}
+
+impl Hub {
+    /// Dispatches a truck for an open order; the station hears of it as an expected delivery.
+    pub fn dispatch_shipment(
+        &mut self,
+        order: &str,
+        shipment: NewShipment,
+        now: Timestamp,
+    ) -> Result<OrderView> {
+        let truck = shipment.truck.trim().to_owned();
+        if truck.is_empty() || truck.chars().count() > 32 {
+            return Err(HubError::invalid("truck", "it must be 1 to 32 characters"));
+        }
+        if shipment.volume_ml <= 0 || shipment.volume_ml > 100_000_000 {
+            return Err(HubError::invalid(
+                "shipment volume",
+                format!(
+                    "{} ml is not between 1 ml and 100,000 L",
+                    shipment.volume_ml
+                ),
+            ));
+        }
+        self.write(|tx| {
+            dispatch(
+                tx,
+                order,
+                &truck,
+                shipment.volume_ml,
+                shipment.expected_at,
+                now,
+            )
+        })?;
+        self.order(order)
+    }
+
+    /// Rejects an order that has not shipped, with a reason the station sees.
+    pub fn reject_order(&mut self, order: &str, reason: &str, now: Timestamp) -> Result<OrderView> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(HubError::invalid(
+                "reason",
+                "it must be 1 to 200 characters",
+            ));
+        }
+        self.write(|tx| {
+            let (station, status) = order_state(tx, order)?;
+            if status != "ordered" {
+                return Err(HubError::OrderNotOpen {
+                    order: order.to_owned(),
+                    status,
+                    action: "rejecting it",
+                    needed: "ordered and not shipped",
+                });
+            }
+            let order_id = parse_uuid(order)?;
+            emit_to_station(
+                tx,
+                &station,
+                Event::OrderRejected(OrderRejected {
+                    order_id,
+                    reason: reason.to_owned(),
+                }),
+                now,
+            )?;
+            Ok(())
+        })?;
+        self.order(order)
+    }
+
+    /// Switches the automatic dispatch policy: every new order gets a shipment of its volume.
+    pub fn set_auto_dispatch(&mut self, on: bool) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                params![AUTO_DISPATCH, if on { "on" } else { "off" }],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn auto_dispatch(&self) -> Result<bool> {
+        auto_dispatch_on(&self.conn)
+    }
+
+    /// Orders, newest first, optionally of one station.
+    pub fn orders(&self, station: Option<&str>) -> Result<Vec<OrderView>> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT order_id FROM rm_orders WHERE ?1 IS NULL OR station_id = ?1 ORDER BY ordered_at_ms DESC, order_id",
+            )?;
+            stmt.query_map(params![station], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        ids.iter().map(|id| self.order(id)).collect()
+    }
+
+    pub fn order(&self, order: &str) -> Result<OrderView> {
+        let mut view = self
+            .conn
+            .query_row(
+                "SELECT order_id, station_id, product_id, ordered_volume_ml, shipped_volume_ml, received_volume_ml,
+                        status, status_reason, wanted_date, ordered_at_ms, updated_at_ms
+                 FROM rm_orders WHERE order_id = ?1",
+                params![order],
+                |r| {
+                    Ok(OrderView {
+                        order: r.get(0)?,
+                        station: r.get(1)?,
+                        product: r.get(2)?,
+                        ordered_volume_ml: r.get(3)?,
+                        shipped_volume_ml: r.get(4)?,
+                        received_volume_ml: r.get(5)?,
+                        status: r.get(6)?,
+                        status_reason: r.get(7)?,
+                        wanted_date: r.get(8)?,
+                        ordered_at: from_ms(r.get(9)?).to_string(),
+                        updated_at: from_ms(r.get(10)?).to_string(),
+                        shipments: Vec::new(),
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| HubError::UnknownOrder(order.to_owned()))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT shipment_id, order_id, station_id, product_id, volume_ml, truck, dispatched_at_ms, expected_at_ms,
+                    tank, received_volume_ml, confirmed_at_ms
+             FROM rm_shipments WHERE order_id = ?1 ORDER BY dispatched_at_ms, shipment_id",
+        )?;
+        view.shipments = stmt
+            .query_map(params![order], |r| {
+                Ok(ShipmentView {
+                    shipment: r.get(0)?,
+                    order: r.get(1)?,
+                    station: r.get(2)?,
+                    product: r.get(3)?,
+                    volume_ml: r.get(4)?,
+                    truck: r.get(5)?,
+                    dispatched_at: from_ms(r.get(6)?).to_string(),
+                    expected_at: r.get::<_, Option<i64>>(7)?.map(|t| from_ms(t).to_string()),
+                    tank: r.get(8)?,
+                    received_volume_ml: r.get(9)?,
+                    confirmed_at: r.get::<_, Option<i64>>(10)?.map(|t| from_ms(t).to_string()),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(view)
+    }
+
+    /// Sales per station, business day and product, optionally narrowed.
+    pub fn sales(&self, station: Option<&str>, day: Option<&str>) -> Result<Vec<SalesRowView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station_id, business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won,
+                    canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won
+             FROM rm_sales WHERE (?1 IS NULL OR station_id = ?1) AND (?2 IS NULL OR business_day = ?2)
+             ORDER BY station_id, business_day, product_id",
+        )?;
+        let rows = stmt
+            .query_map(params![station, day], |r| {
+                let sales: i64 = r.get(6)?;
+                let canceled: i64 = r.get(10)?;
+                Ok(SalesRowView {
+                    station: r.get(0)?,
+                    business_day: r.get(1)?,
+                    product: r.get(2)?,
+                    sales_count: r.get(3)?,
+                    sales_volume_ml: r.get(4)?,
+                    sales_quantity: r.get(5)?,
+                    sales_amount_won: sales,
+                    canceled_count: r.get(7)?,
+                    canceled_volume_ml: r.get(8)?,
+                    canceled_quantity: r.get(9)?,
+                    canceled_amount_won: canceled,
+                    net_amount_won: sales - canceled,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Book stock per station and tank, from the stations' events.
+    pub fn tank_stock(&self, station: Option<&str>) -> Result<Vec<TankStockView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station_id, tank, product_id, capacity_ml, book_stock_ml FROM rm_tanks
+             WHERE ?1 IS NULL OR station_id = ?1 ORDER BY station_id, tank",
+        )?;
+        let rows = stmt
+            .query_map(params![station], |r| {
+                Ok(TankStockView {
+                    station: r.get(0)?,
+                    tank: r.get(1)?,
+                    product: r.get(2)?,
+                    capacity_ml: r.get(3)?,
+                    book_stock_ml: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+/// HQ's policies that follow a station event, in the same transaction.
+pub(crate) fn after_station_event(
+    tx: &Transaction<'_>,
+    event: &Event,
+    now: Timestamp,
+) -> Result<()> {
+    if let Event::OrderPlaced(order) = event
+        && auto_dispatch_on(tx)?
+    {
+        dispatch(
+            tx,
+            &order.order_id.to_string(),
+            "AUTO",
+            order.volume_ml,
+            None,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+fn auto_dispatch_on(conn: &rusqlite::Connection) -> Result<bool> {
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            params![AUTO_DISPATCH],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(value.as_deref() == Some("on"))
+}
+
+fn dispatch(
+    tx: &Transaction<'_>,
+    order: &str,
+    truck: &str,
+    volume_ml: i64,
+    expected_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<()> {
+    let (station, status) = order_state(tx, order)?;
+    if status != "ordered" && status != "shipped" {
+        return Err(HubError::OrderNotOpen {
+            order: order.to_owned(),
+            status,
+            action: "dispatching a shipment",
+            needed: "ordered or shipped",
+        });
+    }
+    let product: String = tx.query_row(
+        "SELECT product_id FROM rm_orders WHERE order_id = ?1",
+        params![order],
+        |r| r.get(0),
+    )?;
+    emit_to_station(
+        tx,
+        &station,
+        Event::ShipmentDispatched(ShipmentDispatched {
+            shipment_id: new_v7(now),
+            order_id: parse_uuid(order)?,
+            product_id: product,
+            volume_ml,
+            truck: truck.to_owned(),
+            expected_at,
+        }),
+        now,
+    )?;
+    Ok(())
+}
+
+fn order_state(tx: &Transaction<'_>, order: &str) -> Result<(String, String)> {
+    tx.query_row(
+        "SELECT station_id, status FROM rm_orders WHERE order_id = ?1",
+        params![order],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| HubError::UnknownOrder(order.to_owned()))
+}
+
+fn parse_uuid(order: &str) -> Result<uuid::Uuid> {
+    order
+        .parse()
+        .map_err(|_| HubError::UnknownOrder(order.to_owned()))
+}

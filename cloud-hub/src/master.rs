@@ -1,0 +1,377 @@
+//! Stations, the product master and price versions. A price version is a full price list with
+//! the time it takes effect; publishing one puts a `price_changed` event in every station's
+//! outbox, and the stations report back when they have applied it.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, params};
+use sync_protocol::{Event, PriceChanged, PriceItem, ProductUnit};
+
+use crate::error::{HubError, Result};
+use crate::hub::{Hub, emit_to_station, from_ms, ms, to_i64, to_u64};
+use crate::views::{PriceItemView, PriceVersionView, ProductView, StationStatusView, StationView};
+
+/// How a station is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatingType {
+    DirectlyManaged,
+    Consignment,
+    Franchise,
+}
+
+impl OperatingType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatingType::DirectlyManaged => "directly_managed",
+            OperatingType::Consignment => "consignment",
+            OperatingType::Franchise => "franchise",
+        }
+    }
+}
+
+impl std::str::FromStr for OperatingType {
+    type Err = HubError;
+    fn from_str(s: &str) -> Result<OperatingType> {
+        match s {
+            "directly_managed" => Ok(OperatingType::DirectlyManaged),
+            "consignment" => Ok(OperatingType::Consignment),
+            "franchise" => Ok(OperatingType::Franchise),
+            other => Err(HubError::invalid(
+                "operating type",
+                format!("`{other}` is not directly_managed, consignment or franchise"),
+            )),
+        }
+    }
+}
+
+/// A station to register.
+#[derive(Debug, Clone)]
+pub struct NewStation {
+    pub station: String,
+    pub name: String,
+    pub operating_type: OperatingType,
+}
+
+pub(crate) fn check_code(field: &'static str, code: &str) -> Result<()> {
+    let ok = (1..=16).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_uppercase())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok && code != sync_protocol::HUB_ORIGIN {
+        Ok(())
+    } else {
+        Err(HubError::invalid(
+            field,
+            format!("`{code}` is not 1 to 16 capital letters and digits starting with a letter"),
+        ))
+    }
+}
+
+fn check_name(field: &'static str, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(HubError::invalid(field, "it must be 1 to 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+impl Hub {
+    /// Registers a station. It is sent the price version in force (and any scheduled one) at once,
+    /// so it can sell from its first connection.
+    pub fn register_station(&mut self, station: NewStation, now: Timestamp) -> Result<StationView> {
+        check_code("station id", &station.station)?;
+        let name = check_name("station name", &station.name)?;
+        self.write(|tx| {
+            if tx
+                .query_row("SELECT 1 FROM stations WHERE station_id = ?1", params![station.station], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                return Err(HubError::StationExists(station.station.clone()));
+            }
+            tx.execute(
+                "INSERT INTO stations (station_id, name, operating_type, registered_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![station.station, name, station.operating_type.as_str(), ms(now)],
+            )?;
+            tx.execute("INSERT INTO rm_stations (station_id) VALUES (?1)", params![station.station])?;
+            for version in versions_to_send_on_registration(tx, now)? {
+                let change = price_changed(tx, version)?;
+                emit_to_station(tx, &station.station, Event::PriceChanged(change), now)?;
+            }
+            Ok(())
+        })?;
+        self.station(&station.station)
+    }
+
+    pub fn station(&self, station: &str) -> Result<StationView> {
+        self.conn
+            .query_row(
+                "SELECT station_id, name, operating_type, registered_at_ms FROM stations WHERE station_id = ?1",
+                params![station],
+                station_row,
+            )
+            .optional()?
+            .ok_or_else(|| HubError::UnknownStation(station.to_owned()))
+    }
+
+    pub fn stations(&self) -> Result<Vec<StationView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station_id, name, operating_type, registered_at_ms FROM stations ORDER BY station_id",
+        )?;
+        let rows = stmt
+            .query_map([], station_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Every station's connection, sync backlog and applied price version.
+    pub fn station_statuses(&self) -> Result<Vec<StationStatusView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.station_id, s.name, coalesce(r.online, 0), r.status_changed_at_ms, i.last_seen_ms,
+                    coalesce(i.applied_through, 0), coalesce(o.last_seq - o.acked_through, 0),
+                    r.price_version_applied, r.price_applied_at_ms
+             FROM stations s
+             LEFT JOIN rm_stations r USING (station_id)
+             LEFT JOIN inbox_positions i USING (station_id)
+             LEFT JOIN outbox_positions o USING (station_id)
+             ORDER BY s.station_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                let status_at: Option<i64> = r.get(3)?;
+                let event_at: Option<i64> = r.get(4)?;
+                let last_seen = status_at.max(event_at);
+                Ok(StationStatusView {
+                    station: r.get(0)?,
+                    name: r.get(1)?,
+                    online: r.get(2)?,
+                    last_seen: last_seen.map(|t| from_ms(t).to_string()),
+                    events_applied_through: to_u64(r.get(5)?),
+                    events_waiting_to_station: to_u64(r.get(6)?),
+                    price_version_applied: r.get::<_, Option<i64>>(7)?.map(to_u64),
+                    price_applied_at: r.get::<_, Option<i64>>(8)?.map(|t| from_ms(t).to_string()),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Adds a product to the master, or renames it.
+    pub fn upsert_product(
+        &mut self,
+        product: &str,
+        name: &str,
+        unit: ProductUnit,
+    ) -> Result<ProductView> {
+        check_code("product id", product)?;
+        let name = check_name("product name", name)?;
+        let unit = unit_text(unit);
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO products (product_id, name, unit) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (product_id) DO UPDATE SET name = ?2, unit = ?3",
+                params![product, name, unit],
+            )?;
+            Ok(())
+        })?;
+        Ok(ProductView {
+            product: product.to_owned(),
+            name,
+            unit: unit.to_owned(),
+        })
+    }
+
+    pub fn products(&self) -> Result<Vec<ProductView>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT product_id, name, unit FROM products ORDER BY product_id")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ProductView {
+                    product: r.get(0)?,
+                    name: r.get(1)?,
+                    unit: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Publishes a new price version: the full price list, in force from `effective_at` (now if
+    /// `None`), sent to every station. Products left out keep their price from the version before.
+    pub fn publish_price_version(
+        &mut self,
+        prices: &[(String, i64)],
+        effective_at: Option<Timestamp>,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<PriceVersionView> {
+        if prices.is_empty() {
+            return Err(HubError::EmptyPriceVersion);
+        }
+        for (product, price) in prices {
+            if *price <= 0 || *price > 1_000_000 {
+                return Err(HubError::invalid(
+                    "unit price",
+                    format!("{product}: {price} won is not between 1 and 1,000,000"),
+                ));
+            }
+        }
+        let effective_at = effective_at.unwrap_or(now);
+        let version = self.write(|tx| {
+            let previous: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM price_versions", [], |r| r.get(0))?;
+            let version = previous + 1;
+            tx.execute(
+                "INSERT INTO price_versions (version, effective_at_ms, created_by, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![version, ms(effective_at), by, ms(now)],
+            )?;
+            tx.execute(
+                "INSERT INTO price_items (version, product_id, unit_price_won)
+                 SELECT ?1, product_id, unit_price_won FROM price_items WHERE version = ?2",
+                params![version, previous],
+            )?;
+            for (product, price) in prices {
+                let known = tx
+                    .query_row("SELECT 1 FROM products WHERE product_id = ?1", params![product], |_| Ok(()))
+                    .optional()?;
+                if known.is_none() {
+                    return Err(HubError::UnknownProduct(product.clone()));
+                }
+                tx.execute(
+                    "INSERT INTO price_items (version, product_id, unit_price_won) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (version, product_id) DO UPDATE SET unit_price_won = ?3",
+                    params![version, product, price],
+                )?;
+            }
+            let change = price_changed(tx, to_u64(version))?;
+            let stations: Vec<String> = {
+                let mut stmt = tx.prepare("SELECT station_id FROM stations ORDER BY station_id")?;
+                stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            };
+            for station in stations {
+                emit_to_station(tx, &station, Event::PriceChanged(change.clone()), now)?;
+            }
+            Ok(to_u64(version))
+        })?;
+        tracing::info!(version, by, "price version published");
+        self.price_version(version)
+    }
+
+    pub fn price_version(&self, version: u64) -> Result<PriceVersionView> {
+        let (effective, by, created): (i64, String, i64) = self
+            .conn
+            .query_row(
+                "SELECT effective_at_ms, created_by, created_at_ms FROM price_versions WHERE version = ?1",
+                params![to_i64(version)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| HubError::invalid("price version", format!("there is no version {version}")))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT i.product_id, p.name, p.unit, i.unit_price_won FROM price_items i JOIN products p USING (product_id)
+             WHERE i.version = ?1 ORDER BY i.product_id",
+        )?;
+        let items = stmt
+            .query_map(params![to_i64(version)], |r| {
+                Ok(PriceItemView {
+                    product: r.get(0)?,
+                    name: r.get(1)?,
+                    unit: r.get(2)?,
+                    unit_price_won: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let applied: i64 = self.conn.query_row(
+            "SELECT count(*) FROM rm_stations WHERE price_version_applied >= ?1",
+            params![to_i64(version)],
+            |r| r.get(0),
+        )?;
+        Ok(PriceVersionView {
+            version,
+            effective_at: from_ms(effective).to_string(),
+            created_by: by,
+            created_at: from_ms(created).to_string(),
+            items,
+            stations_applied: to_u64(applied),
+        })
+    }
+
+    /// Every price version, newest first.
+    pub fn price_versions(&self) -> Result<Vec<PriceVersionView>> {
+        let versions: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT version FROM price_versions ORDER BY version DESC")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        versions
+            .into_iter()
+            .map(|v| self.price_version(to_u64(v)))
+            .collect()
+    }
+}
+
+fn station_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StationView> {
+    Ok(StationView {
+        station: r.get(0)?,
+        name: r.get(1)?,
+        operating_type: r.get(2)?,
+        registered_at: from_ms(r.get(3)?).to_string(),
+    })
+}
+
+fn unit_text(unit: ProductUnit) -> &'static str {
+    match unit {
+        ProductUnit::Litre => "litre",
+        ProductUnit::Piece => "piece",
+    }
+}
+
+/// The version in force now and every later one: what a new station must hear.
+fn versions_to_send_on_registration(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<u64>> {
+    let in_force: Option<i64> = tx.query_row(
+        "SELECT max(version) FROM price_versions WHERE effective_at_ms <= ?1",
+        params![ms(now)],
+        |r| r.get(0),
+    )?;
+    let mut stmt =
+        tx.prepare("SELECT version FROM price_versions WHERE version >= ?1 ORDER BY version")?;
+    let versions = stmt
+        .query_map(params![in_force.unwrap_or(0)], |r| r.get::<_, i64>(0))?
+        .map(|v| v.map(to_u64))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(versions)
+}
+
+fn price_changed(tx: &Transaction<'_>, version: u64) -> Result<PriceChanged> {
+    let effective: i64 = tx.query_row(
+        "SELECT effective_at_ms FROM price_versions WHERE version = ?1",
+        params![to_i64(version)],
+        |r| r.get(0),
+    )?;
+    let mut stmt = tx.prepare(
+        "SELECT i.product_id, p.name, p.unit, i.unit_price_won FROM price_items i JOIN products p USING (product_id)
+         WHERE i.version = ?1 ORDER BY i.product_id",
+    )?;
+    let items = stmt
+        .query_map(params![to_i64(version)], |r| {
+            let unit: String = r.get(2)?;
+            Ok(PriceItem {
+                product_id: r.get(0)?,
+                name: r.get(1)?,
+                unit: if unit == "piece" {
+                    ProductUnit::Piece
+                } else {
+                    ProductUnit::Litre
+                },
+                unit_price_won: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(PriceChanged {
+        version,
+        effective_at: from_ms(effective),
+        items,
+    })
+}

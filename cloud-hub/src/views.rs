@@ -1,0 +1,127 @@
+//! What the hub shows: the JSON shapes of its read models and records, as the HTTP API returns
+//! them. Money is integer won (`*_won`), volume integer millilitres (`*_ml`), times RFC 3339 UTC.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StationView {
+    pub station: String,
+    pub name: String,
+    /// directly_managed, consignment or franchise
+    pub operating_type: String,
+    pub registered_at: String,
+}
+
+/// A station's connection and sync state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StationStatusView {
+    pub station: String,
+    pub name: String,
+    pub online: bool,
+    /// When the hub last heard from it: an event, or its status.
+    pub last_seen: Option<String>,
+    /// Events from the station applied at HQ (its sequence position).
+    pub events_applied_through: u64,
+    /// HQ messages waiting for the station's acknowledgement.
+    pub events_waiting_to_station: u64,
+    pub price_version_applied: Option<u64>,
+    pub price_applied_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ProductView {
+    pub product: String,
+    pub name: String,
+    /// litre or piece
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PriceItemView {
+    pub product: String,
+    pub name: String,
+    pub unit: String,
+    pub unit_price_won: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PriceVersionView {
+    pub version: u64,
+    pub effective_at: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub items: Vec<PriceItemView>,
+    /// Stations whose latest applied version is this one or newer.
+    pub stations_applied: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OrderView {
+    pub order: String,
+    pub station: String,
+    pub product: String,
+    pub ordered_volume_ml: i64,
+    pub shipped_volume_ml: i64,
+    pub received_volume_ml: i64,
+    /// ordered, shipped, delivered, canceled or rejected
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub wanted_date: String,
+    pub ordered_at: String,
+    pub updated_at: String,
+    pub shipments: Vec<ShipmentView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ShipmentView {
+    pub shipment: String,
+    pub order: String,
+    pub station: String,
+    pub product: String,
+    pub volume_ml: i64,
+    pub truck: String,
+    pub dispatched_at: String,
+    pub expected_at: Option<String>,
+    pub tank: Option<u16>,
+    pub received_volume_ml: Option<i64>,
+    pub confirmed_at: Option<String>,
+}
+
+/// Sales of one product at one station on one business day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesRowView {
+    pub station: String,
+    pub business_day: String,
+    pub product: String,
+    pub sales_count: i64,
+    pub sales_volume_ml: i64,
+    pub sales_quantity: i64,
+    pub sales_amount_won: i64,
+    pub canceled_count: i64,
+    pub canceled_volume_ml: i64,
+    pub canceled_quantity: i64,
+    pub canceled_amount_won: i64,
+    pub net_amount_won: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TankStockView {
+    pub station: String,
+    pub tank: u16,
+    pub product: String,
+    pub capacity_ml: i64,
+    pub book_stock_ml: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub station: Option<String>,
+    pub seq: Option<u64>,
+    pub code: String,
+    pub reason: String,
+    /// The message as received (lossy UTF-8).
+    pub message: String,
+    pub received_at: String,
+}

@@ -1,0 +1,172 @@
+//! The station's sync agent: the MQTT side of the station's exchange with HQ.
+//!
+//! Decisions are made by `sync_protocol::stream` (what to send, when to send again) and by the
+//! station core (what a message from HQ changes, and whether it was already applied); this loop
+//! moves bytes between them and the link.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use station_core::{InboxOutcome, Station};
+use sync_mqtt::{Link, LinkConfig, LinkEvent};
+use sync_protocol::HUB_ORIGIN;
+use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
+use sync_protocol::transport::{Ack, Channel, StationStatus, topic};
+use tokio::sync::watch;
+
+/// How the agent connects and paces itself.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub db: PathBuf,
+    pub link: LinkConfig,
+    pub stream: StreamConfig,
+    /// How often the outbox is read for new events and timeouts are checked.
+    pub poll: Duration,
+}
+
+/// Runs until `shutdown` turns true; then says offline and disconnects.
+pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut station = Station::open(&config.db)?;
+    let id = station.info().station_id.to_string();
+    let status_topic = topic(&id, Channel::Status);
+    let offline = StationStatus {
+        online: false,
+        down_through: None,
+    }
+    .encode();
+    let mut link_config = config.link.clone();
+    link_config.last_will = Some((status_topic.clone(), offline.clone()));
+    let mut link = Link::start(link_config);
+    let mut stream = OutboundStream::new(station.acknowledged_through()?, config.stream);
+    let mut poll = tokio::time::interval(config.poll);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_price_check = Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                let _ = link.publish(&status_topic, offline, true).await;
+                link.disconnect().await;
+                return Ok(());
+            }
+            event = link.next() => {
+                let Some(event) = event else { return Ok(()) };
+                handle(&mut station, &id, &link, &mut stream, event).await?;
+            }
+            _ = poll.tick() => {
+                let now = Instant::now();
+                stream.on_timeout(now);
+                if now.duration_since(last_price_check) >= Duration::from_secs(1) {
+                    last_price_check = now;
+                    if let Err(error) = station.apply_due_price_version(Timestamp::now()) {
+                        tracing::error!(%error, "applying a due price version failed");
+                    }
+                }
+                pump(&station, &id, &link, &mut stream).await?;
+            }
+        }
+    }
+}
+
+async fn handle(
+    station: &mut Station,
+    id: &str,
+    link: &Link,
+    stream: &mut OutboundStream,
+    event: LinkEvent,
+) -> anyhow::Result<()> {
+    match event {
+        LinkEvent::Connected => {
+            tracing::info!(station = id, "connected to the broker");
+            link.subscribe(&topic(id, Channel::UpAck)).await?;
+            link.subscribe(&topic(id, Channel::Down)).await?;
+            let online = StationStatus {
+                online: true,
+                down_through: Some(station.inbox_position(HUB_ORIGIN)?),
+            };
+            link.publish(&topic(id, Channel::Status), online.encode(), true)
+                .await?;
+            // Sending starts over from the last acknowledged event: nothing is assumed to have
+            // survived in the broker.
+            stream.connected(Instant::now());
+            pump(station, id, link, stream).await?;
+        }
+        LinkEvent::Disconnected { reason } | LinkEvent::Refused { reason } => {
+            if stream.is_connected() {
+                tracing::warn!(station = id, %reason, "lost the broker; retrying");
+            }
+            stream.disconnected();
+        }
+        LinkEvent::PublishRefused { reason } => {
+            tracing::error!(station = id, %reason, "the broker refused a publish");
+        }
+        LinkEvent::Message {
+            topic: name,
+            payload,
+        } => {
+            if name == topic(id, Channel::UpAck) {
+                let Some(ack) = Ack::decode(&payload) else {
+                    return Ok(());
+                };
+                if let AckOutcome::Advanced { through } = stream.on_ack(ack.through, Instant::now())
+                    && let Err(error) = station.acknowledge_through(through, Timestamp::now())
+                {
+                    tracing::error!(station = id, %error, "recording HQ's acknowledgement failed");
+                }
+                pump(station, id, link, stream).await?;
+            } else if name == topic(id, Channel::Down) {
+                let outcome = station.apply_hub_message(&payload, Timestamp::now());
+                match &outcome {
+                    Ok(InboxOutcome::DeadLettered {
+                        sequence,
+                        code,
+                        reason,
+                    }) => {
+                        tracing::warn!(
+                            station = id,
+                            ?sequence,
+                            code,
+                            reason,
+                            "a message from HQ was dead-lettered"
+                        );
+                    }
+                    Ok(_) => {}
+                    // Not acknowledged: HQ sends it again.
+                    Err(error) => {
+                        tracing::error!(station = id, %error, "applying a message from HQ failed")
+                    }
+                }
+                if outcome.is_ok() {
+                    let through = station.inbox_position(HUB_ORIGIN)?;
+                    link.publish(
+                        &topic(id, Channel::DownAck),
+                        Ack { through }.encode(),
+                        false,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Publishes what the stream allows from the outbox.
+async fn pump(
+    station: &Station,
+    id: &str,
+    link: &Link,
+    stream: &mut OutboundStream,
+) -> anyhow::Result<()> {
+    let last = station.acknowledged_through()? + station.outbox_backlog()?;
+    let Some(range) = stream.to_send(last) else {
+        return Ok(());
+    };
+    let count = usize::try_from(range.end() - range.start() + 1).unwrap_or(usize::MAX);
+    let events = station.outbox_events(range.start() - 1, count)?;
+    let up = topic(id, Channel::Up);
+    for event in events {
+        link.publish(&up, event.message.into_bytes(), false).await?;
+    }
+    Ok(())
+}
