@@ -31,6 +31,10 @@ pub enum HubError {
     BadCredentials,
     #[error("not logged in, or the session has expired")]
     Unauthenticated,
+    #[error("unknown shipment {0}")]
+    UnknownShipment(String),
+    #[error("it conflicts with what HQ already holds: {0}")]
+    Conflict(String),
     #[error("the hub database failed: {0}")]
     Storage(String),
 }
@@ -51,6 +55,8 @@ impl HubError {
             HubError::UserExists(_) => "user_exists",
             HubError::BadCredentials => "bad_credentials",
             HubError::Unauthenticated => "unauthenticated",
+            HubError::UnknownShipment(_) => "unknown_shipment",
+            HubError::Conflict(_) => "conflict",
             HubError::Storage(_) => "storage",
         }
     }
@@ -64,7 +70,13 @@ impl HubError {
 }
 
 impl From<rusqlite::Error> for HubError {
+    /// A broken constraint is about the data (an id used twice), not the database: it is a
+    /// conflict, which a station message is dead-lettered for; anything else is a storage fault.
     fn from(error: rusqlite::Error) -> HubError {
-        HubError::Storage(error.to_string())
+        if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+            HubError::Conflict(error.to_string())
+        } else {
+            HubError::Storage(error.to_string())
+        }
     }
 }

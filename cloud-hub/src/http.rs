@@ -105,10 +105,12 @@ impl IntoResponse for HubError {
             HubError::InvalidInput { .. } | HubError::EmptyPriceVersion => StatusCode::BAD_REQUEST,
             HubError::UnknownStation(_)
             | HubError::UnknownProduct(_)
-            | HubError::UnknownOrder(_) => StatusCode::NOT_FOUND,
+            | HubError::UnknownOrder(_)
+            | HubError::UnknownShipment(_) => StatusCode::NOT_FOUND,
             HubError::StationExists(_)
             | HubError::UserExists(_)
-            | HubError::OrderNotOpen { .. } => StatusCode::CONFLICT,
+            | HubError::OrderNotOpen { .. }
+            | HubError::Conflict(_) => StatusCode::CONFLICT,
             HubError::BadCredentials | HubError::Unauthenticated => StatusCode::UNAUTHORIZED,
             HubError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -131,6 +133,36 @@ impl IntoResponse for HubError {
 }
 
 type ApiResult<T> = Result<Json<T>, HubError>;
+
+/// A JSON body; one the API cannot read is answered with the usual error body.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = HubError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, HubError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(HubError::invalid("request body", rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters; ones the API cannot read are answered with the usual error body.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = HubError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HubError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(HubError::invalid("query", rejection.body_text())),
+        }
+    }
+}
 
 fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Hub> {
     state
@@ -218,7 +250,7 @@ pub struct LoginResponse {
     responses((status = 200, body = LoginResponse), (status = 401, body = ApiError)))]
 async fn login(
     State(state): State<AppState>,
-    Json(request): Json<LoginRequest>,
+    ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<LoginResponse> {
     // Password hashing is deliberately slow: keep it off the async workers.
     let session = tokio::task::spawn_blocking(move || {
@@ -275,7 +307,7 @@ async fn list_stations(
 async fn register_station(
     State(state): State<AppState>,
     _session: HqSession,
-    Json(request): Json<RegisterStation>,
+    ApiJson(request): ApiJson<RegisterStation>,
 ) -> ApiResult<StationView> {
     let station = NewStation {
         station: request.station,
@@ -322,7 +354,7 @@ async fn upsert_product(
     State(state): State<AppState>,
     _session: HqSession,
     Path(product): Path<String>,
-    Json(request): Json<ProductRequest>,
+    ApiJson(request): ApiJson<ProductRequest>,
 ) -> ApiResult<ProductView> {
     let unit = match request.unit.as_str() {
         "litre" => ProductUnit::Litre,
@@ -369,7 +401,7 @@ async fn list_prices(
 async fn publish_prices(
     State(state): State<AppState>,
     session: HqSession,
-    Json(request): Json<PriceRequest>,
+    ApiJson(request): ApiJson<PriceRequest>,
 ) -> ApiResult<PriceVersionView> {
     let effective_at = request
         .effective_at
@@ -403,7 +435,7 @@ pub struct StationFilter {
 async fn list_orders(
     State(state): State<AppState>,
     _session: HqSession,
-    Query(filter): Query<StationFilter>,
+    ApiQuery(filter): ApiQuery<StationFilter>,
 ) -> ApiResult<Vec<OrderView>> {
     Ok(Json(lock(&state).orders(filter.station.as_deref())?))
 }
@@ -434,7 +466,7 @@ async fn dispatch_shipment(
     State(state): State<AppState>,
     _session: HqSession,
     Path(order): Path<String>,
-    Json(request): Json<ShipmentRequest>,
+    ApiJson(request): ApiJson<ShipmentRequest>,
 ) -> ApiResult<OrderView> {
     let expected_at = request
         .expected_at
@@ -466,7 +498,7 @@ async fn reject_order(
     State(state): State<AppState>,
     _session: HqSession,
     Path(order): Path<String>,
-    Json(request): Json<RejectRequest>,
+    ApiJson(request): ApiJson<RejectRequest>,
 ) -> ApiResult<OrderView> {
     let view = lock(&state).reject_order(&order, &request.reason, Timestamp::now())?;
     state.wake.notify_one();
@@ -495,7 +527,7 @@ async fn dispatch_policy(
 async fn set_dispatch_policy(
     State(state): State<AppState>,
     _session: HqSession,
-    Json(policy): Json<DispatchPolicy>,
+    ApiJson(policy): ApiJson<DispatchPolicy>,
 ) -> ApiResult<DispatchPolicy> {
     lock(&state).set_auto_dispatch(policy.auto_dispatch)?;
     Ok(Json(policy))
@@ -515,7 +547,7 @@ pub struct SalesFilter {
 async fn sales(
     State(state): State<AppState>,
     _session: HqSession,
-    Query(filter): Query<SalesFilter>,
+    ApiQuery(filter): ApiQuery<SalesFilter>,
 ) -> ApiResult<Vec<SalesRowView>> {
     Ok(Json(
         lock(&state).sales(filter.station.as_deref(), filter.day.as_deref())?,
@@ -527,7 +559,7 @@ async fn sales(
 async fn stock(
     State(state): State<AppState>,
     _session: HqSession,
-    Query(filter): Query<StationFilter>,
+    ApiQuery(filter): ApiQuery<StationFilter>,
 ) -> ApiResult<Vec<TankStockView>> {
     Ok(Json(lock(&state).tank_stock(filter.station.as_deref())?))
 }
@@ -542,7 +574,7 @@ pub struct LimitFilter {
 async fn dead_letters(
     State(state): State<AppState>,
     _session: HqSession,
-    Query(filter): Query<LimitFilter>,
+    ApiQuery(filter): ApiQuery<LimitFilter>,
 ) -> ApiResult<Vec<DeadLetterView>> {
     Ok(Json(
         lock(&state).dead_letters(filter.limit.unwrap_or(100).min(1000))?,

@@ -110,182 +110,52 @@ impl Hub {
         message: &[u8],
         now: Timestamp,
     ) -> Result<Received> {
-        self.metrics.events_received.inc();
-        if !self.station_exists(station)? {
-            return self.dead_letter(
-                station,
-                None,
-                "unknown_station",
-                "the station is not registered at HQ",
-                message,
-                now,
-                false,
-            );
-        }
-        let applied = self.applied_through(station)?;
-        let envelope = match sync_protocol::decode(message) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                let place = sync_protocol::peek_origin_sequence(message)
-                    .filter(|(origin, _)| origin == station)
-                    .map(|(_, seq)| seq);
-                return match place.map(|seq| (seq, classify(applied, seq))) {
-                    Some((seq, Arrival::Next)) => self.dead_letter(
-                        station,
-                        Some(seq),
-                        error.code(),
-                        &error.to_string(),
-                        message,
-                        now,
-                        true,
-                    ),
-                    Some((seq, arrival)) => Ok(self.not_next(seq, arrival, applied)),
-                    None => self.dead_letter(
-                        station,
-                        None,
-                        error.code(),
-                        &error.to_string(),
-                        message,
-                        now,
-                        false,
-                    ),
-                };
-            }
-        };
-        if envelope.origin != station {
-            let reason = format!(
-                "a message from {} on the topic of {station}",
-                envelope.origin
-            );
-            return self.dead_letter(
-                station,
-                Some(envelope.sequence),
-                "foreign_origin",
-                &reason,
-                message,
-                now,
-                false,
-            );
-        }
-        let seq = envelope.sequence;
-        match classify(applied, seq) {
-            Arrival::Next => {}
-            arrival => return Ok(self.not_next(seq, arrival, applied)),
-        }
-        if envelope.event.kind().direction() != Direction::StationToHub {
-            let reason = format!(
-                "`{}` is sent by HQ, not by a station",
-                envelope.event.kind()
-            );
-            return self.dead_letter(
-                station,
-                Some(seq),
-                "wrong_direction",
-                &reason,
-                message,
-                now,
-                true,
-            );
-        }
-        let text = String::from_utf8_lossy(message).into_owned();
-        let result = self.write(|tx| {
-            record_event(tx, station, &envelope, &text, now)?;
-            projections::apply(
-                tx,
-                station,
-                &envelope.event,
-                ms(envelope.occurred_at),
-                ms(now),
-            )?;
-            crate::logistics::after_station_event(tx, &envelope.event, now)?;
-            advance_inbox(tx, station, seq, now)
-        });
-        match result {
-            Ok(()) => {
-                self.metrics.events_applied.inc();
-                Ok(Received {
-                    outcome: ReceivedOutcome::Applied { seq },
-                    ack_through: Some(seq),
-                })
-            }
-            Err(HubError::Storage(detail)) => Err(HubError::Storage(detail)),
-            Err(error) => {
-                let (code, reason) = (error.code(), error.to_string());
-                self.dead_letter(station, Some(seq), code, &reason, message, now, true)
-            }
-        }
+        let mut received = self.receive_station_messages(&[(station, message)], now)?;
+        received
+            .pop()
+            .ok_or_else(|| HubError::Storage("a batch of one gave no result".into()))
     }
 
-    fn not_next(&self, seq: u64, arrival: Arrival, applied: u64) -> Received {
-        let outcome = match arrival {
-            Arrival::AfterGap { expected } => ReceivedOutcome::AfterGap { seq, expected },
-            _ => {
-                self.metrics.duplicates.inc();
-                ReceivedOutcome::Duplicate { seq }
-            }
-        };
-        Received {
-            outcome,
-            ack_through: Some(applied),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn dead_letter(
+    /// Applies a batch of station messages in one transaction (one disk flush for all), each at
+    /// most once and in the order given; one result per message. A message that cannot be
+    /// applied is dead-lettered inside the batch (its own changes rolled back to a savepoint), so
+    /// it never holds the others back. Only a storage failure fails the batch, which then changes
+    /// nothing and is acknowledged to no one.
+    pub fn receive_station_messages(
         &mut self,
-        station: &str,
-        seq: Option<u64>,
-        code: &str,
-        reason: &str,
-        message: &[u8],
+        batch: &[(&str, &[u8])],
         now: Timestamp,
-        in_sequence: bool,
-    ) -> Result<Received> {
-        tracing::warn!(station, ?seq, code, reason, "station message dead-lettered");
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO dead_letters (station_id, seq, code, reason, message, received_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![station, seq.map(to_i64), code, reason, message, ms(now)],
-            )?;
-            match (in_sequence, seq) {
-                (true, Some(seq)) => advance_inbox(tx, station, seq, now),
-                _ => Ok(()),
+    ) -> Result<Vec<Received>> {
+        let mut tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(batch.len());
+        for (station, message) in batch {
+            results.push(receive_one(&mut tx, station, message, now)?);
+        }
+        tx.commit()?;
+        for received in &results {
+            self.metrics.events_received.inc();
+            match &received.outcome {
+                ReceivedOutcome::Applied { .. } => self.metrics.events_applied.inc(),
+                ReceivedOutcome::Duplicate { .. } => self.metrics.duplicates.inc(),
+                ReceivedOutcome::DeadLettered { seq, code } => {
+                    tracing::warn!(?seq, code, "station message dead-lettered");
+                    self.metrics.dead_letters.inc();
+                }
+                ReceivedOutcome::AfterGap { .. } => {}
             }
-        })?;
-        self.metrics.dead_letters.inc();
-        Ok(Received {
-            outcome: ReceivedOutcome::DeadLettered {
-                seq,
-                code: code.to_owned(),
-            },
-            ack_through: if in_sequence { seq } else { None },
-        })
+        }
+        Ok(results)
     }
 
     /// The last message of `station` the hub has handled (0 for none).
     pub fn applied_through(&self, station: &str) -> Result<u64> {
-        let through: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT applied_through FROM inbox_positions WHERE station_id = ?1",
-                params![station],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(through.map_or(0, to_u64))
+        applied_through_in(&self.conn, station)
     }
 
     pub(crate) fn station_exists(&self, station: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM stations WHERE station_id = ?1",
-                params![station],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        station_registered(&self.conn, station)
     }
 
     /// Every station id, for the sync agent.
@@ -321,11 +191,10 @@ impl Hub {
     pub fn outbox_position(&self, station: &str) -> Result<(u64, u64)> {
         let row: Option<(i64, i64)> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT last_seq, acked_through FROM outbox_positions WHERE station_id = ?1",
-                params![station],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row(params![station], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         Ok(row.map_or((0, 0), |(last, acked)| (to_u64(last), to_u64(acked))))
     }
@@ -333,17 +202,14 @@ impl Hub {
     /// The station committed every hub message up to `through`. Returns the new position.
     pub fn station_acknowledged(&mut self, station: &str, through: u64) -> Result<u64> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox_positions SET acked_through = max(acked_through, min(?2, last_seq))
                  WHERE station_id = ?1",
-                params![station, to_i64(through)],
-            )?;
+            )?
+            .execute(params![station, to_i64(through)])?;
             let acked: Option<i64> = tx
-                .query_row(
-                    "SELECT acked_through FROM outbox_positions WHERE station_id = ?1",
-                    params![station],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT acked_through FROM outbox_positions WHERE station_id = ?1")?
+                .query_row(params![station], |r| r.get(0))
                 .optional()?;
             Ok(acked.map_or(0, to_u64))
         })
@@ -360,10 +226,8 @@ impl Hub {
             return Ok(());
         }
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO rm_stations (station_id, online, status_changed_at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (station_id) DO UPDATE SET online = ?2, status_changed_at_ms = ?3",
-                params![station, online, ms(now)],
+            tx.prepare_cached("INSERT INTO rm_stations (station_id, online, status_changed_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (station_id) DO UPDATE SET online = ?2, status_changed_at_ms = ?3")?.execute(params![station, online, ms(now)],
             )?;
             Ok(())
         })?;
@@ -395,31 +259,214 @@ impl Hub {
 
     /// Checks the database answers (for readiness).
     pub fn ping(&self) -> Result<()> {
-        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        self.conn
+            .prepare_cached("SELECT 1")?
+            .query_row([], |_| Ok(()))?;
         Ok(())
     }
 }
 
-fn advance_inbox(tx: &Transaction<'_>, station: &str, seq: u64, now: Timestamp) -> Result<()> {
-    tx.execute(
-        "INSERT INTO inbox_positions (station_id, applied_through, last_seen_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT (station_id) DO UPDATE SET applied_through = ?2, last_seen_ms = ?3",
-        params![station, to_i64(seq), ms(now)],
+fn receive_one(
+    tx: &mut Transaction<'_>,
+    station: &str,
+    message: &[u8],
+    now: Timestamp,
+) -> Result<Received> {
+    if !station_registered(tx, station)? {
+        let reason = "the station is not registered at HQ";
+        return dead_letter(
+            tx,
+            station,
+            None,
+            "unknown_station",
+            reason,
+            message,
+            now,
+            false,
+        );
+    }
+    let applied = applied_through_in(tx, station)?;
+    let envelope = match sync_protocol::decode(message) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let place = sync_protocol::peek_origin_sequence(message)
+                .filter(|(origin, _)| origin == station)
+                .map(|(_, seq)| seq);
+            let reason = error.to_string();
+            return match place.map(|seq| (seq, classify(applied, seq))) {
+                Some((seq, Arrival::Next)) => dead_letter(
+                    tx,
+                    station,
+                    Some(seq),
+                    error.code(),
+                    &reason,
+                    message,
+                    now,
+                    true,
+                ),
+                Some((seq, arrival)) => Ok(not_next(seq, arrival, applied)),
+                None => dead_letter(
+                    tx,
+                    station,
+                    None,
+                    error.code(),
+                    &reason,
+                    message,
+                    now,
+                    false,
+                ),
+            };
+        }
+    };
+    if envelope.origin != station {
+        let reason = format!(
+            "a message from {} on the topic of {station}",
+            envelope.origin
+        );
+        let seq = Some(envelope.sequence);
+        return dead_letter(
+            tx,
+            station,
+            seq,
+            "foreign_origin",
+            &reason,
+            message,
+            now,
+            false,
+        );
+    }
+    let seq = envelope.sequence;
+    match classify(applied, seq) {
+        Arrival::Next => {}
+        arrival => return Ok(not_next(seq, arrival, applied)),
+    }
+    if envelope.event.kind().direction() != Direction::StationToHub {
+        let reason = format!(
+            "`{}` is sent by HQ, not by a station",
+            envelope.event.kind()
+        );
+        return dead_letter(
+            tx,
+            station,
+            Some(seq),
+            "wrong_direction",
+            &reason,
+            message,
+            now,
+            true,
+        );
+    }
+    let text = String::from_utf8_lossy(message).into_owned();
+    let savepoint = tx.savepoint()?;
+    let result = record_event(&savepoint, station, &envelope, &text, now)
+        .and_then(|()| {
+            projections::apply(
+                &savepoint,
+                station,
+                &envelope.event,
+                ms(envelope.occurred_at),
+                ms(now),
+            )
+        })
+        .and_then(|()| crate::logistics::after_station_event(&savepoint, &envelope.event, now))
+        .and_then(|()| advance_inbox(&savepoint, station, seq, now));
+    match result {
+        Ok(()) => {
+            savepoint.commit()?;
+            Ok(Received {
+                outcome: ReceivedOutcome::Applied { seq },
+                ack_through: Some(seq),
+            })
+        }
+        Err(HubError::Storage(detail)) => Err(HubError::Storage(detail)),
+        Err(error) => {
+            drop(savepoint);
+            let (code, reason) = (error.code(), error.to_string());
+            dead_letter(tx, station, Some(seq), code, &reason, message, now, true)
+        }
+    }
+}
+
+fn not_next(seq: u64, arrival: Arrival, applied: u64) -> Received {
+    let outcome = match arrival {
+        Arrival::AfterGap { expected } => ReceivedOutcome::AfterGap { seq, expected },
+        _ => ReceivedOutcome::Duplicate { seq },
+    };
+    Received {
+        outcome,
+        ack_through: Some(applied),
+    }
+}
+
+/// Stores a message that cannot be applied; when it holds its place in the station's sequence
+/// (`in_sequence`), that place counts as handled so the messages behind it go on.
+#[allow(clippy::too_many_arguments)]
+fn dead_letter(
+    tx: &Connection,
+    station: &str,
+    seq: Option<u64>,
+    code: &str,
+    reason: &str,
+    message: &[u8],
+    now: Timestamp,
+    in_sequence: bool,
+) -> Result<Received> {
+    tx.prepare_cached(
+        "INSERT INTO dead_letters (station_id, seq, code, reason, message, received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        station,
+        seq.map(to_i64),
+        code,
+        reason,
+        message,
+        ms(now)
+    ])?;
+    if let (true, Some(seq)) = (in_sequence, seq) {
+        advance_inbox(tx, station, seq, now)?;
+    }
+    Ok(Received {
+        outcome: ReceivedOutcome::DeadLettered {
+            seq,
+            code: code.to_owned(),
+        },
+        ack_through: if in_sequence { seq } else { None },
+    })
+}
+
+fn station_registered(conn: &Connection, station: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM stations WHERE station_id = ?1")?
+        .query_row(params![station], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn applied_through_in(conn: &Connection, station: &str) -> Result<u64> {
+    let through: Option<i64> = conn
+        .prepare_cached("SELECT applied_through FROM inbox_positions WHERE station_id = ?1")?
+        .query_row(params![station], |r| r.get(0))
+        .optional()?;
+    Ok(through.map_or(0, to_u64))
+}
+
+fn advance_inbox(tx: &Connection, station: &str, seq: u64, now: Timestamp) -> Result<()> {
+    tx.prepare_cached("INSERT INTO inbox_positions (station_id, applied_through, last_seen_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (station_id) DO UPDATE SET applied_through = ?2, last_seen_ms = ?3")?.execute(params![station, to_i64(seq), ms(now)],
     )?;
     Ok(())
 }
 
 fn record_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     station: &str,
     envelope: &Envelope,
     message: &str,
     now: Timestamp,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO events (event_id, origin, station_id, seq, kind, occurred_at_ms, applied_at_ms, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    tx.prepare_cached("INSERT INTO events (event_id, origin, station_id, seq, kind, occurred_at_ms, applied_at_ms, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![
             envelope.event_id.to_string(),
             envelope.origin,
             station,
@@ -436,19 +483,17 @@ fn record_event(
 /// Appends an HQ event to `station`'s outbox with the next sequence number; for events the read
 /// models follow (shipments, rejections) it is recorded and projected in the same transaction.
 pub(crate) fn emit_to_station(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     station: &str,
     event: Event,
     now: Timestamp,
 ) -> Result<u64> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox_positions (station_id, last_seq, acked_through) VALUES (?1, 0, 0)
          ON CONFLICT (station_id) DO NOTHING",
-        params![station],
-    )?;
-    let seq: i64 = tx.query_row(
-        "UPDATE outbox_positions SET last_seq = last_seq + 1 WHERE station_id = ?1 RETURNING last_seq",
-        params![station],
+    )?
+    .execute(params![station])?;
+    let seq: i64 = tx.prepare_cached("UPDATE outbox_positions SET last_seq = last_seq + 1 WHERE station_id = ?1 RETURNING last_seq")?.query_row(params![station],
         |r| r.get(0),
     )?;
     let envelope = Envelope {
@@ -461,9 +506,7 @@ pub(crate) fn emit_to_station(
     };
     let message = String::from_utf8(sync_protocol::encode(&envelope))
         .map_err(|e| HubError::Storage(format!("encoding an event: {e}")))?;
-    tx.execute(
-        "INSERT INTO outbox (station_id, seq, event_id, kind, message, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![station, seq, envelope.event_id.to_string(), envelope.event.kind().as_str(), message, ms(now)],
+    tx.prepare_cached("INSERT INTO outbox (station_id, seq, event_id, kind, message, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![station, seq, envelope.event_id.to_string(), envelope.event.kind().as_str(), message, ms(now)],
     )?;
     if matches!(
         envelope.event,

@@ -2,7 +2,7 @@
 //! dispatch policy when it is on), reject an order; and the read-model queries HQ looks at.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sync_protocol::{Event, OrderRejected, ShipmentDispatched};
 
 use crate::error::{HubError, Result};
@@ -91,9 +91,7 @@ impl Hub {
     /// Switches the automatic dispatch policy: every new order gets a shipment of its volume.
     pub fn set_auto_dispatch(&mut self, on: bool) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
-                params![AUTO_DISPATCH, if on { "on" } else { "off" }],
+            tx.prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?.execute(params![AUTO_DISPATCH, if on { "on" } else { "off" }],
             )?;
             Ok(())
         })
@@ -117,12 +115,9 @@ impl Hub {
 
     pub fn order(&self, order: &str) -> Result<OrderView> {
         let mut view = self
-            .conn
-            .query_row(
-                "SELECT order_id, station_id, product_id, ordered_volume_ml, shipped_volume_ml, received_volume_ml,
+            .conn.prepare_cached("SELECT order_id, station_id, product_id, ordered_volume_ml, shipped_volume_ml, received_volume_ml,
                         status, status_reason, wanted_date, ordered_at_ms, updated_at_ms
-                 FROM rm_orders WHERE order_id = ?1",
-                params![order],
+                 FROM rm_orders WHERE order_id = ?1")?.query_row(params![order],
                 |r| {
                     Ok(OrderView {
                         order: r.get(0)?,
@@ -220,11 +215,7 @@ impl Hub {
 }
 
 /// HQ's policies that follow a station event, in the same transaction.
-pub(crate) fn after_station_event(
-    tx: &Transaction<'_>,
-    event: &Event,
-    now: Timestamp,
-) -> Result<()> {
+pub(crate) fn after_station_event(tx: &Connection, event: &Event, now: Timestamp) -> Result<()> {
     if let Event::OrderPlaced(order) = event
         && auto_dispatch_on(tx)?
     {
@@ -240,19 +231,16 @@ pub(crate) fn after_station_event(
     Ok(())
 }
 
-fn auto_dispatch_on(conn: &rusqlite::Connection) -> Result<bool> {
+fn auto_dispatch_on(conn: &Connection) -> Result<bool> {
     let value: Option<String> = conn
-        .query_row(
-            "SELECT value FROM settings WHERE key = ?1",
-            params![AUTO_DISPATCH],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row(params![AUTO_DISPATCH], |r| r.get(0))
         .optional()?;
     Ok(value.as_deref() == Some("on"))
 }
 
 fn dispatch(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     order: &str,
     truck: &str,
     volume_ml: i64,
@@ -268,11 +256,9 @@ fn dispatch(
             needed: "ordered or shipped",
         });
     }
-    let product: String = tx.query_row(
-        "SELECT product_id FROM rm_orders WHERE order_id = ?1",
-        params![order],
-        |r| r.get(0),
-    )?;
+    let product: String = tx
+        .prepare_cached("SELECT product_id FROM rm_orders WHERE order_id = ?1")?
+        .query_row(params![order], |r| r.get(0))?;
     emit_to_station(
         tx,
         &station,
@@ -289,14 +275,11 @@ fn dispatch(
     Ok(())
 }
 
-fn order_state(tx: &Transaction<'_>, order: &str) -> Result<(String, String)> {
-    tx.query_row(
-        "SELECT station_id, status FROM rm_orders WHERE order_id = ?1",
-        params![order],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .optional()?
-    .ok_or_else(|| HubError::UnknownOrder(order.to_owned()))
+fn order_state(tx: &Connection, order: &str) -> Result<(String, String)> {
+    tx.prepare_cached("SELECT station_id, status FROM rm_orders WHERE order_id = ?1")?
+        .query_row(params![order], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| HubError::UnknownOrder(order.to_owned()))
 }
 
 fn parse_uuid(order: &str) -> Result<uuid::Uuid> {

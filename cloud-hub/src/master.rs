@@ -3,7 +3,7 @@
 //! outbox, and the stations report back when they have applied it.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sync_protocol::{Event, PriceChanged, PriceItem, ProductUnit};
 
 use crate::error::{HubError, Result};
@@ -329,7 +329,7 @@ fn unit_text(unit: ProductUnit) -> &'static str {
 }
 
 /// The version in force now and every later one: what a new station must hear.
-fn versions_to_send_on_registration(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<u64>> {
+fn versions_to_send_on_registration(tx: &Connection, now: Timestamp) -> Result<Vec<u64>> {
     let in_force: Option<i64> = tx.query_row(
         "SELECT max(version) FROM price_versions WHERE effective_at_ms <= ?1",
         params![ms(now)],
@@ -344,7 +344,7 @@ fn versions_to_send_on_registration(tx: &Transaction<'_>, now: Timestamp) -> Res
     Ok(versions)
 }
 
-fn price_changed(tx: &Transaction<'_>, version: u64) -> Result<PriceChanged> {
+fn price_changed(tx: &Connection, version: u64) -> Result<PriceChanged> {
     let effective: i64 = tx.query_row(
         "SELECT effective_at_ms FROM price_versions WHERE version = ?1",
         params![to_i64(version)],

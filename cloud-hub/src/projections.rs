@@ -6,14 +6,14 @@
 //! sale's business day; a cancellation counts its lines as canceled on the day it happened;
 //! book stock moves by deliveries received, fuel sold, fuel put back and adjustments.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use sync_protocol::Event;
 
 use crate::error::{HubError, Result};
 use crate::hub::to_i64;
 
 pub(crate) fn apply(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     station: &str,
     event: &Event,
     occurred_ms: i64,
@@ -21,17 +21,13 @@ pub(crate) fn apply(
 ) -> Result<()> {
     match event {
         Event::TankRegistered(tank) => {
-            tx.execute(
-                "INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (station_id, tank) DO UPDATE SET product_id = ?3, capacity_ml = ?4",
-                params![station, tank.tank, tank.product_id, tank.capacity_ml],
+            tx.prepare_cached("INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (station_id, tank) DO UPDATE SET product_id = ?3, capacity_ml = ?4")?.execute(params![station, tank.tank, tank.product_id, tank.capacity_ml],
             )?;
         }
         Event::OrderPlaced(order) => {
-            tx.execute(
-                "INSERT INTO rm_orders (order_id, station_id, product_id, ordered_volume_ml, status, wanted_date, ordered_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, 'ordered', ?5, ?6, ?6)",
-                params![order.order_id.to_string(), station, order.product_id, order.volume_ml, order.wanted_date.to_string(), occurred_ms],
+            tx.prepare_cached("INSERT INTO rm_orders (order_id, station_id, product_id, ordered_volume_ml, status, wanted_date, ordered_at_ms, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, 'ordered', ?5, ?6, ?6)")?.execute(params![order.order_id.to_string(), station, order.product_id, order.volume_ml, order.wanted_date.to_string(), occurred_ms],
             )?;
         }
         Event::OrderCanceled(cancel) => {
@@ -46,10 +42,8 @@ pub(crate) fn apply(
         }
         Event::ShipmentDispatched(shipment) => {
             let order = shipment.order_id.to_string();
-            tx.execute(
-                "INSERT INTO rm_shipments (shipment_id, order_id, station_id, product_id, volume_ml, truck, dispatched_at_ms, expected_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            tx.prepare_cached("INSERT INTO rm_shipments (shipment_id, order_id, station_id, product_id, volume_ml, truck, dispatched_at_ms, expected_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![
                     shipment.shipment_id.to_string(),
                     order,
                     station,
@@ -60,10 +54,8 @@ pub(crate) fn apply(
                     shipment.expected_at.map(|t| t.as_millisecond())
                 ],
             )?;
-            tx.execute(
-                "UPDATE rm_orders SET shipped_volume_ml = shipped_volume_ml + ?2, status = 'shipped', updated_at_ms = ?3
-                 WHERE order_id = ?1",
-                params![order, shipment.volume_ml, now_ms],
+            tx.prepare_cached("UPDATE rm_orders SET shipped_volume_ml = shipped_volume_ml + ?2, status = 'shipped', updated_at_ms = ?3
+                 WHERE order_id = ?1")?.execute(params![order, shipment.volume_ml, now_ms],
             )?;
         }
         Event::OrderRejected(rejection) => {
@@ -78,15 +70,25 @@ pub(crate) fn apply(
         }
         Event::DeliveryConfirmed(delivery) => {
             let order = delivery.order_id.to_string();
-            tx.execute(
-                "UPDATE rm_shipments SET tank = ?2, received_volume_ml = ?3, confirmed_at_ms = ?4 WHERE shipment_id = ?1",
-                params![delivery.shipment_id.to_string(), delivery.tank, delivery.received_volume_ml, occurred_ms],
+            let changed = tx.prepare_cached("UPDATE rm_orders SET received_volume_ml = received_volume_ml + ?3, status = 'delivered', updated_at_ms = ?4
+                 WHERE order_id = ?1 AND station_id = ?2")?.execute(params![order, station, delivery.received_volume_ml, now_ms],
             )?;
-            tx.execute(
-                "UPDATE rm_orders SET received_volume_ml = received_volume_ml + ?2, status = 'delivered', updated_at_ms = ?3
-                 WHERE order_id = ?1",
-                params![order, delivery.received_volume_ml, now_ms],
+            if changed == 0 {
+                return Err(HubError::UnknownOrder(order));
+            }
+            let changed = tx.prepare_cached("UPDATE rm_shipments SET tank = ?4, received_volume_ml = ?5, confirmed_at_ms = ?6
+                 WHERE shipment_id = ?1 AND order_id = ?2 AND station_id = ?3")?.execute(params![
+                    delivery.shipment_id.to_string(),
+                    order,
+                    station,
+                    delivery.tank,
+                    delivery.received_volume_ml,
+                    occurred_ms
+                ],
             )?;
+            if changed == 0 {
+                return Err(HubError::UnknownShipment(delivery.shipment_id.to_string()));
+            }
             move_stock(
                 tx,
                 station,
@@ -98,13 +100,11 @@ pub(crate) fn apply(
         Event::SaleSettled(sale) => {
             let day = sale.business_day.to_string();
             for line in &sale.lines {
-                tx.execute(
-                    "INSERT INTO rm_sales (station_id, business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won)
+                tx.prepare_cached("INSERT INTO rm_sales (station_id, business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won)
                      VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
                      ON CONFLICT (station_id, business_day, product_id) DO UPDATE SET
                         sales_count = sales_count + 1, sales_volume_ml = sales_volume_ml + ?4,
-                        sales_quantity = sales_quantity + ?5, sales_amount_won = sales_amount_won + ?6",
-                    params![station, day, line.product_id, line.volume_ml.unwrap_or(0), line.quantity.unwrap_or(0), line.amount_won],
+                        sales_quantity = sales_quantity + ?5, sales_amount_won = sales_amount_won + ?6")?.execute(params![station, day, line.product_id, line.volume_ml.unwrap_or(0), line.quantity.unwrap_or(0), line.amount_won],
                 )?;
                 if let (Some(tank), Some(volume)) = (line.tank, line.volume_ml) {
                     move_stock(tx, station, tank, &line.product_id, -volume)?;
@@ -114,13 +114,11 @@ pub(crate) fn apply(
         Event::SaleCanceled(cancel) => {
             let day = cancel.business_day.to_string();
             for line in &cancel.lines {
-                tx.execute(
-                    "INSERT INTO rm_sales (station_id, business_day, product_id, canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won)
+                tx.prepare_cached("INSERT INTO rm_sales (station_id, business_day, product_id, canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won)
                      VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
                      ON CONFLICT (station_id, business_day, product_id) DO UPDATE SET
                         canceled_count = canceled_count + 1, canceled_volume_ml = canceled_volume_ml + ?4,
-                        canceled_quantity = canceled_quantity + ?5, canceled_amount_won = canceled_amount_won + ?6",
-                    params![station, day, line.product_id, line.volume_ml.unwrap_or(0), line.quantity.unwrap_or(0), line.amount_won],
+                        canceled_quantity = canceled_quantity + ?5, canceled_amount_won = canceled_amount_won + ?6")?.execute(params![station, day, line.product_id, line.volume_ml.unwrap_or(0), line.quantity.unwrap_or(0), line.amount_won],
                 )?;
                 if let (Some(tank), Some(volume)) = (line.tank, line.volume_ml) {
                     move_stock(tx, station, tank, &line.product_id, volume)?;
@@ -137,10 +135,8 @@ pub(crate) fn apply(
             )?;
         }
         Event::PriceVersionApplied(applied) => {
-            tx.execute(
-                "INSERT INTO rm_stations (station_id, price_version_applied, price_applied_at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (station_id) DO UPDATE SET price_version_applied = max(coalesce(price_version_applied, 0), ?2), price_applied_at_ms = ?3",
-                params![station, to_i64(applied.version), applied.applied_at.as_millisecond()],
+            tx.prepare_cached("INSERT INTO rm_stations (station_id, price_version_applied, price_applied_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (station_id) DO UPDATE SET price_version_applied = max(coalesce(price_version_applied, 0), ?2), price_applied_at_ms = ?3")?.execute(params![station, to_i64(applied.version), applied.applied_at.as_millisecond()],
             )?;
         }
         // Recorded in the event log; no read model of this issue follows them yet.
@@ -150,25 +146,23 @@ pub(crate) fn apply(
         | Event::CreditPaymentReceived(_)
         | Event::PriceChanged(_) => {}
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO rm_stations (station_id, events_applied) VALUES (?1, 1)
          ON CONFLICT (station_id) DO UPDATE SET events_applied = events_applied + 1",
-        params![station],
-    )?;
+    )?
+    .execute(params![station])?;
     Ok(())
 }
 
 fn set_order_status(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     station: &str,
     order: &str,
     status: &str,
     reason: Option<&str>,
     now_ms: i64,
 ) -> Result<()> {
-    let changed = tx.execute(
-        "UPDATE rm_orders SET status = ?3, status_reason = ?4, updated_at_ms = ?5 WHERE order_id = ?1 AND station_id = ?2",
-        params![order, station, status, reason, now_ms],
+    let changed = tx.prepare_cached("UPDATE rm_orders SET status = ?3, status_reason = ?4, updated_at_ms = ?5 WHERE order_id = ?1 AND station_id = ?2")?.execute(params![order, station, status, reason, now_ms],
     )?;
     if changed == 0 {
         return Err(HubError::UnknownOrder(order.to_owned()));
@@ -177,21 +171,17 @@ fn set_order_status(
 }
 
 fn move_stock(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     station: &str,
     tank: u16,
     product: &str,
     delta_ml: i64,
 ) -> Result<()> {
-    let changed = tx.execute(
-        "UPDATE rm_tanks SET book_stock_ml = book_stock_ml + ?3 WHERE station_id = ?1 AND tank = ?2",
-        params![station, tank, delta_ml],
+    let changed = tx.prepare_cached("UPDATE rm_tanks SET book_stock_ml = book_stock_ml + ?3 WHERE station_id = ?1 AND tank = ?2")?.execute(params![station, tank, delta_ml],
     )?;
     if changed == 0 {
         // A tank HQ has not heard of (registered before sync existed): start it from this flow.
-        tx.execute(
-            "INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml, book_stock_ml) VALUES (?1, ?2, ?3, 0, ?4)",
-            params![station, tank, product, delta_ml],
+        tx.prepare_cached("INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml, book_stock_ml) VALUES (?1, ?2, ?3, 0, ?4)")?.execute(params![station, tank, product, delta_ml],
         )?;
     }
     Ok(())

@@ -49,8 +49,32 @@ pub async fn run(
                 return;
             }
             event = link.next() => {
-                let Some(event) = event else { return };
-                handle(&hub, &config, &link, &mut streams, event).await;
+                let Some(first) = event else { return };
+                // Take what else is waiting, so that station messages are applied in batches:
+                // one transaction, one flush and one acknowledgement per station per batch.
+                let mut events = vec![first];
+                while events.len() < MAX_BATCH {
+                    match link.try_next() {
+                        Some(event) => events.push(event),
+                        None => break,
+                    }
+                }
+                let mut batch: Vec<(String, Vec<u8>)> = Vec::new();
+                for event in events {
+                    match event {
+                        LinkEvent::Message { topic: name, payload }
+                            if matches!(parse_topic(&name), Some((_, Channel::Up))) =>
+                        {
+                            let station = parse_topic(&name).map(|(s, _)| s.to_owned()).unwrap_or_default();
+                            batch.push((station, payload));
+                        }
+                        other => {
+                            apply_batch(&hub, &link, &mut batch).await;
+                            handle(&hub, &config, &link, &mut streams, other).await;
+                        }
+                    }
+                }
+                apply_batch(&hub, &link, &mut batch).await;
             }
             _ = ticker.tick() => {
                 let now = Instant::now();
@@ -165,6 +189,46 @@ async fn handle(
                 Channel::UpAck | Channel::Down => {}
             }
         }
+    }
+}
+
+/// Station messages applied in one transaction at most.
+const MAX_BATCH: usize = 2048;
+
+/// Applies the station messages gathered so far and acknowledges each station's final position.
+async fn apply_batch(hub: &SharedHub, link: &Link, batch: &mut Vec<(String, Vec<u8>)>) {
+    if batch.is_empty() {
+        return;
+    }
+    let messages: Vec<(&str, &[u8])> = batch
+        .iter()
+        .map(|(s, m)| (s.as_str(), m.as_slice()))
+        .collect();
+    let received = lock(hub).receive_station_messages(&messages, Timestamp::now());
+    let mut acks: Vec<(String, u64)> = Vec::new();
+    match received {
+        Ok(received) => {
+            for ((station, _), received) in batch.iter().zip(received) {
+                if let Some(through) = received.ack_through {
+                    match acks.iter_mut().find(|(s, _)| s == station) {
+                        Some(entry) => entry.1 = through,
+                        None => acks.push((station.clone(), through)),
+                    }
+                }
+            }
+        }
+        // Not acknowledged: the stations send them again.
+        Err(error) => tracing::error!(%error, "applying station messages failed"),
+    }
+    batch.clear();
+    for (station, through) in acks {
+        let _ = link
+            .publish(
+                &topic(&station, Channel::UpAck),
+                Ack { through }.encode(),
+                false,
+            )
+            .await;
     }
 }
 

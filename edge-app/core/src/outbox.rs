@@ -103,18 +103,16 @@ impl Station {
 
     /// The highest sequence HQ acknowledged (0 for none). Acknowledgement is cumulative.
     pub fn acknowledged_through(&self) -> Result<u64> {
-        let seq: Option<i64> = self.conn().query_row(
-            "SELECT max(seq) FROM outbox WHERE acknowledged_at_ms IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(seq.map_or(0, to_u64))
+        let seq: i64 =
+            self.conn()
+                .query_row("SELECT outbox_acked_through FROM station", [], |r| r.get(0))?;
+        Ok(to_u64(seq))
     }
 
     /// How many events wait for HQ's acknowledgement.
     pub fn outbox_backlog(&self) -> Result<u64> {
         let n: i64 = self.conn().query_row(
-            "SELECT count(*) FROM outbox WHERE acknowledged_at_ms IS NULL",
+            "SELECT next_outbox_seq - 1 - outbox_acked_through FROM station",
             [],
             |r| r.get(0),
         )?;
@@ -125,16 +123,27 @@ impl Station {
     /// Returns how many events it newly acknowledged.
     pub fn acknowledge_through(&mut self, seq: u64, now: Timestamp) -> Result<u64> {
         self.write(now, |tx| {
-            let last: i64 = tx.sql.query_row("SELECT next_outbox_seq - 1 FROM station", [], |r| r.get(0))?;
+            let (last, acked): (i64, i64) = tx.sql.query_row(
+                "SELECT next_outbox_seq - 1, outbox_acked_through FROM station",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             if to_i64(seq) > last {
                 return Err(StationError::InvalidInput {
                     field: "acknowledgement",
                     problem: format!("sequence {seq} was never sent; the last event is {last}"),
                 });
             }
+            if to_i64(seq) <= acked {
+                return Ok(0);
+            }
             let n = tx.sql.execute(
-                "UPDATE outbox SET acknowledged_at_ms = ?2 WHERE seq <= ?1 AND acknowledged_at_ms IS NULL",
-                params![to_i64(seq), tx.now_ms()],
+                "UPDATE outbox SET acknowledged_at_ms = ?3 WHERE seq > ?1 AND seq <= ?2",
+                params![acked, to_i64(seq), tx.now_ms()],
+            )?;
+            tx.sql.execute(
+                "UPDATE station SET outbox_acked_through = ?1",
+                params![to_i64(seq)],
             )?;
             Ok(n as u64)
         })

@@ -26,13 +26,18 @@ pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_ledger.sql"))])
+    Migrations::new(MIGRATION_FILES.iter().map(|sql| M::up(sql)).collect())
 }
 
-/// The schema version this build migrates to.
+/// The schema version this build migrates to: the number of migrations.
 pub fn schema_version() -> i64 {
-    1
+    MIGRATION_FILES.len() as i64
 }
+
+const MIGRATION_FILES: [&str; 2] = [
+    include_str!("../migrations/0001_ledger.sql"),
+    include_str!("../migrations/0002_outbox_position.sql"),
+];
 
 /// Creates a new station database at `path`, which must not exist or be empty.
 pub(crate) fn create(path: &Path) -> Result<Connection> {

@@ -51,6 +51,20 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
             }
             event = link.next() => {
                 let Some(event) = event else { return Ok(()) };
+                // Acknowledgements are cumulative: of those waiting, the last says it all, and
+                // recording it once saves a disk flush per acknowledgement.
+                let mut event = event;
+                while is_up_ack(&event, &id) {
+                    match link.try_next() {
+                        Some(next) if is_up_ack(&next, &id) => event = next,
+                        Some(next) => {
+                            handle(&mut station, &id, &link, &mut stream, event).await?;
+                            event = next;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
                 handle(&mut station, &id, &link, &mut stream, event).await?;
             }
             _ = poll.tick() => {
@@ -149,6 +163,10 @@ async fn handle(
         }
     }
     Ok(())
+}
+
+fn is_up_ack(event: &LinkEvent, station: &str) -> bool {
+    matches!(event, LinkEvent::Message { topic: name, .. } if *name == topic(station, Channel::UpAck))
 }
 
 /// Publishes what the stream allows from the outbox.

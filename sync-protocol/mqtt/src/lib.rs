@@ -89,6 +89,10 @@ impl Link {
         options.set_clean_start(true);
         options.set_connection_timeout(5);
         options.set_outgoing_inflight_upper_limit(1024);
+        // Acknowledgements are small and latency is throughput here: no Nagle delay.
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        options.set_network_options(network);
         if let Some((user, password)) = &config.credentials {
             options.set_credentials(user, password);
         }
@@ -167,6 +171,11 @@ impl Link {
     /// The next event; `None` once the link has stopped.
     pub async fn next(&mut self) -> Option<LinkEvent> {
         self.events.recv().await
+    }
+
+    /// The next event if one is waiting, without waiting: lets a receiver take a batch.
+    pub fn try_next(&mut self) -> Option<LinkEvent> {
+        self.events.try_recv().ok()
     }
 
     /// Queues a QoS 1 message. `Ok` is not delivery.

@@ -419,7 +419,10 @@ impl Mosquitto {
              log_dest file {log}\n\
              log_type all\n\
              connection_messages true\n\
-             per_listener_settings false\n",
+             per_listener_settings false\n\
+             set_tcp_nodelay true\n\
+             # As in production (cloud-hub/mosquitto/mosquitto.conf).\n\
+             max_queued_messages 10000\n",
             log = dir.join("mosquitto.log").display(),
         );
         match persistence {

@@ -110,40 +110,6 @@ fn the_demonstration_runs_through_the_embedded_broker() {
     demonstration(&hub, &mut station);
 }
 
-fn settle_sales(station: &Station, count: u64) -> Vec<String> {
-    let output = std::process::Command::new(support::binary("station"))
-        .arg("--db")
-        .arg(station.db())
-        .args([
-            "--user",
-            "kim",
-            "--pin",
-            "1234",
-            "simulate",
-            "sales",
-            "--count",
-            &count.to_string(),
-        ])
-        .args(["--product", "CD1001", "--litres", "2.5"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["sale"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
-}
-
 fn ready_to_sell(hub: &Hub, station: &mut Station) {
     hub.set_up(&[&station.id]);
     station.start_runtime();
@@ -163,7 +129,7 @@ fn sales_made_while_hq_is_down_arrive_once_when_it_is_back() {
     assert_in_step(&hub, &station);
 
     hub.kill();
-    let sales = settle_sales(&station, 1_000);
+    let sales = station.settle_sales(1_000);
     for sale in sales.iter().step_by(100) {
         station.run(&format!(
             "--user kim --pin 1234 --manager park --manager-pin 9999 sale cancel --sale {sale} --reason test"
@@ -188,13 +154,13 @@ fn a_broker_killed_in_the_middle_of_a_stream_loses_nothing() {
     let mut station = Station::new("ST0001", broker.port());
     ready_to_sell(&hub, &mut station);
     station.kill_runtime();
-    settle_sales(&station, 1_500);
+    station.settle_sales(1_500);
     station.start_runtime();
     station.wait_for("the stream is under way", |s| s.backlog() <= 1_400);
     broker.kill().unwrap();
-    settle_sales(&station, 300);
+    station.settle_sales(300);
     broker.restart().unwrap();
-    settle_sales(&station, 300);
+    station.settle_sales(300);
     assert_in_step(&hub, &station);
     assert_eq!(
         hub.get("/api/sales?station=ST0001")[0]["sales_count"],
@@ -208,7 +174,7 @@ fn a_station_killed_during_sync_again_and_again_loses_and_repeats_nothing() {
     let hub = Hub::start(BrokerChoice::External(broker.port()));
     let mut station = Station::new("ST0001", broker.port());
     ready_to_sell(&hub, &mut station);
-    settle_sales(&station, 2_000);
+    station.settle_sales(2_000);
     let mut rng = StdRng::seed_from_u64(20);
     for round in 0..20 {
         // Let it sync part of the backlog, a random amount, then kill it wherever it is.
@@ -219,7 +185,7 @@ fn a_station_killed_during_sync_again_and_again_loses_and_repeats_nothing() {
             |s| s.backlog() <= target,
         );
         station.kill_runtime();
-        settle_sales(&station, 5);
+        station.settle_sales(5);
         station.start_runtime();
     }
     assert_in_step(&hub, &station);
@@ -296,7 +262,7 @@ fn duplicated_and_reordered_messages_change_nothing() {
         "/api/prices",
         &json!({"prices": [{"product": "CD1001", "unit_price_won": 1700}]}),
     );
-    settle_sales(&station, 50);
+    station.settle_sales(50);
     assert_in_step(&hub, &station);
     probe.wait_until("the probe saw HQ's messages", |p| {
         p.received_on(&topic("ST0001", Channel::Down)).len() >= 3
@@ -321,7 +287,7 @@ fn duplicated_and_reordered_messages_change_nothing() {
             probe.publish(&topic("ST0001", Channel::Down), message);
         }
     }
-    settle_sales(&station, 50);
+    station.settle_sales(50);
     hub.wait_for("HQ saw the copies", |h| {
         let metrics = h.get_text("/metrics");
         metric(&metrics, "hub_events_duplicate_total") >= 2 * up.len() as u64

@@ -73,6 +73,10 @@ impl Hub {
         hub
     }
 
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("hub.db")
+    }
+
     pub fn broker_port(&self) -> u16 {
         match self.broker {
             BrokerChoice::Embedded(port) | BrokerChoice::External(port) => port,
@@ -277,6 +281,40 @@ impl Station {
 
     pub fn cashier(&self, line: &str) -> Value {
         self.run(&format!("--user kim --pin 1234 {line}"))
+    }
+
+    /// Settles `count` one-line sales of 2.5 L of diesel by card with `station simulate sales`;
+    /// returns their sale ids.
+    pub fn settle_sales(&self, count: u64) -> Vec<String> {
+        let output = Command::new(binary("station"))
+            .arg("--db")
+            .arg(self.db())
+            .args(["--user", "kim", "--pin", "1234", "simulate", "sales"])
+            .args([
+                "--count",
+                &count.to_string(),
+                "--product",
+                "CD1001",
+                "--litres",
+                "2.5",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["sale"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
     }
 
     pub fn start_runtime(&mut self) {

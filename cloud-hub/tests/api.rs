@@ -1,0 +1,943 @@
+//! The HTTP API as a client sees it: the real router served on a free port over a fresh
+//! database, with a first HQ user, spoken to over HTTP. Station events, which only the sync agent
+//! feeds in production, are fed to the shared hub directly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cloud_hub::http::{AppState, router};
+use cloud_hub::metrics::Metrics;
+use cloud_hub::{Hub, NewStation, OperatingType, SharedHub};
+use jiff::Timestamp;
+use jiff::civil::date;
+use reqwest::Method;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use sync_protocol::{
+    Envelope, Event, OrderPlaced, Payment, PriceSource, SaleCanceled, SaleLine, SaleSettled,
+    TankRegistered,
+};
+use tempfile::TempDir;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+const USER: &str = "admin";
+const PASSWORD: &str = "correct horse battery";
+
+/// The API served on 127.0.0.1 with its own database; the server lives as long as the test
+/// process.
+#[derive(Debug)]
+struct Api {
+    base: String,
+    hub: SharedHub,
+    client: Client,
+    _dir: TempDir,
+}
+
+/// An HTTP answer: status, content type and body text.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    /// Expects a success and returns its JSON body.
+    fn ok(&self) -> Value {
+        assert_eq!(self.status, 200, "{}", self.body);
+        self.json()
+    }
+}
+
+impl Api {
+    fn start() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hub = Hub::open(&dir.path().join("hub.db"), Arc::new(Metrics::default())).unwrap();
+        hub.add_hq_user(USER, PASSWORD, Timestamp::now()).unwrap();
+        let hub = hub.shared();
+        let state = AppState {
+            hub: hub.clone(),
+            wake: Arc::new(Notify::new()),
+        };
+        // Bound before the server starts, so requests queue in the backlog until it serves.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, router(state)).await.unwrap();
+            });
+        });
+        Api {
+            base,
+            hub,
+            client: Client::new(),
+            _dir: dir,
+        }
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Reply {
+            status,
+            content_type,
+            body: response.text().unwrap(),
+        }
+    }
+
+    fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None)
+    }
+
+    fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+    }
+
+    fn put(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.request(Method::PUT, path, Some(token), Some(body))
+    }
+
+    fn login(&self) -> String {
+        let reply = self.request(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(&json!({"username": USER, "password": PASSWORD})),
+        );
+        reply.ok()["token"].as_str().unwrap().to_owned()
+    }
+
+    fn hub(&self) -> std::sync::MutexGuard<'_, Hub> {
+        self.hub.lock().unwrap()
+    }
+
+    fn register_station(&self, id: &str) {
+        self.hub()
+            .register_station(
+                NewStation {
+                    station: id.to_owned(),
+                    name: format!("Station {id}"),
+                    operating_type: OperatingType::Consignment,
+                },
+                Timestamp::now(),
+            )
+            .unwrap();
+    }
+
+    /// Feeds a station's event at `seq` to the hub, as the sync agent would.
+    fn station_sends(&self, station: &str, seq: u64, event: Event) {
+        let message = envelope(station, seq, event);
+        let received = self
+            .hub()
+            .receive_station_message(station, &message, Timestamp::now())
+            .unwrap();
+        assert_eq!(received.ack_through, Some(seq), "{received:?}");
+    }
+}
+
+/// Expects the API's error answer: the status, and `{"error":{"code","message"}}` and nothing else.
+fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert!(
+        reply.content_type.starts_with("application/json"),
+        "{reply:?}"
+    );
+    let body = reply.json();
+    let object = body.as_object().unwrap();
+    assert_eq!(object.keys().collect::<Vec<_>>(), vec!["error"], "{body}");
+    let error = body["error"].as_object().unwrap();
+    assert_eq!(
+        error.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        BTreeSet::from(["code", "message"]),
+        "{body}"
+    );
+    assert_eq!(error["code"], code, "{body}");
+    assert!(!error["message"].as_str().unwrap().is_empty(), "{body}");
+}
+
+static EVENT_IDS: AtomicU64 = AtomicU64::new(1);
+
+fn envelope(origin: &str, seq: u64, event: Event) -> Vec<u8> {
+    sync_protocol::encode(&Envelope {
+        event_id: Uuid::from_u128(u128::from(EVENT_IDS.fetch_add(1, Ordering::Relaxed))),
+        origin: origin.to_owned(),
+        sequence: seq,
+        occurred_at: Timestamp::now(),
+        schema_version: sync_protocol::SCHEMA_VERSION,
+        event,
+    })
+}
+
+fn order_placed(order: Uuid, product: &str, volume_ml: i64) -> Event {
+    Event::OrderPlaced(OrderPlaced {
+        order_id: order,
+        product_id: product.to_owned(),
+        volume_ml,
+        wanted_date: date(2026, 3, 4),
+        ordered_by: "kim".to_owned(),
+    })
+}
+
+fn tank_registered(tank: u16, product: &str, capacity_ml: i64) -> Event {
+    Event::TankRegistered(TankRegistered {
+        tank,
+        product_id: product.to_owned(),
+        capacity_ml,
+    })
+}
+
+fn fuel_sale(sale_id: u128, volume_ml: i64, amount_won: i64) -> SaleSettled {
+    SaleSettled {
+        sale_id: Uuid::from_u128(sale_id),
+        receipt_no: format!("R-{sale_id}"),
+        business_day: date(2026, 3, 2),
+        shift_id: Uuid::from_u128(7),
+        cashier: "lee".to_owned(),
+        lines: vec![SaleLine {
+            line_no: 1,
+            product_id: "GAS95".to_owned(),
+            tank: Some(1),
+            volume_ml: Some(volume_ml),
+            quantity: None,
+            unit_price_won: 1700,
+            amount_won,
+            price_source: PriceSource::PriceList,
+            price_version: Some(1),
+        }],
+        total_won: amount_won,
+        payment: Payment::Cash {
+            tendered_won: amount_won,
+            change_won: 0,
+        },
+    }
+}
+
+/// Every route under `/api` the router serves, as (method, path template).
+const API_ROUTES: [(&str, &str); 18] = [
+    ("post", "/api/login"),
+    ("post", "/api/logout"),
+    ("get", "/api/stations"),
+    ("post", "/api/stations"),
+    ("get", "/api/stations/status"),
+    ("get", "/api/products"),
+    ("put", "/api/products/{product}"),
+    ("get", "/api/prices"),
+    ("post", "/api/prices"),
+    ("get", "/api/orders"),
+    ("get", "/api/orders/{order}"),
+    ("post", "/api/orders/{order}/shipments"),
+    ("post", "/api/orders/{order}/reject"),
+    ("get", "/api/dispatch-policy"),
+    ("put", "/api/dispatch-policy"),
+    ("get", "/api/sales"),
+    ("get", "/api/stock"),
+    ("get", "/api/dead-letters"),
+];
+
+/// A well-formed request to every `/api` route but login, so only the session decides.
+fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
+    let order = Uuid::from_u128(1);
+    vec![
+        (Method::POST, "/api/logout".into(), None),
+        (Method::GET, "/api/stations".into(), None),
+        (
+            Method::POST,
+            "/api/stations".into(),
+            Some(json!({"station": "ST0009", "name": "X", "operating_type": "franchise"})),
+        ),
+        (Method::GET, "/api/stations/status".into(), None),
+        (Method::GET, "/api/products".into(), None),
+        (
+            Method::PUT,
+            "/api/products/GAS95".into(),
+            Some(json!({"name": "Gasoline", "unit": "litre"})),
+        ),
+        (Method::GET, "/api/prices".into(), None),
+        (
+            Method::POST,
+            "/api/prices".into(),
+            Some(json!({"prices": [{"product": "GAS95", "unit_price_won": 1700}]})),
+        ),
+        (Method::GET, "/api/orders".into(), None),
+        (Method::GET, format!("/api/orders/{order}"), None),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/shipments"),
+            Some(json!({"truck": "T-1", "volume_ml": 1000})),
+        ),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/reject"),
+            Some(json!({"reason": "no"})),
+        ),
+        (Method::GET, "/api/dispatch-policy".into(), None),
+        (
+            Method::PUT,
+            "/api/dispatch-policy".into(),
+            Some(json!({"auto_dispatch": true})),
+        ),
+        (Method::GET, "/api/sales".into(), None),
+        (Method::GET, "/api/stock".into(), None),
+        (Method::GET, "/api/dead-letters".into(), None),
+    ]
+}
+
+// ---- the platform's endpoints
+
+#[test]
+fn health_readiness_and_metrics_are_open() {
+    let api = Api::start();
+    let health = api.request(Method::GET, "/healthz", None, None);
+    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    let ready = api.request(Method::GET, "/readyz", None, None);
+    assert_eq!((ready.status, ready.body.as_str()), (200, "ready"));
+    let metrics = api.request(Method::GET, "/metrics", None, None);
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.content_type.starts_with("text/plain"),
+        "{metrics:?}"
+    );
+    for (name, kind) in [
+        ("hub_events_received_total", "counter"),
+        ("hub_events_applied_total", "counter"),
+        ("hub_events_duplicate_total", "counter"),
+        ("hub_dead_letters_total", "counter"),
+        ("hub_stations_online", "gauge"),
+    ] {
+        let lines: Vec<&str> = metrics.body.lines().collect();
+        assert!(
+            lines.contains(&format!("# TYPE {name} {kind}").as_str()),
+            "{name}: {}",
+            metrics.body
+        );
+        assert!(
+            lines.contains(&format!("{name} 0").as_str()),
+            "{name}: {}",
+            metrics.body
+        );
+    }
+}
+
+#[test]
+fn the_metrics_count_what_the_stations_sent_and_who_is_online() {
+    let api = Api::start();
+    api.register_station("ST0001");
+    api.register_station("ST0002");
+    api.station_sends("ST0001", 1, tank_registered(1, "GAS95", 20_000_000));
+    api.station_sends("ST0001", 2, tank_registered(2, "DSL", 20_000_000));
+    let repeat = envelope("ST0001", 1, tank_registered(1, "GAS95", 20_000_000));
+    let now = Timestamp::now();
+    {
+        let mut hub = api.hub();
+        hub.receive_station_message("ST0001", &repeat, now).unwrap();
+        hub.receive_station_message("ST0001", b"garbage", now)
+            .unwrap();
+        hub.station_status_changed("ST0001", true, now).unwrap();
+        hub.station_status_changed("ST0002", true, now).unwrap();
+        hub.station_status_changed("ST0002", false, now).unwrap();
+    }
+    let metrics = api.request(Method::GET, "/metrics", None, None);
+    let lines: Vec<&str> = metrics.body.lines().collect();
+    for expected in [
+        "hub_events_received_total 4",
+        "hub_events_applied_total 2",
+        "hub_events_duplicate_total 1",
+        "hub_dead_letters_total 1",
+        "hub_stations_online 1",
+    ] {
+        assert!(lines.contains(&expected), "{expected}: {}", metrics.body);
+    }
+}
+
+// ---- sessions
+
+#[test]
+fn every_api_route_but_login_needs_a_valid_session() {
+    let api = Api::start();
+    let token = api.login();
+    assert_eq!(api.get("/api/stations", &token).status, 200);
+    let logged_out = api.login();
+    let logout = api.request(Method::POST, "/api/logout", Some(&logged_out), None);
+    assert_eq!(logout.status, 204, "{}", logout.body);
+
+    let garbage = "0".repeat(64);
+    for (method, path, body) in requests_needing_a_session() {
+        for token in [
+            None,
+            Some(garbage.as_str()),
+            Some(logged_out.as_str()),
+            Some(""),
+        ] {
+            let reply = api.request(method.clone(), &path, token, body.as_ref());
+            assert_error(&reply, 401, "unauthenticated");
+        }
+        // Not a bearer token at all.
+        let basic = api
+            .client
+            .request(method.clone(), format!("{}{path}", api.base))
+            .header(reqwest::header::AUTHORIZATION, format!("Basic {token}"))
+            .send()
+            .unwrap();
+        assert_eq!(basic.status().as_u16(), 401, "{method} {path}");
+    }
+    // Nothing was done on the way.
+    let hub = api.hub();
+    assert!(hub.stations().unwrap().is_empty());
+    assert!(hub.products().unwrap().is_empty());
+    assert!(!hub.auto_dispatch().unwrap());
+    drop(hub);
+    // The session that was not ended still works.
+    assert_eq!(api.get("/api/stations", &token).status, 200);
+}
+
+#[test]
+fn login_gives_a_bearer_token_and_refuses_wrong_credentials() {
+    let api = Api::start();
+    let before = Timestamp::now();
+    let reply = api.request(
+        Method::POST,
+        "/api/login",
+        None,
+        Some(&json!({"username": USER, "password": PASSWORD})),
+    );
+    let body = reply.ok();
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let expires: Timestamp = body["expires_at"].as_str().unwrap().parse().unwrap();
+    let hours = expires.duration_since(before).as_secs() / 3600;
+    assert!((11..=12).contains(&hours), "{body}");
+    assert_ne!(api.login(), token, "each login is its own session");
+
+    for (username, password) in [(USER, "wrong password"), ("nobody", PASSWORD), (USER, "")] {
+        let reply = api.request(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(&json!({"username": username, "password": password})),
+        );
+        assert_error(&reply, 401, "bad_credentials");
+    }
+}
+
+// ---- stations
+
+#[test]
+fn stations_are_registered_listed_and_watched() {
+    let api = Api::start();
+    let token = api.login();
+    let registered = api
+        .post(
+            "/api/stations",
+            &token,
+            &json!({"station": "ST0001", "name": "Gangnam", "operating_type": "directly_managed"}),
+        )
+        .ok();
+    let registered_at = registered["registered_at"].as_str().unwrap().to_owned();
+    registered_at.parse::<Timestamp>().unwrap();
+    assert_eq!(
+        registered,
+        json!({"station": "ST0001", "name": "Gangnam", "operating_type": "directly_managed",
+               "registered_at": registered_at})
+    );
+
+    let again = api.post(
+        "/api/stations",
+        &token,
+        &json!({"station": "ST0001", "name": "Other", "operating_type": "franchise"}),
+    );
+    assert_error(&again, 409, "station_exists");
+    for bad in [
+        json!({"station": "st-1", "name": "Gangnam", "operating_type": "franchise"}),
+        json!({"station": "ST0002", "name": " ", "operating_type": "franchise"}),
+        json!({"station": "ST0002", "name": "Gangnam", "operating_type": "partner"}),
+    ] {
+        assert_error(
+            &api.post("/api/stations", &token, &bad),
+            400,
+            "invalid_input",
+        );
+    }
+
+    assert_eq!(api.get("/api/stations", &token).ok(), json!([registered]));
+    let status = json!({"station": "ST0001", "name": "Gangnam", "online": false,
+        "last_seen": null, "events_applied_through": 0, "events_waiting_to_station": 0,
+        "price_version_applied": null, "price_applied_at": null});
+    assert_eq!(
+        api.get("/api/stations/status", &token).ok(),
+        json!([status])
+    );
+
+    api.hub()
+        .station_status_changed("ST0001", true, "2026-03-02T08:00:00Z".parse().unwrap())
+        .unwrap();
+    api.station_sends("ST0001", 1, tank_registered(1, "GAS95", 1_000));
+    let statuses = api.get("/api/stations/status", &token).ok();
+    assert_eq!(statuses[0]["online"], true);
+    assert_eq!(statuses[0]["events_applied_through"], 1);
+    assert!(statuses[0]["last_seen"].is_string());
+}
+
+// ---- products and prices
+
+#[test]
+fn products_and_price_versions_are_kept_and_published() {
+    let api = Api::start();
+    let token = api.login();
+    api.register_station("ST0001");
+    let gasoline = api
+        .put(
+            "/api/products/GAS95",
+            &token,
+            &json!({"name": "Gasoline", "unit": "litre"}),
+        )
+        .ok();
+    assert_eq!(
+        gasoline,
+        json!({"product": "GAS95", "name": "Gasoline", "unit": "litre"})
+    );
+    // Renaming is the same call.
+    api.put(
+        "/api/products/GAS95",
+        &token,
+        &json!({"name": "Gasoline 95", "unit": "litre"}),
+    )
+    .ok();
+    api.put(
+        "/api/products/WATER",
+        &token,
+        &json!({"name": "Water", "unit": "piece"}),
+    )
+    .ok();
+    assert_error(
+        &api.put(
+            "/api/products/DSL",
+            &token,
+            &json!({"name": "Diesel", "unit": "gallon"}),
+        ),
+        400,
+        "invalid_input",
+    );
+    assert_error(
+        &api.put(
+            "/api/products/dsl",
+            &token,
+            &json!({"name": "Diesel", "unit": "litre"}),
+        ),
+        400,
+        "invalid_input",
+    );
+    assert_eq!(
+        api.get("/api/products", &token).ok(),
+        json!([
+            {"product": "GAS95", "name": "Gasoline 95", "unit": "litre"},
+            {"product": "WATER", "name": "Water", "unit": "piece"},
+        ])
+    );
+
+    let first = api
+        .post(
+            "/api/prices",
+            &token,
+            &json!({"prices": [{"product": "GAS95", "unit_price_won": 1700},
+                               {"product": "WATER", "unit_price_won": 1000}],
+                    "effective_at": "2026-03-02T00:00:00Z"}),
+        )
+        .ok();
+    let created_at = first["created_at"].clone();
+    assert_eq!(
+        first,
+        json!({"version": 1, "effective_at": "2026-03-02T00:00:00Z", "created_by": USER,
+        "created_at": created_at, "stations_applied": 0,
+        "items": [
+            {"product": "GAS95", "name": "Gasoline 95", "unit": "litre", "unit_price_won": 1700},
+            {"product": "WATER", "name": "Water", "unit": "piece", "unit_price_won": 1000},
+        ]})
+    );
+    let second = api
+        .post(
+            "/api/prices",
+            &token,
+            &json!({"prices": [{"product": "GAS95", "unit_price_won": 1750}]}),
+        )
+        .ok();
+    assert_eq!(second["version"], 2);
+    assert_eq!(second["items"][0]["unit_price_won"], 1750);
+    assert_eq!(second["items"][1]["unit_price_won"], 1000, "carried over");
+
+    for (body, status, code) in [
+        (json!({"prices": []}), 400, "empty_price_version"),
+        (
+            json!({"prices": [{"product": "KEROSENE", "unit_price_won": 1300}]}),
+            404,
+            "unknown_product",
+        ),
+        (
+            json!({"prices": [{"product": "GAS95", "unit_price_won": 0}]}),
+            400,
+            "invalid_input",
+        ),
+        (
+            json!({"prices": [{"product": "GAS95", "unit_price_won": 1700}], "effective_at": "tomorrow"}),
+            400,
+            "invalid_input",
+        ),
+    ] {
+        assert_error(&api.post("/api/prices", &token, &body), status, code);
+    }
+    assert_eq!(api.get("/api/prices", &token).ok(), json!([second, first]));
+    // Each version went to the station's outbox.
+    assert_eq!(api.hub().outbox_position("ST0001").unwrap(), (2, 0));
+}
+
+// ---- orders and shipments
+
+#[test]
+fn orders_are_listed_shipped_and_rejected() {
+    let api = Api::start();
+    let token = api.login();
+    api.register_station("ST0001");
+    api.register_station("ST0002");
+    let (shipped, rejected) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    api.station_sends("ST0001", 1, order_placed(shipped, "GAS95", 10_000_000));
+    api.station_sends("ST0001", 2, order_placed(rejected, "DSL", 4_000_000));
+
+    let listed = api.get("/api/orders", &token).ok();
+    let mut ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![shipped.to_string(), rejected.to_string()]);
+    assert_eq!(
+        api.get("/api/orders?station=ST0002", &token).ok(),
+        json!([])
+    );
+    assert_eq!(
+        api.get("/api/orders?station=ST0001", &token)
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let order = api.get(&format!("/api/orders/{shipped}"), &token).ok();
+    assert_eq!(
+        (
+            &order["status"],
+            &order["ordered_volume_ml"],
+            &order["station"],
+            &order["wanted_date"],
+            &order["shipments"]
+        ),
+        (
+            &json!("ordered"),
+            &json!(10_000_000),
+            &json!("ST0001"),
+            &json!("2026-03-04"),
+            &json!([])
+        )
+    );
+    let unknown = Uuid::from_u128(99);
+    assert_error(
+        &api.get(&format!("/api/orders/{unknown}"), &token),
+        404,
+        "unknown_order",
+    );
+
+    let ship = |order: Uuid, body: Value| {
+        api.post(&format!("/api/orders/{order}/shipments"), &token, &body)
+    };
+    let view = ship(
+        shipped,
+        json!({"truck": "T-12", "volume_ml": 9_800_000, "expected_at": "2026-03-03T06:00:00Z"}),
+    )
+    .ok();
+    assert_eq!(view["status"], "shipped");
+    assert_eq!(view["shipped_volume_ml"], 9_800_000);
+    let shipment = &view["shipments"][0];
+    assert_eq!(
+        (
+            &shipment["truck"],
+            &shipment["volume_ml"],
+            &shipment["expected_at"],
+            &shipment["tank"]
+        ),
+        (
+            &json!("T-12"),
+            &json!(9_800_000),
+            &json!("2026-03-03T06:00:00Z"),
+            &Value::Null
+        )
+    );
+    assert_error(
+        &ship(shipped, json!({"truck": "T-12", "volume_ml": 0})),
+        400,
+        "invalid_input",
+    );
+    assert_error(
+        &ship(
+            shipped,
+            json!({"truck": "T-12", "volume_ml": 1000, "expected_at": "soon"}),
+        ),
+        400,
+        "invalid_input",
+    );
+    assert_error(
+        &ship(unknown, json!({"truck": "T-12", "volume_ml": 1000})),
+        404,
+        "unknown_order",
+    );
+
+    let reject = |order: Uuid, reason: &str| {
+        api.post(
+            &format!("/api/orders/{order}/reject"),
+            &token,
+            &json!({"reason": reason}),
+        )
+    };
+    assert_error(&reject(shipped, "too late"), 409, "order_not_open");
+    assert_error(&reject(unknown, "no such order"), 404, "unknown_order");
+    assert_error(&reject(rejected, ""), 400, "invalid_input");
+    let view = reject(rejected, "no diesel this week").ok();
+    assert_eq!(
+        (&view["status"], &view["status_reason"]),
+        (&json!("rejected"), &json!("no diesel this week"))
+    );
+    assert_error(
+        &ship(rejected, json!({"truck": "T-12", "volume_ml": 1000})),
+        409,
+        "order_not_open",
+    );
+    // The station hears of the shipment and the rejection.
+    assert_eq!(api.hub().outbox_position("ST0001").unwrap(), (2, 0));
+}
+
+#[test]
+fn the_dispatch_policy_can_be_switched_and_ships_new_orders() {
+    let api = Api::start();
+    let token = api.login();
+    api.register_station("ST0001");
+    assert_eq!(
+        api.get("/api/dispatch-policy", &token).ok(),
+        json!({"auto_dispatch": false})
+    );
+    assert_eq!(
+        api.put(
+            "/api/dispatch-policy",
+            &token,
+            &json!({"auto_dispatch": true})
+        )
+        .ok(),
+        json!({"auto_dispatch": true})
+    );
+    assert_eq!(
+        api.get("/api/dispatch-policy", &token).ok(),
+        json!({"auto_dispatch": true})
+    );
+    let order = Uuid::from_u128(1);
+    api.station_sends("ST0001", 1, order_placed(order, "GAS95", 6_000_000));
+    let view = api.get(&format!("/api/orders/{order}"), &token).ok();
+    assert_eq!(view["status"], "shipped");
+    assert_eq!(view["shipments"][0]["truck"], "AUTO");
+    assert_eq!(view["shipments"][0]["volume_ml"], 6_000_000);
+
+    api.put(
+        "/api/dispatch-policy",
+        &token,
+        &json!({"auto_dispatch": false}),
+    )
+    .ok();
+    assert_eq!(
+        api.get("/api/dispatch-policy", &token).ok(),
+        json!({"auto_dispatch": false})
+    );
+}
+
+// ---- read models
+
+#[test]
+fn sales_stock_and_dead_letters_are_shown() {
+    let api = Api::start();
+    let token = api.login();
+    api.register_station("ST0001");
+    api.register_station("ST0002");
+    let sale = fuel_sale(10, 40_000, 68_000);
+    api.station_sends("ST0001", 1, tank_registered(1, "GAS95", 20_000_000));
+    api.station_sends("ST0001", 2, Event::SaleSettled(sale.clone()));
+    api.station_sends(
+        "ST0001",
+        3,
+        Event::SaleSettled(fuel_sale(11, 10_000, 17_000)),
+    );
+    api.station_sends(
+        "ST0001",
+        4,
+        Event::SaleCanceled(SaleCanceled {
+            cancellation_id: Uuid::from_u128(20),
+            sale_id: sale.sale_id,
+            business_day: date(2026, 3, 3),
+            sale_business_day: sale.business_day,
+            reason: "wrong pump".to_owned(),
+            canceled_by: "lee".to_owned(),
+            approved_by: "park".to_owned(),
+            lines: sale.lines.clone(),
+            total_won: sale.total_won,
+        }),
+    );
+    {
+        let now = Timestamp::now();
+        let mut hub = api.hub();
+        hub.receive_station_message("ST0001", b"not json", now)
+            .unwrap();
+        hub.receive_station_message("ST0009", b"{}", now).unwrap();
+    }
+
+    let day_two = json!({"station": "ST0001", "business_day": "2026-03-02", "product": "GAS95",
+        "sales_count": 2, "sales_volume_ml": 50_000, "sales_quantity": 0, "sales_amount_won": 85_000,
+        "canceled_count": 0, "canceled_volume_ml": 0, "canceled_quantity": 0, "canceled_amount_won": 0,
+        "net_amount_won": 85_000});
+    let day_three = json!({"station": "ST0001", "business_day": "2026-03-03", "product": "GAS95",
+        "sales_count": 0, "sales_volume_ml": 0, "sales_quantity": 0, "sales_amount_won": 0,
+        "canceled_count": 1, "canceled_volume_ml": 40_000, "canceled_quantity": 0, "canceled_amount_won": 68_000,
+        "net_amount_won": -68_000});
+    assert_eq!(
+        api.get("/api/sales", &token).ok(),
+        json!([day_two.clone(), day_three.clone()])
+    );
+    assert_eq!(
+        api.get("/api/sales?station=ST0001&day=2026-03-03", &token)
+            .ok(),
+        json!([day_three])
+    );
+    assert_eq!(
+        api.get("/api/sales?day=2026-03-02", &token).ok(),
+        json!([day_two])
+    );
+    assert_eq!(api.get("/api/sales?station=ST0002", &token).ok(), json!([]));
+
+    let stock = json!({"station": "ST0001", "tank": 1, "product": "GAS95",
+        "capacity_ml": 20_000_000, "book_stock_ml": -10_000});
+    assert_eq!(api.get("/api/stock", &token).ok(), json!([stock.clone()]));
+    assert_eq!(
+        api.get("/api/stock?station=ST0001", &token).ok(),
+        json!([stock])
+    );
+    assert_eq!(api.get("/api/stock?station=ST0002", &token).ok(), json!([]));
+
+    let letters = api.get("/api/dead-letters", &token).ok();
+    let letters = letters.as_array().unwrap();
+    let summary: Vec<(&Value, &Value, &Value)> = letters
+        .iter()
+        .map(|l| (&l["station"], &l["seq"], &l["code"]))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (&json!("ST0009"), &Value::Null, &json!("unknown_station")),
+            (&json!("ST0001"), &Value::Null, &json!("not_json")),
+        ]
+    );
+    assert_eq!(letters[1]["message"], "not json");
+    let newest = api.get("/api/dead-letters?limit=1", &token).ok();
+    assert_eq!(newest, json!([letters[0].clone()]));
+}
+
+// ---- the API's description
+
+#[test]
+fn the_openapi_document_lists_every_api_route_and_the_bearer_scheme() {
+    let api = Api::start();
+    let reply = api.request(Method::GET, "/openapi.json", None, None);
+    let doc = reply.ok();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: BTreeSet<(String, String)> = paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/api"))
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|key| ["get", "post", "put", "delete", "patch"].contains(&key.as_str()))
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    let served: BTreeSet<(String, String)> = API_ROUTES
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(documented, served);
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert!(paths.contains_key(path), "{path}");
+    }
+
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"],
+        json!({"type": "http", "scheme": "bearer"})
+    );
+    // Every operation but login asks for the bearer token.
+    for (method, path) in &served {
+        let security = &paths[path.as_str()][method.as_str()]["security"];
+        if path == "/api/login" {
+            assert!(security.is_null(), "{method} {path}: {security}");
+        } else {
+            assert_eq!(security, &json!([{"bearer": []}]), "{method} {path}");
+        }
+    }
+    // The error body is described.
+    assert!(doc["components"]["schemas"]["ApiError"].is_object());
+}
+
+#[test]
+fn a_request_the_api_cannot_read_gets_the_error_body() {
+    let api = Api::start();
+    let token = api.login();
+    let replies = [
+        api.post("/api/stations", &token, &json!({"station": "ST0001"})),
+        api.put(
+            "/api/dispatch-policy",
+            &token,
+            &json!({"auto_dispatch": "yes"}),
+        ),
+        api.get("/api/dead-letters?limit=many", &token),
+    ];
+    for reply in &replies {
+        assert_error(reply, 400, "invalid_input");
+    }
+}

@@ -1,0 +1,1641 @@
+//! The hub's operations and read models, driven through `Hub` on a real SQLite file: stations,
+//! price versions, the exchange of events with stations (inbox, dead letters, outbox) and the
+//! read models the events move.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cloud_hub::metrics::Metrics;
+use cloud_hub::{
+    DeadLetterView, Hub, HubError, NewShipment, NewStation, OperatingType, OrderView,
+    PriceItemView, PriceVersionView, ProductView, Received, ReceivedOutcome, SalesRowView,
+    ShipmentView, StationStatusView, StationView, TankStockView,
+};
+use jiff::Timestamp;
+use jiff::civil::{Date, date};
+use sync_protocol::{
+    DeliveryConfirmed, Envelope, Event, OrderCanceled, OrderPlaced, Payment, PriceChanged,
+    PriceItem, PriceSource, PriceVersionApplied, ProductUnit, SaleCanceled, SaleLine, SaleSettled,
+    ShiftClosed, StockAdjusted, TankRegistered,
+};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+// ---- the fixture
+
+/// A hub on a fresh database file in its own directory.
+#[derive(Debug)]
+struct Fixture {
+    hub: Hub,
+    _dir: TempDir,
+}
+
+fn open() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::open(&dir.path().join("hub.db"), Arc::new(Metrics::default())).unwrap();
+    Fixture { hub, _dir: dir }
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn new_station(id: &str, name: &str) -> NewStation {
+    NewStation {
+        station: id.to_owned(),
+        name: name.to_owned(),
+        operating_type: OperatingType::DirectlyManaged,
+    }
+}
+
+/// A hub with the product master (two fuels and a shop item) and the given stations.
+fn hub_with_stations(stations: &[&str]) -> Fixture {
+    let mut f = open();
+    f.hub
+        .upsert_product("GAS95", "Gasoline 95", ProductUnit::Litre)
+        .unwrap();
+    f.hub
+        .upsert_product("DSL", "Diesel", ProductUnit::Litre)
+        .unwrap();
+    f.hub
+        .upsert_product("WATER", "Water 500 ml", ProductUnit::Piece)
+        .unwrap();
+    for id in stations {
+        f.hub
+            .register_station(new_station(id, "Station"), at("2026-03-01T00:00:00Z"))
+            .unwrap();
+    }
+    f
+}
+
+fn prices(list: &[(&str, i64)]) -> Vec<(String, i64)> {
+    list.iter().map(|(p, w)| ((*p).to_owned(), *w)).collect()
+}
+
+/// Everything the hub shows and keeps per station, to compare whole states.
+#[derive(Debug, PartialEq)]
+struct State {
+    stations: Vec<StationView>,
+    statuses: Vec<StationStatusView>,
+    products: Vec<ProductView>,
+    prices: Vec<PriceVersionView>,
+    orders: Vec<OrderView>,
+    sales: Vec<SalesRowView>,
+    stock: Vec<TankStockView>,
+    dead_letters: Vec<DeadLetterView>,
+    auto_dispatch: bool,
+    sync: Vec<StationSync>,
+}
+
+/// One station's side of the sync as the hub keeps it.
+#[derive(Debug, PartialEq)]
+struct StationSync {
+    station: String,
+    /// The station's messages handled.
+    inbox: u64,
+    /// The last message towards the station, and how far it acknowledged.
+    outbox_position: (u64, u64),
+    outbox: Vec<(u64, Vec<u8>)>,
+}
+
+fn state(hub: &Hub) -> State {
+    let sync = hub
+        .station_ids()
+        .unwrap()
+        .into_iter()
+        .map(|station| StationSync {
+            inbox: hub.applied_through(&station).unwrap(),
+            outbox_position: hub.outbox_position(&station).unwrap(),
+            outbox: hub.outbox_messages(&station, 0, 10_000).unwrap(),
+            station,
+        })
+        .collect();
+    State {
+        stations: hub.stations().unwrap(),
+        statuses: hub.station_statuses().unwrap(),
+        products: hub.products().unwrap(),
+        prices: hub.price_versions().unwrap(),
+        orders: hub.orders(None).unwrap(),
+        sales: hub.sales(None, None).unwrap(),
+        stock: hub.tank_stock(None).unwrap(),
+        dead_letters: hub.dead_letters(10_000).unwrap(),
+        auto_dispatch: hub.auto_dispatch().unwrap(),
+        sync,
+    }
+}
+
+/// The events in `station`'s outbox, decoded.
+fn outbox_events(hub: &Hub, station: &str) -> Vec<Envelope> {
+    hub.outbox_messages(station, 0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, bytes)| {
+            let envelope = sync_protocol::decode(&bytes).unwrap();
+            assert_eq!(envelope.sequence, seq);
+            assert_eq!(envelope.origin, sync_protocol::HUB_ORIGIN);
+            envelope
+        })
+        .collect()
+}
+
+// ---- a station's side of the stream
+
+static EVENT_IDS: AtomicU64 = AtomicU64::new(1);
+
+fn envelope(origin: &str, seq: u64, event: Event, occurred_at: Timestamp) -> Vec<u8> {
+    sync_protocol::encode(&Envelope {
+        event_id: Uuid::from_u128(u128::from(EVENT_IDS.fetch_add(1, Ordering::Relaxed))),
+        origin: origin.to_owned(),
+        sequence: seq,
+        occurred_at,
+        schema_version: sync_protocol::SCHEMA_VERSION,
+        event,
+    })
+}
+
+/// A station sending its events in sequence.
+#[derive(Debug)]
+struct Station {
+    id: String,
+    next_seq: u64,
+}
+
+impl Station {
+    fn new(id: &str) -> Station {
+        Station {
+            id: id.to_owned(),
+            next_seq: 1,
+        }
+    }
+
+    /// The next message of the station's sequence.
+    fn next(&mut self, event: Event, occurred_at: Timestamp) -> Vec<u8> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        envelope(&self.id, seq, event, occurred_at)
+    }
+
+    /// Sends the next message and expects it applied.
+    fn send(&mut self, hub: &mut Hub, event: Event, occurred_at: Timestamp, now: Timestamp) {
+        let message = self.next(event, occurred_at);
+        let seq = self.next_seq - 1;
+        let received = hub
+            .receive_station_message(&self.id, &message, now)
+            .unwrap();
+        assert_eq!(
+            received,
+            Received {
+                outcome: ReceivedOutcome::Applied { seq },
+                ack_through: Some(seq),
+            }
+        );
+    }
+}
+
+fn tank_registered(tank: u16, product: &str, capacity_ml: i64) -> Event {
+    Event::TankRegistered(TankRegistered {
+        tank,
+        product_id: product.to_owned(),
+        capacity_ml,
+    })
+}
+
+fn order_placed(order: Uuid, product: &str, volume_ml: i64, wanted: Date) -> Event {
+    Event::OrderPlaced(OrderPlaced {
+        order_id: order,
+        product_id: product.to_owned(),
+        volume_ml,
+        wanted_date: wanted,
+        ordered_by: "kim".to_owned(),
+    })
+}
+
+fn fuel_line(line_no: u16, product: &str, tank: u16, volume_ml: i64, amount_won: i64) -> SaleLine {
+    SaleLine {
+        line_no,
+        product_id: product.to_owned(),
+        tank: Some(tank),
+        volume_ml: Some(volume_ml),
+        quantity: None,
+        unit_price_won: 1700,
+        amount_won,
+        price_source: PriceSource::PriceList,
+        price_version: Some(1),
+    }
+}
+
+fn shop_line(line_no: u16, product: &str, quantity: i64, amount_won: i64) -> SaleLine {
+    SaleLine {
+        line_no,
+        product_id: product.to_owned(),
+        tank: None,
+        volume_ml: None,
+        quantity: Some(quantity),
+        unit_price_won: amount_won / quantity,
+        amount_won,
+        price_source: PriceSource::PriceList,
+        price_version: Some(1),
+    }
+}
+
+fn sale(sale_id: Uuid, day: Date, lines: Vec<SaleLine>) -> SaleSettled {
+    let total_won = lines.iter().map(|l| l.amount_won).sum();
+    SaleSettled {
+        sale_id,
+        receipt_no: format!("R-{}", sale_id.as_u128()),
+        business_day: day,
+        shift_id: Uuid::from_u128(7),
+        cashier: "lee".to_owned(),
+        lines,
+        total_won,
+        payment: Payment::Card {
+            reference: "approval-1".to_owned(),
+        },
+    }
+}
+
+fn cancellation(sale: &SaleSettled, day: Date) -> Event {
+    Event::SaleCanceled(SaleCanceled {
+        cancellation_id: Uuid::from_u128(sale.sale_id.as_u128() + 1000),
+        sale_id: sale.sale_id,
+        business_day: day,
+        sale_business_day: sale.business_day,
+        reason: "customer changed mind".to_owned(),
+        canceled_by: "lee".to_owned(),
+        approved_by: "park".to_owned(),
+        lines: sale.lines.clone(),
+        total_won: sale.total_won,
+    })
+}
+
+fn code_of<T: std::fmt::Debug>(result: Result<T, HubError>) -> &'static str {
+    result.unwrap_err().code()
+}
+
+fn dead_lettered(seq: Option<u64>, code: &str, ack_through: Option<u64>) -> Received {
+    Received {
+        outcome: ReceivedOutcome::DeadLettered {
+            seq,
+            code: code.to_owned(),
+        },
+        ack_through,
+    }
+}
+
+/// A message of `station` at `seq` whose JSON is changed by `edit` after encoding.
+fn edited(station: &str, seq: u64, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let bytes = envelope(
+        station,
+        seq,
+        tank_registered(1, "GAS95", 20_000_000),
+        at("2026-03-02T01:00:00Z"),
+    );
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    edit(&mut value);
+    serde_json::to_vec(&value).unwrap()
+}
+
+// ---- stations
+
+#[test]
+fn registering_a_station_refuses_bad_ids_and_names_and_changes_nothing() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let before = state(&f.hub);
+    let now = at("2026-03-02T00:00:00Z");
+    for bad in [
+        "",
+        "st0001",
+        "0ST",
+        "ST-01",
+        "ST 1",
+        "HQ",
+        "ABCDEFGHIJKLMNOPQ",
+    ] {
+        let result = f.hub.register_station(new_station(bad, "Gangnam"), now);
+        assert_eq!(code_of(result), "invalid_input", "station id {bad:?}");
+    }
+    let long = "x".repeat(101);
+    for bad in ["", "   ", long.as_str()] {
+        let result = f.hub.register_station(new_station("ST0002", bad), now);
+        assert_eq!(code_of(result), "invalid_input", "station name {bad:?}");
+    }
+    assert_eq!(code_of("partner".parse::<OperatingType>()), "invalid_input");
+    assert_eq!(state(&f.hub), before);
+}
+
+#[test]
+fn registering_a_station_twice_is_refused_with_station_exists() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let before = state(&f.hub);
+    let again = f
+        .hub
+        .register_station(new_station("ST0001", "Other"), at("2026-03-02T00:00:00Z"));
+    assert_eq!(code_of(again), "station_exists");
+    assert_eq!(state(&f.hub), before);
+}
+
+#[test]
+fn a_registered_station_is_listed_with_its_trimmed_name_and_type() {
+    let mut f = open();
+    let now = at("2026-03-02T09:30:00Z");
+    let view = f
+        .hub
+        .register_station(
+            NewStation {
+                station: "ABCDEFGHIJKLMNOP".to_owned(),
+                name: "  Gangnam  ".to_owned(),
+                operating_type: "franchise".parse().unwrap(),
+            },
+            now,
+        )
+        .unwrap();
+    let expected = StationView {
+        station: "ABCDEFGHIJKLMNOP".to_owned(),
+        name: "Gangnam".to_owned(),
+        operating_type: "franchise".to_owned(),
+        registered_at: "2026-03-02T09:30:00Z".to_owned(),
+    };
+    assert_eq!(view, expected);
+    assert_eq!(f.hub.stations().unwrap(), vec![expected.clone()]);
+    assert_eq!(f.hub.station("ABCDEFGHIJKLMNOP").unwrap(), expected);
+    assert_eq!(code_of(f.hub.station("ST9999")), "unknown_station");
+    assert_eq!(
+        f.hub.station_statuses().unwrap(),
+        vec![StationStatusView {
+            station: "ABCDEFGHIJKLMNOP".to_owned(),
+            name: "Gangnam".to_owned(),
+            online: false,
+            last_seen: None,
+            events_applied_through: 0,
+            events_waiting_to_station: 0,
+            price_version_applied: None,
+            price_applied_at: None,
+        }]
+    );
+    // No price version yet: nothing to send.
+    assert_eq!(f.hub.outbox_position("ABCDEFGHIJKLMNOP").unwrap(), (0, 0));
+    assert!(outbox_events(&f.hub, "ABCDEFGHIJKLMNOP").is_empty());
+}
+
+#[test]
+fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
+    let mut f = hub_with_stations(&[]);
+    let publish = at("2026-03-01T00:00:00Z");
+    f.hub
+        .publish_price_version(
+            &prices(&[("GAS95", 1650), ("DSL", 1500)]),
+            Some(at("2026-03-01T00:00:00Z")),
+            "admin",
+            publish,
+        )
+        .unwrap();
+    f.hub
+        .publish_price_version(
+            &prices(&[("GAS95", 1700)]),
+            Some(at("2026-03-02T00:00:00Z")),
+            "admin",
+            publish,
+        )
+        .unwrap();
+    f.hub
+        .publish_price_version(
+            &prices(&[("WATER", 1000)]),
+            Some(at("2026-03-10T00:00:00Z")),
+            "admin",
+            publish,
+        )
+        .unwrap();
+
+    let now = at("2026-03-05T00:00:00Z");
+    f.hub
+        .register_station(new_station("ST0001", "Gangnam"), now)
+        .unwrap();
+
+    let sent = outbox_events(&f.hub, "ST0001");
+    let versions: Vec<(u64, u64)> = sent
+        .iter()
+        .map(|e| match &e.event {
+            Event::PriceChanged(change) => (e.sequence, change.version),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(versions, vec![(1, 2), (2, 3)]);
+    assert_eq!(
+        sent[0].event,
+        Event::PriceChanged(PriceChanged {
+            version: 2,
+            effective_at: at("2026-03-02T00:00:00Z"),
+            items: vec![
+                PriceItem {
+                    product_id: "DSL".to_owned(),
+                    name: "Diesel".to_owned(),
+                    unit: ProductUnit::Litre,
+                    unit_price_won: 1500,
+                },
+                PriceItem {
+                    product_id: "GAS95".to_owned(),
+                    name: "Gasoline 95".to_owned(),
+                    unit: ProductUnit::Litre,
+                    unit_price_won: 1700,
+                },
+            ],
+        })
+    );
+    assert_eq!(sent[0].occurred_at, now);
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (2, 0));
+    assert_eq!(
+        f.hub.station_statuses().unwrap()[0].events_waiting_to_station,
+        2
+    );
+}
+
+// ---- price versions
+
+#[test]
+fn a_bad_price_version_is_refused_and_changes_nothing() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T00:00:00Z");
+    f.hub
+        .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
+        .unwrap();
+    let before = state(&f.hub);
+
+    let empty = f.hub.publish_price_version(&[], None, "admin", now);
+    assert!(matches!(empty, Err(HubError::EmptyPriceVersion)));
+    let unknown = f.hub.publish_price_version(
+        &prices(&[("DSL", 1500), ("KEROSENE", 1300)]),
+        None,
+        "admin",
+        now,
+    );
+    assert!(
+        matches!(&unknown, Err(HubError::UnknownProduct(p)) if p == "KEROSENE"),
+        "{unknown:?}"
+    );
+    for bad in [0, -1700, 1_000_001] {
+        let result = f.hub.publish_price_version(
+            &prices(&[("DSL", 1500), ("GAS95", bad)]),
+            None,
+            "admin",
+            now,
+        );
+        assert_eq!(code_of(result), "invalid_input", "price {bad}");
+    }
+    assert_eq!(state(&f.hub), before);
+
+    // The refused ones used no version number.
+    let next = f
+        .hub
+        .publish_price_version(&prices(&[("DSL", 1_000_000)]), None, "admin", now)
+        .unwrap();
+    assert_eq!(next.version, 2);
+}
+
+#[test]
+fn a_price_version_carries_over_the_products_it_leaves_out() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002"]);
+    let first_at = at("2026-03-02T00:00:00Z");
+    let first = f
+        .hub
+        .publish_price_version(
+            &prices(&[("GAS95", 1700), ("DSL", 1500), ("WATER", 1000)]),
+            None,
+            "admin",
+            first_at,
+        )
+        .unwrap();
+    let second_at = at("2026-03-03T00:00:00Z");
+    let second = f
+        .hub
+        .publish_price_version(
+            &prices(&[("GAS95", 1750)]),
+            Some(at("2026-03-04T06:00:00Z")),
+            "kim",
+            second_at,
+        )
+        .unwrap();
+
+    let item = |product: &str, name: &str, unit: &str, won| PriceItemView {
+        product: product.to_owned(),
+        name: name.to_owned(),
+        unit: unit.to_owned(),
+        unit_price_won: won,
+    };
+    assert_eq!(
+        second,
+        PriceVersionView {
+            version: 2,
+            effective_at: "2026-03-04T06:00:00Z".to_owned(),
+            created_by: "kim".to_owned(),
+            created_at: "2026-03-03T00:00:00Z".to_owned(),
+            items: vec![
+                item("DSL", "Diesel", "litre", 1500),
+                item("GAS95", "Gasoline 95", "litre", 1750),
+                item("WATER", "Water 500 ml", "piece", 1000),
+            ],
+            stations_applied: 0,
+        }
+    );
+    assert_eq!(first.effective_at, "2026-03-02T00:00:00Z");
+    assert_eq!(f.hub.price_versions().unwrap(), vec![second.clone(), first]);
+    assert_eq!(f.hub.price_version(2).unwrap(), second);
+
+    // Every station hears each version, in order, with the full list.
+    for station in ["ST0001", "ST0002"] {
+        let sent = outbox_events(&f.hub, station);
+        assert_eq!(sent.len(), 2);
+        let Event::PriceChanged(change) = &sent[1].event else {
+            panic!("{:?}", sent[1].event);
+        };
+        assert_eq!(change.version, 2);
+        let listed: Vec<(&str, i64)> = change
+            .items
+            .iter()
+            .map(|i| (i.product_id.as_str(), i.unit_price_won))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![("DSL", 1500), ("GAS95", 1750), ("WATER", 1000)]
+        );
+        assert_eq!(f.hub.outbox_position(station).unwrap(), (2, 0));
+    }
+}
+
+#[test]
+fn stations_applied_counts_the_stations_at_that_version_or_newer() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002", "ST0003"]);
+    let now = at("2026-03-02T00:00:00Z");
+    f.hub
+        .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
+        .unwrap();
+    f.hub
+        .publish_price_version(&prices(&[("GAS95", 1710)]), None, "admin", now)
+        .unwrap();
+
+    let applied = |version, minute: &str| {
+        Event::PriceVersionApplied(PriceVersionApplied {
+            version,
+            applied_at: at(&format!("2026-03-02T00:{minute}:00Z")),
+        })
+    };
+    let mut one = Station::new("ST0001");
+    one.send(&mut f.hub, applied(1, "01"), now, now);
+    one.send(&mut f.hub, applied(2, "02"), now, now);
+    let mut two = Station::new("ST0002");
+    two.send(&mut f.hub, applied(1, "03"), now, now);
+
+    assert_eq!(f.hub.price_version(1).unwrap().stations_applied, 2);
+    assert_eq!(f.hub.price_version(2).unwrap().stations_applied, 1);
+    let statuses: Vec<(String, Option<u64>, Option<String>)> = f
+        .hub
+        .station_statuses()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.station, s.price_version_applied, s.price_applied_at))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (
+                "ST0001".to_owned(),
+                Some(2),
+                Some("2026-03-02T00:02:00Z".to_owned())
+            ),
+            (
+                "ST0002".to_owned(),
+                Some(1),
+                Some("2026-03-02T00:03:00Z".to_owned())
+            ),
+            ("ST0003".to_owned(), None, None),
+        ]
+    );
+}
+
+// ---- receiving station messages
+
+#[test]
+fn the_next_message_is_applied_and_acknowledged() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:05Z");
+    let mut st = Station::new("ST0001");
+    let message = st.next(
+        tank_registered(1, "GAS95", 20_000_000),
+        at("2026-03-02T01:00:00Z"),
+    );
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &message, now)
+        .unwrap();
+    assert_eq!(
+        received,
+        Received {
+            outcome: ReceivedOutcome::Applied { seq: 1 },
+            ack_through: Some(1),
+        }
+    );
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 1);
+    assert_eq!(
+        f.hub.tank_stock(None).unwrap(),
+        vec![TankStockView {
+            station: "ST0001".to_owned(),
+            tank: 1,
+            product: "GAS95".to_owned(),
+            capacity_ml: 20_000_000,
+            book_stock_ml: 0,
+        }]
+    );
+    let status = &f.hub.station_statuses().unwrap()[0];
+    assert_eq!(status.events_applied_through, 1);
+    assert_eq!(status.last_seen.as_deref(), Some("2026-03-02T01:00:05Z"));
+    let metrics = f.hub.metrics();
+    assert_eq!(
+        (metrics.events_received.get(), metrics.events_applied.get()),
+        (1, 1)
+    );
+}
+
+#[test]
+fn a_duplicate_is_acknowledged_at_the_position_and_changes_nothing() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let mut st = Station::new("ST0001");
+    let first = st.next(tank_registered(1, "GAS95", 20_000_000), now);
+    f.hub
+        .receive_station_message("ST0001", &first, now)
+        .unwrap();
+    st.send(
+        &mut f.hub,
+        Event::StockAdjusted(StockAdjusted {
+            adjustment_id: Uuid::from_u128(1),
+            tank: 1,
+            product_id: "GAS95".to_owned(),
+            delta_ml: 1_000,
+            reason: "dip".to_owned(),
+            approved_by: "park".to_owned(),
+        }),
+        now,
+        now,
+    );
+    let before = state(&f.hub);
+
+    let again = f
+        .hub
+        .receive_station_message("ST0001", &first, at("2026-03-02T02:00:00Z"))
+        .unwrap();
+    assert_eq!(
+        again,
+        Received {
+            outcome: ReceivedOutcome::Duplicate { seq: 1 },
+            ack_through: Some(2),
+        }
+    );
+    assert_eq!(state(&f.hub), before);
+    assert_eq!(f.hub.metrics().duplicates.get(), 1);
+    assert_eq!(f.hub.metrics().events_applied.get(), 2);
+}
+
+#[test]
+fn a_message_after_a_gap_is_dropped_and_the_last_position_acknowledged() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let mut st = Station::new("ST0001");
+    st.send(
+        &mut f.hub,
+        tank_registered(1, "GAS95", 20_000_000),
+        now,
+        now,
+    );
+    let before = state(&f.hub);
+
+    let ahead = envelope("ST0001", 3, tank_registered(2, "DSL", 10_000_000), now);
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &ahead, at("2026-03-02T02:00:00Z"))
+        .unwrap();
+    assert_eq!(
+        received,
+        Received {
+            outcome: ReceivedOutcome::AfterGap {
+                seq: 3,
+                expected: 2
+            },
+            ack_through: Some(1),
+        }
+    );
+    assert_eq!(state(&f.hub), before);
+    assert_eq!(f.hub.metrics().dead_letters.get(), 0);
+}
+
+#[test]
+fn an_undecodable_message_in_its_place_is_dead_lettered_and_the_position_moves() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let bad = edited("ST0001", 1, |v| v["payload"]["capacity_ml"] = "lots".into());
+    let before = state(&f.hub);
+
+    let received = f.hub.receive_station_message("ST0001", &bad, now).unwrap();
+    assert_eq!(received, dead_lettered(Some(1), "invalid_payload", Some(1)));
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 1);
+    let letters = f.hub.dead_letters(10).unwrap();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!(
+        (letter.station.as_deref(), letter.seq, letter.code.as_str()),
+        (Some("ST0001"), Some(1), "invalid_payload")
+    );
+    assert!(letter.reason.contains("capacity_ml"), "{}", letter.reason);
+    assert_eq!(letter.message.as_bytes(), bad.as_slice());
+    assert_eq!(letter.received_at, "2026-03-02T01:00:00Z");
+    // Nothing else moved.
+    let after = state(&f.hub);
+    assert_eq!(after.stock, before.stock);
+    assert_eq!(after.orders, before.orders);
+    assert_eq!(after.sales, before.sales);
+
+    // It never blocks the messages behind it.
+    let mut st = Station::new("ST0001");
+    st.next_seq = 2;
+    st.send(&mut f.hub, tank_registered(2, "DSL", 10_000_000), now, now);
+    assert_eq!(f.hub.tank_stock(None).unwrap().len(), 1);
+    assert_eq!(f.hub.metrics().dead_letters.get(), 1);
+}
+
+#[test]
+fn a_message_of_a_newer_schema_in_its_place_is_dead_lettered_and_the_position_moves() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let newer = edited("ST0001", 1, |v| v["schema"] = 2.into());
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &newer, now)
+        .unwrap();
+    assert_eq!(
+        received,
+        dead_lettered(Some(1), "unsupported_schema", Some(1))
+    );
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 1);
+}
+
+#[test]
+fn a_message_that_is_not_json_is_dead_lettered_without_a_place() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let received = f
+        .hub
+        .receive_station_message("ST0001", b"\xffnot json", now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(None, "not_json", None));
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 0);
+    let letter = &f.hub.dead_letters(10).unwrap()[0];
+    assert_eq!((letter.seq, letter.code.as_str()), (None, "not_json"));
+}
+
+#[test]
+fn an_undecodable_repeat_of_an_applied_position_is_a_duplicate() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    Station::new("ST0001").send(&mut f.hub, tank_registered(1, "GAS95", 1_000), now, now);
+    let before = state(&f.hub);
+    let bad = edited("ST0001", 1, |v| v["payload"] = serde_json::Value::Null);
+    let received = f.hub.receive_station_message("ST0001", &bad, now).unwrap();
+    assert_eq!(
+        received,
+        Received {
+            outcome: ReceivedOutcome::Duplicate { seq: 1 },
+            ack_through: Some(1),
+        }
+    );
+    assert_eq!(state(&f.hub), before);
+}
+
+#[test]
+fn an_unknown_kind_is_dead_lettered_in_its_place() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let unknown = edited("ST0001", 1, |v| v["kind"] = "fuel_stolen".into());
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &unknown, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(1), "unknown_kind", Some(1)));
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 1);
+    assert!(f.hub.tank_stock(None).unwrap().is_empty());
+    let letter = &f.hub.dead_letters(10).unwrap()[0];
+    assert!(letter.reason.contains("fuel_stolen"), "{}", letter.reason);
+}
+
+#[test]
+fn an_hq_kind_sent_by_a_station_is_dead_lettered_as_wrong_direction() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    f.hub
+        .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
+        .unwrap();
+    let before = state(&f.hub);
+    let forged = envelope(
+        "ST0001",
+        1,
+        Event::PriceChanged(PriceChanged {
+            version: 9,
+            effective_at: now,
+            items: vec![],
+        }),
+        now,
+    );
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &forged, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(1), "wrong_direction", Some(1)));
+    let after = state(&f.hub);
+    assert_eq!(after.prices, before.prices);
+    assert_eq!(
+        after.sync[0].outbox_position, before.sync[0].outbox_position,
+        "outbox position"
+    );
+    assert_eq!(after.sync[0].inbox, 1, "inbox position");
+    assert_eq!(after.dead_letters.len(), 1);
+    assert_eq!(after.dead_letters[0].code, "wrong_direction");
+}
+
+#[test]
+fn a_message_of_another_origin_on_a_stations_topic_is_dead_lettered_without_acknowledgement() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let foreign = envelope("ST0002", 1, tank_registered(1, "GAS95", 1_000), now);
+    let before = state(&f.hub);
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &foreign, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(1), "foreign_origin", None));
+    let after = state(&f.hub);
+    assert_eq!(after.sync, before.sync, "neither station's position moved");
+    assert_eq!(after.stock, before.stock);
+    let letter = &after.dead_letters[0];
+    assert_eq!(
+        (letter.station.as_deref(), letter.seq, letter.code.as_str()),
+        (Some("ST0001"), Some(1), "foreign_origin")
+    );
+}
+
+#[test]
+fn a_message_from_an_unknown_station_is_dead_lettered() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let message = envelope("ST0009", 1, tank_registered(1, "GAS95", 1_000), now);
+    let before = state(&f.hub);
+    let received = f
+        .hub
+        .receive_station_message("ST0009", &message, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(None, "unknown_station", None));
+    let after = state(&f.hub);
+    assert_eq!(after.sync, before.sync);
+    assert_eq!(after.stock, before.stock);
+    assert_eq!(f.hub.applied_through("ST0009").unwrap(), 0);
+    assert_eq!(
+        (
+            after.dead_letters[0].station.as_deref(),
+            after.dead_letters[0].code.as_str()
+        ),
+        (Some("ST0009"), "unknown_station")
+    );
+    assert_eq!(f.hub.metrics().dead_letters.get(), 1);
+    assert_eq!(f.hub.metrics().events_received.get(), 1);
+}
+
+#[test]
+fn an_event_that_cannot_be_applied_is_dead_lettered_in_its_place() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T01:00:00Z");
+    let before = state(&f.hub);
+    let cancel_unknown = envelope(
+        "ST0001",
+        1,
+        Event::OrderCanceled(OrderCanceled {
+            order_id: Uuid::from_u128(404),
+            reason: "no longer needed".to_owned(),
+            canceled_by: "kim".to_owned(),
+        }),
+        now,
+    );
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &cancel_unknown, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(1), "unknown_order", Some(1)));
+    let after = state(&f.hub);
+    assert_eq!(after.orders, before.orders);
+    assert_eq!(after.sync[0].inbox, 1);
+    // Counted as handled: the station's position moved past it.
+    assert_eq!(after.statuses[0].events_applied_through, 1);
+}
+
+// ---- the read models after a day at a station
+
+#[test]
+fn the_read_models_follow_a_day_at_a_station() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002"]);
+    let t = |hms: &str| at(&format!("2026-03-02T{hms}Z"));
+    f.hub
+        .publish_price_version(
+            &prices(&[("GAS95", 1700), ("DSL", 1600), ("WATER", 1000)]),
+            None,
+            "admin",
+            t("00:00:00"),
+        )
+        .unwrap();
+    let day = date(2026, 3, 2);
+    let next_day = date(2026, 3, 3);
+    let order = Uuid::from_u128(0x0100);
+    let mut st = Station::new("ST0001");
+
+    st.send(
+        &mut f.hub,
+        tank_registered(1, "GAS95", 20_000_000),
+        t("06:00:00"),
+        t("06:00:01"),
+    );
+    st.send(
+        &mut f.hub,
+        tank_registered(2, "DSL", 20_000_000),
+        t("06:00:00"),
+        t("06:00:01"),
+    );
+    st.send(
+        &mut f.hub,
+        order_placed(order, "GAS95", 10_000_000, next_day),
+        t("06:10:00"),
+        t("06:10:02"),
+    );
+    let dispatched = f
+        .hub
+        .dispatch_shipment(
+            &order.to_string(),
+            NewShipment {
+                truck: " T-12 ".to_owned(),
+                volume_ml: 9_800_000,
+                expected_at: Some(t("14:00:00")),
+            },
+            t("07:00:00"),
+        )
+        .unwrap();
+    assert_eq!(dispatched.status, "shipped");
+    let sent = outbox_events(&f.hub, "ST0001");
+    let Event::ShipmentDispatched(shipment) = &sent[1].event else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(
+        (
+            shipment.order_id,
+            shipment.product_id.as_str(),
+            shipment.volume_ml,
+            shipment.truck.as_str(),
+            shipment.expected_at
+        ),
+        (order, "GAS95", 9_800_000, "T-12", Some(t("14:00:00")))
+    );
+    st.send(
+        &mut f.hub,
+        Event::DeliveryConfirmed(DeliveryConfirmed {
+            order_id: order,
+            shipment_id: shipment.shipment_id,
+            tank: 1,
+            product_id: "GAS95".to_owned(),
+            expected_volume_ml: 9_800_000,
+            received_volume_ml: 9_750_000,
+            confirmed_by: "kim".to_owned(),
+        }),
+        t("13:30:00"),
+        t("13:30:05"),
+    );
+    st.send(
+        &mut f.hub,
+        Event::StockAdjusted(StockAdjusted {
+            adjustment_id: Uuid::from_u128(0x0200),
+            tank: 2,
+            product_id: "DSL".to_owned(),
+            delta_ml: 500_000,
+            reason: "opening dip".to_owned(),
+            approved_by: "park".to_owned(),
+        }),
+        t("13:40:00"),
+        t("13:40:00"),
+    );
+    let first = sale(
+        Uuid::from_u128(0x0301),
+        day,
+        vec![
+            fuel_line(1, "GAS95", 1, 40_000, 68_000),
+            shop_line(2, "WATER", 2, 2_000),
+        ],
+    );
+    let second = sale(
+        Uuid::from_u128(0x0302),
+        day,
+        vec![fuel_line(1, "GAS95", 1, 30_000, 51_000)],
+    );
+    let third = sale(
+        Uuid::from_u128(0x0303),
+        day,
+        vec![fuel_line(1, "DSL", 2, 20_000, 32_000)],
+    );
+    for (sale, hms) in [
+        (&first, "15:00:00"),
+        (&second, "15:05:00"),
+        (&third, "15:10:00"),
+    ] {
+        st.send(&mut f.hub, Event::SaleSettled(sale.clone()), t(hms), t(hms));
+    }
+    // The second sale is canceled the next business day.
+    st.send(
+        &mut f.hub,
+        cancellation(&second, next_day),
+        at("2026-03-03T08:00:00Z"),
+        at("2026-03-03T08:00:01Z"),
+    );
+    st.send(
+        &mut f.hub,
+        Event::StockAdjusted(StockAdjusted {
+            adjustment_id: Uuid::from_u128(0x0201),
+            tank: 1,
+            product_id: "GAS95".to_owned(),
+            delta_ml: -5_000,
+            reason: "evaporation".to_owned(),
+            approved_by: "park".to_owned(),
+        }),
+        at("2026-03-03T09:00:00Z"),
+        at("2026-03-03T09:00:00Z"),
+    );
+    st.send(
+        &mut f.hub,
+        Event::PriceVersionApplied(PriceVersionApplied {
+            version: 1,
+            applied_at: at("2026-03-03T09:30:00Z"),
+        }),
+        at("2026-03-03T09:30:00Z"),
+        at("2026-03-03T09:30:02Z"),
+    );
+    // Recorded; no read model follows it.
+    st.send(
+        &mut f.hub,
+        Event::ShiftClosed(ShiftClosed {
+            shift_id: Uuid::from_u128(7),
+            cashier: "lee".to_owned(),
+            business_day: day,
+            opened_at: t("06:00:00"),
+            opening_float_won: 100_000,
+            expected_cash_won: 100_000,
+            counted_cash_won: 100_000,
+            over_short_won: 0,
+        }),
+        at("2026-03-03T10:00:00Z"),
+        at("2026-03-03T10:00:03Z"),
+    );
+    // Another station's sale, to see the filters.
+    let mut other = Station::new("ST0002");
+    other.send(
+        &mut f.hub,
+        Event::SaleSettled(sale(
+            Uuid::from_u128(0x0400),
+            day,
+            vec![shop_line(1, "WATER", 1, 1_000)],
+        )),
+        t("16:00:00"),
+        t("16:00:00"),
+    );
+
+    let expected_order = OrderView {
+        order: order.to_string(),
+        station: "ST0001".to_owned(),
+        product: "GAS95".to_owned(),
+        ordered_volume_ml: 10_000_000,
+        shipped_volume_ml: 9_800_000,
+        received_volume_ml: 9_750_000,
+        status: "delivered".to_owned(),
+        status_reason: None,
+        wanted_date: "2026-03-03".to_owned(),
+        ordered_at: "2026-03-02T06:10:00Z".to_owned(),
+        updated_at: "2026-03-02T13:30:05Z".to_owned(),
+        shipments: vec![ShipmentView {
+            shipment: shipment.shipment_id.to_string(),
+            order: order.to_string(),
+            station: "ST0001".to_owned(),
+            product: "GAS95".to_owned(),
+            volume_ml: 9_800_000,
+            truck: "T-12".to_owned(),
+            dispatched_at: "2026-03-02T07:00:00Z".to_owned(),
+            expected_at: Some("2026-03-02T14:00:00Z".to_owned()),
+            tank: Some(1),
+            received_volume_ml: Some(9_750_000),
+            confirmed_at: Some("2026-03-02T13:30:00Z".to_owned()),
+        }],
+    };
+    assert_eq!(f.hub.orders(None).unwrap(), vec![expected_order.clone()]);
+    assert_eq!(f.hub.orders(Some("ST0002")).unwrap(), vec![]);
+    assert_eq!(f.hub.order(&order.to_string()).unwrap(), expected_order);
+
+    let row = |station: &str, day: &str, product: &str| SalesRowView {
+        station: station.to_owned(),
+        business_day: day.to_owned(),
+        product: product.to_owned(),
+        sales_count: 0,
+        sales_volume_ml: 0,
+        sales_quantity: 0,
+        sales_amount_won: 0,
+        canceled_count: 0,
+        canceled_volume_ml: 0,
+        canceled_quantity: 0,
+        canceled_amount_won: 0,
+        net_amount_won: 0,
+    };
+    let st1_sales = vec![
+        SalesRowView {
+            sales_count: 1,
+            sales_volume_ml: 20_000,
+            sales_amount_won: 32_000,
+            net_amount_won: 32_000,
+            ..row("ST0001", "2026-03-02", "DSL")
+        },
+        SalesRowView {
+            sales_count: 2,
+            sales_volume_ml: 70_000,
+            sales_amount_won: 119_000,
+            net_amount_won: 119_000,
+            ..row("ST0001", "2026-03-02", "GAS95")
+        },
+        SalesRowView {
+            sales_count: 1,
+            sales_quantity: 2,
+            sales_amount_won: 2_000,
+            net_amount_won: 2_000,
+            ..row("ST0001", "2026-03-02", "WATER")
+        },
+        SalesRowView {
+            canceled_count: 1,
+            canceled_volume_ml: 30_000,
+            canceled_amount_won: 51_000,
+            net_amount_won: -51_000,
+            ..row("ST0001", "2026-03-03", "GAS95")
+        },
+    ];
+    let st2_sales = vec![SalesRowView {
+        sales_count: 1,
+        sales_quantity: 1,
+        sales_amount_won: 1_000,
+        net_amount_won: 1_000,
+        ..row("ST0002", "2026-03-02", "WATER")
+    }];
+    assert_eq!(f.hub.sales(Some("ST0001"), None).unwrap(), st1_sales);
+    assert_eq!(
+        f.hub.sales(None, None).unwrap(),
+        [st1_sales.clone(), st2_sales].concat()
+    );
+    assert_eq!(
+        f.hub.sales(Some("ST0001"), Some("2026-03-03")).unwrap(),
+        vec![st1_sales[3].clone()]
+    );
+
+    let tank = |number, product: &str, capacity_ml, book_stock_ml| TankStockView {
+        station: "ST0001".to_owned(),
+        tank: number,
+        product: product.to_owned(),
+        capacity_ml,
+        book_stock_ml,
+    };
+    assert_eq!(
+        f.hub.tank_stock(Some("ST0001")).unwrap(),
+        vec![
+            // delivered 9,750,000 − sold 40,000 − 30,000 + canceled 30,000 − 5,000 adjusted
+            tank(1, "GAS95", 20_000_000, 9_705_000),
+            // adjusted 500,000 − sold 20,000
+            tank(2, "DSL", 20_000_000, 480_000),
+        ]
+    );
+    assert_eq!(f.hub.tank_stock(Some("ST0002")).unwrap(), vec![]);
+
+    assert_eq!(
+        f.hub.station_statuses().unwrap()[0],
+        StationStatusView {
+            station: "ST0001".to_owned(),
+            name: "Station".to_owned(),
+            online: false,
+            last_seen: Some("2026-03-03T10:00:03Z".to_owned()),
+            events_applied_through: 12,
+            events_waiting_to_station: 2,
+            price_version_applied: Some(1),
+            price_applied_at: Some("2026-03-03T09:30:00Z".to_owned()),
+        }
+    );
+    assert_eq!(f.hub.price_version(1).unwrap().stations_applied, 1);
+    assert!(f.hub.dead_letters(10).unwrap().is_empty());
+    assert_eq!(f.hub.metrics().events_applied.get(), 13);
+}
+
+// ---- orders and shipments
+
+#[test]
+fn an_order_is_rejected_only_while_it_is_ordered() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T08:00:00Z");
+    let (open, shipped, canceled) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+    let mut st = Station::new("ST0001");
+    for order in [open, shipped, canceled] {
+        st.send(
+            &mut f.hub,
+            order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+            now,
+            now,
+        );
+    }
+    st.send(
+        &mut f.hub,
+        Event::OrderCanceled(OrderCanceled {
+            order_id: canceled,
+            reason: "tank full".to_owned(),
+            canceled_by: "kim".to_owned(),
+        }),
+        now,
+        now,
+    );
+    let truck = NewShipment {
+        truck: "T-1".to_owned(),
+        volume_ml: 5_000_000,
+        expected_at: None,
+    };
+    f.hub
+        .dispatch_shipment(&shipped.to_string(), truck.clone(), now)
+        .unwrap();
+
+    let before = state(&f.hub);
+    let later = at("2026-03-02T09:00:00Z");
+    for (order, status) in [(shipped, "shipped"), (canceled, "canceled")] {
+        let refused = f.hub.reject_order(&order.to_string(), "no truck", later);
+        assert!(
+            matches!(&refused, Err(HubError::OrderNotOpen { status: s, .. }) if s == status),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        code_of(
+            f.hub
+                .reject_order(&Uuid::from_u128(99).to_string(), "no truck", later)
+        ),
+        "unknown_order"
+    );
+    assert_eq!(
+        code_of(f.hub.reject_order("not-an-order", "no truck", later)),
+        "unknown_order"
+    );
+    assert_eq!(
+        code_of(f.hub.reject_order(&open.to_string(), "   ", later)),
+        "invalid_input"
+    );
+    assert_eq!(state(&f.hub), before);
+
+    let rejected = f
+        .hub
+        .reject_order(&open.to_string(), " no truck this week ", later)
+        .unwrap();
+    assert_eq!(
+        (
+            rejected.status.as_str(),
+            rejected.status_reason.as_deref(),
+            rejected.updated_at.as_str()
+        ),
+        (
+            "rejected",
+            Some("no truck this week"),
+            "2026-03-02T09:00:00Z"
+        )
+    );
+    let last = outbox_events(&f.hub, "ST0001").pop().unwrap();
+    assert_eq!(
+        last.event,
+        Event::OrderRejected(sync_protocol::OrderRejected {
+            order_id: open,
+            reason: "no truck this week".to_owned(),
+        })
+    );
+    assert_eq!(last.occurred_at, later);
+
+    // Once rejected, it is closed to rejecting and to shipping.
+    let before = state(&f.hub);
+    assert_eq!(
+        code_of(f.hub.reject_order(&open.to_string(), "again", later)),
+        "order_not_open"
+    );
+    assert_eq!(
+        code_of(f.hub.dispatch_shipment(&open.to_string(), truck, later)),
+        "order_not_open"
+    );
+    assert_eq!(state(&f.hub), before);
+}
+
+#[test]
+fn a_shipment_needs_a_truck_a_volume_and_an_open_order() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T08:00:00Z");
+    let order = Uuid::from_u128(1);
+    Station::new("ST0001").send(
+        &mut f.hub,
+        order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+        now,
+        now,
+    );
+    let before = state(&f.hub);
+    let shipment = |truck: &str, volume_ml| NewShipment {
+        truck: truck.to_owned(),
+        volume_ml,
+        expected_at: None,
+    };
+    let id = order.to_string();
+    for bad in [
+        shipment("", 1_000),
+        shipment("   ", 1_000),
+        shipment(&"T".repeat(33), 1_000),
+        shipment("T-1", 0),
+        shipment("T-1", -5),
+        shipment("T-1", 100_000_001),
+    ] {
+        let result = f.hub.dispatch_shipment(&id, bad.clone(), now);
+        assert_eq!(code_of(result), "invalid_input", "{bad:?}");
+    }
+    assert_eq!(
+        code_of(f.hub.dispatch_shipment(
+            &Uuid::from_u128(2).to_string(),
+            shipment("T-1", 1_000),
+            now
+        )),
+        "unknown_order"
+    );
+    assert_eq!(state(&f.hub), before);
+
+    // A shipped order can take another truck; the volumes add up.
+    f.hub
+        .dispatch_shipment(&id, shipment("T-1", 3_000_000), now)
+        .unwrap();
+    let view = f
+        .hub
+        .dispatch_shipment(&id, shipment("T-2", 2_000_000), at("2026-03-02T08:05:00Z"))
+        .unwrap();
+    assert_eq!(view.status, "shipped");
+    assert_eq!(view.shipped_volume_ml, 5_000_000);
+    let trucks: Vec<&str> = view.shipments.iter().map(|s| s.truck.as_str()).collect();
+    assert_eq!(trucks, vec!["T-1", "T-2"]);
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (2, 0));
+}
+
+#[test]
+fn the_automatic_dispatch_policy_ships_a_new_order_in_full() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T08:00:00Z");
+    assert!(!f.hub.auto_dispatch().unwrap());
+    let mut st = Station::new("ST0001");
+    let manual = Uuid::from_u128(1);
+    st.send(
+        &mut f.hub,
+        order_placed(manual, "DSL", 5_000_000, date(2026, 3, 4)),
+        now,
+        now,
+    );
+    assert_eq!(f.hub.order(&manual.to_string()).unwrap().status, "ordered");
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (0, 0));
+
+    f.hub.set_auto_dispatch(true).unwrap();
+    assert!(f.hub.auto_dispatch().unwrap());
+    let automatic = Uuid::from_u128(2);
+    let received_at = at("2026-03-02T08:01:00Z");
+    st.send(
+        &mut f.hub,
+        order_placed(automatic, "GAS95", 7_000_000, date(2026, 3, 4)),
+        now,
+        received_at,
+    );
+    let view = f.hub.order(&automatic.to_string()).unwrap();
+    assert_eq!(
+        (view.status.as_str(), view.shipped_volume_ml),
+        ("shipped", 7_000_000)
+    );
+    assert_eq!(view.shipments.len(), 1);
+    assert_eq!(
+        (
+            view.shipments[0].truck.as_str(),
+            view.shipments[0].volume_ml,
+            view.shipments[0].dispatched_at.as_str()
+        ),
+        ("AUTO", 7_000_000, "2026-03-02T08:01:00Z")
+    );
+    let sent = outbox_events(&f.hub, "ST0001");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].sequence, 1);
+    let Event::ShipmentDispatched(shipment) = &sent[0].event else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(shipment.order_id, automatic);
+    assert_eq!(shipment.shipment_id.to_string(), view.shipments[0].shipment);
+    assert_eq!(shipment.volume_ml, 7_000_000);
+    // The order placed before the policy was on is left alone.
+    assert_eq!(f.hub.order(&manual.to_string()).unwrap().status, "ordered");
+
+    f.hub.set_auto_dispatch(false).unwrap();
+    assert!(!f.hub.auto_dispatch().unwrap());
+    let third = Uuid::from_u128(3);
+    st.send(
+        &mut f.hub,
+        order_placed(third, "DSL", 1_000_000, date(2026, 3, 4)),
+        now,
+        now,
+    );
+    assert_eq!(f.hub.order(&third.to_string()).unwrap().status, "ordered");
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (1, 0));
+}
+
+// ---- the outbox towards a station
+
+#[test]
+fn outbox_acknowledgements_never_pass_the_last_message_nor_go_back() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002"]);
+    let now = at("2026-03-02T08:00:00Z");
+    for won in [1700, 1710, 1720] {
+        f.hub
+            .publish_price_version(&prices(&[("GAS95", won)]), None, "admin", now)
+            .unwrap();
+    }
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (3, 0));
+    let seqs = |hub: &Hub, after, limit| -> Vec<u64> {
+        hub.outbox_messages("ST0001", after, limit)
+            .unwrap()
+            .into_iter()
+            .map(|(seq, _)| seq)
+            .collect()
+    };
+    assert_eq!(seqs(&f.hub, 0, 10), vec![1, 2, 3]);
+    assert_eq!(seqs(&f.hub, 1, 1), vec![2]);
+    assert_eq!(seqs(&f.hub, 3, 10), Vec::<u64>::new());
+
+    assert_eq!(f.hub.station_acknowledged("ST0001", 2).unwrap(), 2);
+    assert_eq!(f.hub.station_acknowledged("ST0001", 1).unwrap(), 2);
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (3, 2));
+    assert_eq!(
+        f.hub.station_statuses().unwrap()[0].events_waiting_to_station,
+        1
+    );
+    assert_eq!(f.hub.station_acknowledged("ST0001", 99).unwrap(), 3);
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (3, 3));
+    // Messages stay in the outbox after acknowledgement.
+    assert_eq!(seqs(&f.hub, 0, 10), vec![1, 2, 3]);
+    // The other station's outbox is its own.
+    assert_eq!(f.hub.outbox_position("ST0002").unwrap(), (3, 0));
+    assert_eq!(f.hub.station_acknowledged("ST0009", 5).unwrap(), 0);
+    assert_eq!(f.hub.outbox_position("ST0009").unwrap(), (0, 0));
+
+    // The sequence continues after acknowledgements, gapless.
+    f.hub
+        .publish_price_version(&prices(&[("GAS95", 1730)]), None, "admin", now)
+        .unwrap();
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (4, 3));
+    assert_eq!(seqs(&f.hub, 3, 10), vec![4]);
+}
+
+#[test]
+fn a_station_going_online_and_offline_shows_in_its_status_and_the_metrics() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002"]);
+    f.hub
+        .station_status_changed("ST0001", true, at("2026-03-02T08:00:00Z"))
+        .unwrap();
+    f.hub
+        .station_status_changed("ST0002", true, at("2026-03-02T08:00:01Z"))
+        .unwrap();
+    f.hub
+        .station_status_changed("ST0002", false, at("2026-03-02T08:30:00Z"))
+        .unwrap();
+    // A station HQ does not know is ignored.
+    f.hub
+        .station_status_changed("ST0009", true, at("2026-03-02T08:00:00Z"))
+        .unwrap();
+    let statuses: Vec<(String, bool, Option<String>)> = f
+        .hub
+        .station_statuses()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.station, s.online, s.last_seen))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (
+                "ST0001".to_owned(),
+                true,
+                Some("2026-03-02T08:00:00Z".to_owned())
+            ),
+            (
+                "ST0002".to_owned(),
+                false,
+                Some("2026-03-02T08:30:00Z".to_owned())
+            ),
+        ]
+    );
+    assert_eq!(f.hub.metrics().stations_online(), 1);
+}
+
+#[test]
+fn the_database_keeps_everything_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let now = at("2026-03-02T08:00:00Z");
+    let before = {
+        let mut hub = Hub::open(&path, Arc::new(Metrics::default())).unwrap();
+        hub.upsert_product("GAS95", "Gasoline 95", ProductUnit::Litre)
+            .unwrap();
+        hub.register_station(new_station("ST0001", "Gangnam"), now)
+            .unwrap();
+        hub.publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
+            .unwrap();
+        Station::new("ST0001").send(&mut hub, tank_registered(1, "GAS95", 1_000), now, now);
+        state(&hub)
+    };
+    let hub = Hub::open(&path, Arc::new(Metrics::default())).unwrap();
+    assert_eq!(state(&hub), before);
+}
+
+#[test]
+fn an_event_that_breaks_a_constraint_is_dead_lettered_and_does_not_block_the_stream() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = at("2026-03-02T08:00:00Z");
+    let order = Uuid::from_u128(1);
+    let mut st = Station::new("ST0001");
+    st.send(
+        &mut f.hub,
+        order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+        now,
+        now,
+    );
+    let again = st.next(order_placed(order, "DSL", 6_000_000, date(2026, 3, 5)), now);
+    let received = f.hub.receive_station_message("ST0001", &again, now);
+    assert!(
+        matches!(
+            &received,
+            Ok(Received {
+                outcome: ReceivedOutcome::DeadLettered { seq: Some(2), .. },
+                ack_through: Some(2)
+            })
+        ),
+        "{received:?}"
+    );
+    st.send(&mut f.hub, tank_registered(1, "DSL", 1_000), now, now);
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 3);
+    assert_eq!(
+        f.hub.order(&order.to_string()).unwrap().ordered_volume_ml,
+        5_000_000
+    );
+}
+
+#[test]
+fn a_station_cannot_confirm_the_delivery_of_another_stations_order() {
+    let mut f = hub_with_stations(&["ST0001", "ST0002"]);
+    let now = at("2026-03-02T08:00:00Z");
+    let order = Uuid::from_u128(1);
+    Station::new("ST0001").send(
+        &mut f.hub,
+        order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+        now,
+        now,
+    );
+    let view = f
+        .hub
+        .dispatch_shipment(
+            &order.to_string(),
+            NewShipment {
+                truck: "T-1".to_owned(),
+                volume_ml: 5_000_000,
+                expected_at: None,
+            },
+            now,
+        )
+        .unwrap();
+    let shipment: Uuid = view.shipments[0].shipment.parse().unwrap();
+    let before = f.hub.orders(None).unwrap();
+    let foreign = envelope(
+        "ST0002",
+        1,
+        Event::DeliveryConfirmed(DeliveryConfirmed {
+            order_id: order,
+            shipment_id: shipment,
+            tank: 1,
+            product_id: "DSL".to_owned(),
+            expected_volume_ml: 5_000_000,
+            received_volume_ml: 5_000_000,
+            confirmed_by: "someone".to_owned(),
+        }),
+        now,
+    );
+    let received = f
+        .hub
+        .receive_station_message("ST0002", &foreign, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(1), "unknown_order", Some(1)));
+    assert_eq!(f.hub.orders(None).unwrap(), before);
+}

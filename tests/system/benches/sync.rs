@@ -1,0 +1,372 @@
+//! The sync figures of issue 3, through real processes (Mosquitto, the hub, a station runtime):
+//!
+//! - catch-up: a station with 50,000 events waiting reconnects; time until all are acknowledged,
+//!   against the broker's own QoS 1 throughput (one publisher, one subscriber, a window of
+//!   messages in flight, the same payload) measured in the same run;
+//! - ingest: 200 simulated stations publish at once into one hub; sustained events/s and the
+//!   p99 time from a station's commit to HQ's read model;
+//! - fan-out: a price change to 1,000 connected simulated stations; p99 time until each has it.
+//!
+//! Run (release binaries are what is measured):
+//! `cargo build --release --bins && cargo bench -p system-tests --bench sync [-- catch-up|ingest|fan-out]`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+// Rates and ratios for a person to read; no money or volume is computed with floats here.
+#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{BrokerChoice, Hub, Station};
+use sync_mqtt::{Link, LinkConfig, LinkEvent};
+use sync_protocol::stream::{OutboundStream, StreamConfig};
+use sync_protocol::transport::{Ack, Channel, StationStatus, parse_topic, topic};
+use sync_protocol::{Envelope, Event, Payment, PriceSource, SaleLine, SaleSettled};
+use system_tests::Mosquitto;
+
+fn main() {
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    if wanted("catch-up") {
+        let events = std::env::var("CATCH_UP_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50_000);
+        catch_up(&runtime, events);
+    }
+    if wanted("ingest") {
+        let stations = std::env::var("INGEST_STATIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200);
+        ingest(&runtime, stations, 250);
+    }
+    if wanted("fan-out") {
+        fan_out(&runtime, 1_000);
+    }
+}
+
+fn catch_up(runtime: &tokio::runtime::Runtime, events: u64) {
+    let broker = Mosquitto::start_anonymous().unwrap();
+    let hub = Hub::start(BrokerChoice::External(broker.port()));
+    hub.set_up(&["ST0001"]);
+    let mut station = Station::new("ST0001", broker.port());
+    station.start_runtime();
+    station.wait_for("prices", |s| {
+        s.try_run("price show --product CD1001").0 == 0
+    });
+    station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
+    station.cashier("shift open --float 0");
+    station.wait_for("in step", |s| s.backlog() == 0);
+    station.kill_runtime();
+    let start = station.backlog();
+    station.settle_sales(events);
+    let waiting = station.backlog() - start;
+    let sample = station.run("outbox list --pending --limit 1")["events"][0]["message"].clone();
+    let payload = serde_json::to_vec(&sample).unwrap();
+
+    let begun = Instant::now();
+    station.start_runtime();
+    system_tests::wait_until(
+        Instant::now() + Duration::from_secs(900),
+        "every event acknowledged",
+        || station.backlog() == 0,
+    )
+    .unwrap();
+    let elapsed = begun.elapsed();
+    let rate = per_second(waiting, elapsed);
+
+    let baseline = runtime.block_on(broker_baseline(broker.port(), &payload, waiting));
+    println!(
+        "catch-up: {waiting} events acknowledged in {:.2} s = {rate:.0} events/s",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "broker QoS 1 baseline ({} B payload, one publisher, one subscriber, 1,024 in flight): {baseline:.0} msg/s",
+        payload.len()
+    );
+    println!(
+        "catch-up / baseline = {:.2}x (goals: ≥ 15,000 events/s and ≥ 0.4x)",
+        rate / baseline
+    );
+}
+
+/// The broker alone: one publisher, one subscriber, QoS 1, messages kept in flight.
+async fn broker_baseline(port: u16, payload: &[u8], count: u64) -> f64 {
+    let mut subscriber = connected(port, "baseline-sub").await;
+    subscriber.subscribe("bench/baseline").await.unwrap();
+    let publisher = connected(port, "baseline-pub").await;
+    // A marker round trip proves the subscription is active before timing starts.
+    loop {
+        publisher
+            .publish("bench/baseline", b"ready".to_vec(), false)
+            .await
+            .unwrap();
+        if let Ok(Some(LinkEvent::Message { .. })) =
+            tokio::time::timeout(Duration::from_millis(200), subscriber.next()).await
+        {
+            break;
+        }
+    }
+    while tokio::time::timeout(Duration::from_millis(100), subscriber.next())
+        .await
+        .is_ok()
+    {}
+    let begun = Instant::now();
+    let sending = {
+        let payload = payload.to_vec();
+        tokio::spawn(async move {
+            for _ in 0..count {
+                publisher
+                    .publish("bench/baseline", payload.clone(), false)
+                    .await
+                    .unwrap();
+            }
+            publisher
+        })
+    };
+    let mut received = 0;
+    while received < count {
+        if let Some(LinkEvent::Message { .. }) = subscriber.next().await {
+            received += 1;
+        }
+    }
+    let elapsed = begun.elapsed();
+    drop(sending.await);
+    per_second(count, elapsed)
+}
+
+async fn connected(port: u16, client_id: &str) -> Link {
+    let mut link = Link::start(LinkConfig::new("127.0.0.1", port, client_id));
+    while !matches!(link.next().await, Some(LinkEvent::Connected)) {}
+    link
+}
+
+fn sale_event(station: &str, seq: u64) -> Vec<u8> {
+    sync_protocol::encode(&Envelope {
+        event_id: uuid::Uuid::now_v7(),
+        origin: station.to_owned(),
+        sequence: seq,
+        occurred_at: jiff::Timestamp::now(),
+        schema_version: sync_protocol::SCHEMA_VERSION,
+        event: Event::SaleSettled(SaleSettled {
+            sale_id: uuid::Uuid::now_v7(),
+            receipt_no: format!("{station}-20261125-{seq:04}"),
+            business_day: jiff::civil::date(2026, 11, 25),
+            shift_id: uuid::Uuid::now_v7(),
+            cashier: "kim".into(),
+            lines: vec![SaleLine {
+                line_no: 1,
+                product_id: "CD1001".into(),
+                tank: Some(1),
+                volume_ml: Some(40_000),
+                quantity: None,
+                unit_price_won: 1650,
+                amount_won: 66_000,
+                price_source: PriceSource::PriceList,
+                price_version: Some(1),
+            }],
+            total_won: 66_000,
+            payment: Payment::Card {
+                reference: "BENCH".into(),
+            },
+        }),
+    })
+}
+
+fn ingest(runtime: &tokio::runtime::Runtime, stations: usize, per_station: u64) {
+    let broker = Mosquitto::start_anonymous().unwrap();
+    let hub = Hub::start(BrokerChoice::External(broker.port()));
+    let ids: Vec<String> = (1..=stations).map(|n| format!("SIM{n:04}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    hub.set_up(&refs);
+    let port = broker.port();
+    let elapsed = runtime.block_on(async move {
+        let mut tasks = Vec::new();
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(stations + 1));
+        for id in ids {
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut link = connected(port, &id).await;
+                link.subscribe(&topic(&id, Channel::UpAck)).await.unwrap();
+                start.wait().await;
+                // The station agent's own sender: a window in flight, sent again on silence or
+                // when the hub repeats its position (a message lost on the way).
+                let up = topic(&id, Channel::Up);
+                let mut stream = OutboundStream::new(
+                    0,
+                    StreamConfig {
+                        window: 64,
+                        resend_after: Duration::from_secs(1),
+                    },
+                );
+                stream.connected(Instant::now());
+                let mut tick = tokio::time::interval(Duration::from_millis(50));
+                while stream.acked_through() < per_station {
+                    if let Some(range) = stream.to_send(per_station) {
+                        for seq in range {
+                            link.publish(&up, sale_event(&id, seq), false)
+                                .await
+                                .unwrap();
+                        }
+                    }
+                    tokio::select! {
+                        event = link.next() => {
+                            if let Some(LinkEvent::Message { payload, .. }) = event
+                                && let Some(ack) = Ack::decode(&payload)
+                            {
+                                stream.on_ack(ack.through, Instant::now());
+                            }
+                        }
+                        _ = tick.tick() => {
+                            stream.on_timeout(Instant::now());
+                        }
+                    }
+                }
+            }));
+        }
+        start.wait().await;
+        let begun = Instant::now();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        begun.elapsed()
+    });
+    let total = stations as u64 * per_station;
+    let latencies = hub_latencies(&hub);
+    println!(
+        "ingest: {stations} stations × {per_station} events = {total} in {:.2} s = {:.0} events/s (goal ≥ 10,000)",
+        elapsed.as_secs_f64(),
+        per_second(total, elapsed)
+    );
+    println!(
+        "ingest: station commit → HQ read model p50 {} ms, p99 {} ms, max {} ms",
+        percentile(&latencies, 50),
+        percentile(&latencies, 99),
+        latencies.last().copied().unwrap_or(0)
+    );
+}
+
+/// Applied-at minus occurred-at of every station event the hub recorded, sorted (ms).
+fn hub_latencies(hub: &Hub) -> Vec<i64> {
+    let conn = rusqlite::Connection::open(hub.db_path()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT applied_at_ms - occurred_at_ms FROM events WHERE origin <> 'HQ' ORDER BY 1",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
+    let broker = Mosquitto::start_anonymous().unwrap();
+    let hub = Hub::start(BrokerChoice::External(broker.port()));
+    let ids: Vec<String> = (1..=stations).map(|n| format!("FAN{n:04}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    hub.set_up(&refs);
+    let port = broker.port();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(stations);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Instant>(stations);
+    let _guard = runtime.enter();
+    for id in ids {
+        let (ready, done) = (ready_tx.clone(), done_tx.clone());
+        runtime.spawn(async move {
+            let mut link = connected(port, &id).await;
+            link.subscribe(&topic(&id, Channel::Down)).await.unwrap();
+            let online = StationStatus {
+                online: true,
+                down_through: Some(0),
+            };
+            link.publish(&topic(&id, Channel::Status), online.encode(), true)
+                .await
+                .unwrap();
+            // Take HQ's messages in order and acknowledge them; report the arrival of the second
+            // price version (the first came with the registration).
+            let mut applied = 0;
+            while let Some(event) = link.next().await {
+                let LinkEvent::Message {
+                    topic: name,
+                    payload,
+                } = event
+                else {
+                    continue;
+                };
+                if !matches!(parse_topic(&name), Some((_, Channel::Down))) {
+                    continue;
+                }
+                let Ok(envelope) = sync_protocol::decode(&payload) else {
+                    continue;
+                };
+                if envelope.sequence != applied + 1 {
+                    continue;
+                }
+                applied = envelope.sequence;
+                link.publish(
+                    &topic(&id, Channel::DownAck),
+                    Ack { through: applied }.encode(),
+                    false,
+                )
+                .await
+                .unwrap();
+                match applied {
+                    1 => ready.send(()).await.unwrap(),
+                    2 => {
+                        done.send(Instant::now()).await.unwrap();
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    runtime.block_on(async {
+        for _ in 0..stations {
+            ready_rx.recv().await.unwrap();
+        }
+    });
+    let begun = Instant::now();
+    hub.post(
+        "/api/prices",
+        &json!({"prices": [{"product": "CD1001", "unit_price_won": 1700}]}),
+    );
+    let mut latencies: Vec<i64> = runtime.block_on(async {
+        let mut out = Vec::new();
+        for _ in 0..stations {
+            let at = done_rx.recv().await.unwrap();
+            out.push(i64::try_from(at.duration_since(begun).as_millis()).unwrap());
+        }
+        out
+    });
+    latencies.sort_unstable();
+    println!(
+        "fan-out: a price change to {stations} connected stations: p50 {} ms, p99 {} ms, last {} ms (goal p99 < 2,000 ms)",
+        percentile(&latencies, 50),
+        percentile(&latencies, 99),
+        latencies.last().copied().unwrap_or(0)
+    );
+}
+
+fn per_second(count: u64, elapsed: Duration) -> f64 {
+    let micros = u32::try_from(elapsed.as_micros().min(u128::from(u32::MAX))).unwrap_or(u32::MAX);
+    // Figures for a person to read; the float is only for the division.
+    #[allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+    let rate = count as f64 * 1e6 / f64::from(micros.max(1));
+    rate
+}
+
+fn percentile(sorted: &[i64], p: usize) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let index = (sorted.len() * p).div_ceil(100).saturating_sub(1);
+    sorted[index.min(sorted.len() - 1)]
+}
