@@ -99,7 +99,7 @@ cat <<EOF
 
 The system is running. Where to look:
   HQ API (token below):   http://127.0.0.1:$http_port/api/stations/status   (OpenAPI: /openapi.json)
-  Metrics:                http://127.0.0.1:$http_port/metrics
+  Metrics (with the token): http://127.0.0.1:$http_port/metrics
   HQ login:               admin / $admin_password
   Token:                  $TOKEN
   Stations:               $bin/station --db $demo/ST0001.db stock show   (and ST0002)

@@ -1,6 +1,7 @@
 //! The HTTP API (JSON) for every HQ operation and read model, described by the OpenAPI document
-//! it serves at `/openapi.json`. Every `/api` endpoint but login needs a bearer token from
-//! `POST /api/login`; `/healthz`, `/readyz` and `/metrics` are open, for the platform.
+//! it serves at `/openapi.json`. Every endpoint but `/healthz`, `/readyz` and `POST /api/login`
+//! needs a bearer token from `POST /api/login`; `/metrics` also takes the scrape token the hub
+//! was started with (`--metrics-token`), since a Prometheus server cannot log in.
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub hub: SharedHub,
     /// Told when an outbox gains messages, so the sync agent sends them at once.
     pub wake: Arc<Notify>,
+    /// A long-lived token that may read `/metrics` only.
+    pub metrics_token: Option<String>,
 }
 
 /// The API router.
@@ -189,12 +192,7 @@ impl FromRequestParts<AppState> for HqSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(HubError::Unauthenticated)?;
+        let token = bearer(&parts.headers).ok_or(HubError::Unauthenticated)?;
         let user = lock(state).authenticate(token, Timestamp::now())?;
         Ok(HqSession {
             username: user.username,
@@ -220,14 +218,39 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 }
 
 /// Prometheus metrics: events received, applied, duplicates, dead letters, stations online.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Needs a session or the scrape token.
+#[utoipa::path(get, path = "/metrics", security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format"), (status = 401, body = ApiError)))]
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, HubError> {
+    let token = bearer(&headers).ok_or(HubError::Unauthenticated)?;
+    let scrape = state
+        .metrics_token
+        .as_deref()
+        .is_some_and(|expected| constant_time_eq(expected.as_bytes(), token.as_bytes()));
+    if !scrape {
+        lock(&state).authenticate(token, Timestamp::now())?;
+    }
     let text = lock(&state).metrics().render();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+async fn openapi(_session: HqSession) -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 // ---- sessions

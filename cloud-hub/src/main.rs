@@ -48,6 +48,9 @@ struct Settings {
     admin_user: String,
     #[arg(long, env = "HUB_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// A long-lived bearer token that may read /metrics only (for Prometheus).
+    #[arg(long, env = "HUB_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// Seconds without an acknowledgement before a station's messages are sent again.
     #[arg(long, default_value_t = 3)]
     resend_after_secs: u64,
@@ -135,7 +138,11 @@ async fn main() -> anyhow::Result<()> {
         serde_json::json!({"http": http.to_string(), "mqtt": format!("{host}:{port}"), "embedded_broker": settings.broker.is_none()})
     );
     tracing::info!(%http, mqtt = %format!("{host}:{port}"), "hub ready");
-    let app = router(AppState { hub, wake });
+    let app = router(AppState {
+        hub,
+        wake,
+        metrics_token: settings.metrics_token.clone(),
+    });
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("stopping");

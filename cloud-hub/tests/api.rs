@@ -28,6 +28,8 @@ const PASSWORD: &str = "correct horse battery";
 
 /// The API served on 127.0.0.1 with its own database; the server lives as long as the test
 /// process.
+const SCRAPE_TOKEN: &str = "scrape-token-for-prometheus";
+
 #[derive(Debug)]
 struct Api {
     base: String,
@@ -66,6 +68,7 @@ impl Api {
         let state = AppState {
             hub: hub.clone(),
             wake: Arc::new(Notify::new()),
+            metrics_token: Some(SCRAPE_TOKEN.to_owned()),
         };
         // Bound before the server starts, so requests queue in the backlog until it serves.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -317,13 +320,23 @@ fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
 // ---- the platform's endpoints
 
 #[test]
-fn health_readiness_and_metrics_are_open() {
+fn health_and_readiness_are_open_and_metrics_take_a_session_or_the_scrape_token() {
     let api = Api::start();
     let health = api.request(Method::GET, "/healthz", None, None);
     assert_eq!((health.status, health.body.as_str()), (200, "ok"));
     let ready = api.request(Method::GET, "/readyz", None, None);
     assert_eq!((ready.status, ready.body.as_str()), (200, "ready"));
-    let metrics = api.request(Method::GET, "/metrics", None, None);
+    for token in [None, Some("scrape-token-x"), Some("not-a-token")] {
+        let refused = api.request(Method::GET, "/metrics", token, None);
+        assert_error(&refused, 401, "unauthenticated");
+    }
+    let session = api.login();
+    assert_eq!(
+        api.request(Method::GET, "/metrics", Some(&session), None)
+            .status,
+        200
+    );
+    let metrics = api.request(Method::GET, "/metrics", Some(SCRAPE_TOKEN), None);
     assert_eq!(metrics.status, 200);
     assert!(
         metrics.content_type.starts_with("text/plain"),
@@ -368,7 +381,7 @@ fn the_metrics_count_what_the_stations_sent_and_who_is_online() {
         hub.station_status_changed("ST0002", true, now).unwrap();
         hub.station_status_changed("ST0002", false, now).unwrap();
     }
-    let metrics = api.request(Method::GET, "/metrics", None, None);
+    let metrics = api.request(Method::GET, "/metrics", Some(SCRAPE_TOKEN), None);
     let lines: Vec<&str> = metrics.body.lines().collect();
     for expected in [
         "hub_events_received_total 4",
@@ -882,7 +895,13 @@ fn sales_stock_and_dead_letters_are_shown() {
 #[test]
 fn the_openapi_document_lists_every_api_route_and_the_bearer_scheme() {
     let api = Api::start();
-    let reply = api.request(Method::GET, "/openapi.json", None, None);
+    assert_error(
+        &api.request(Method::GET, "/openapi.json", None, None),
+        401,
+        "unauthenticated",
+    );
+    let token = api.login();
+    let reply = api.request(Method::GET, "/openapi.json", Some(&token), None);
     let doc = reply.ok();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
 

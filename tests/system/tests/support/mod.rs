@@ -154,6 +154,7 @@ impl Hub {
     pub fn get_text(&self, path: &str) -> String {
         self.http
             .get(self.url(path))
+            .bearer_auth(self.token.as_deref().unwrap())
             .send()
             .unwrap()
             .text()
