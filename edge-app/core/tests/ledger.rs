@@ -1288,3 +1288,26 @@ fn what_an_operation_returns_is_what_it_stored_to_the_millisecond() {
     let event = f.station.outbox_events(0, 100).unwrap().pop().unwrap();
     assert_eq!(event.occurred_at, settled.settled_at);
 }
+
+#[test]
+fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated() {
+    let mut f = Fixture::new();
+    let now = f.tick();
+    f.station.acknowledge_through(3, now).unwrap();
+    let last = f.station.acknowledged_through().unwrap() + f.station.outbox_backlog().unwrap();
+    let path = f.db_path();
+    let Fixture { station, dir, .. } = f;
+    drop(station);
+    {
+        // Back to the first schema: no position column, the position only in the outbox rows.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE station DROP COLUMN outbox_acked_through; PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let station = Station::open(&path).unwrap();
+    assert_eq!(station.acknowledged_through().unwrap(), 3);
+    assert_eq!(station.outbox_backlog().unwrap(), last - 3);
+    drop(dir);
+}
