@@ -38,6 +38,9 @@ struct Settings {
     /// Where the embedded broker listens when no external broker is named.
     #[arg(long, env = "HUB_EMBEDDED_BROKER", default_value = "127.0.0.1:1883")]
     embedded_broker: SocketAddr,
+    /// Connect to the external broker over TLS, trusting this CA certificate (PEM).
+    #[arg(long, env = "HUB_BROKER_CA")]
+    broker_ca: Option<PathBuf>,
     /// The hub's MQTT username and password at an external broker.
     #[arg(long, env = "HUB_MQTT_USERNAME", default_value = "hub")]
     mqtt_username: String,
@@ -112,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut link = LinkConfig::new(host.clone(), port, settings.mqtt_username.clone());
     link.credentials = credentials;
+    link.tls_ca = settings.broker_ca.clone();
     let sync_config = SyncConfig {
         link,
         stream: StreamConfig {
@@ -122,8 +126,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let wake = Arc::new(Notify::new());
     let (stop, stopped) = watch::channel(false);
+    let link =
+        sync_mqtt::Link::start(sync_config.link.clone()).context("starting the MQTT link")?;
     let sync = tokio::spawn(cloud_hub::sync::run(
         hub.clone(),
+        link,
         sync_config,
         wake.clone(),
         stopped.clone(),

@@ -31,14 +31,15 @@ pub struct SyncConfig {
     pub tick: Duration,
 }
 
-/// Runs until `shutdown` turns true. `wake` is notified when HQ puts something in an outbox.
+/// Runs on `link` until `shutdown` turns true. `wake` is notified when HQ puts something in an
+/// outbox.
 pub async fn run(
     hub: SharedHub,
+    mut link: Link,
     config: SyncConfig,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut link = Link::start(config.link.clone());
     let mut streams: HashMap<String, OutboundStream> = HashMap::new();
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -27,6 +27,9 @@ struct Settings {
     /// The MQTT broker, host:port.
     #[arg(long, env = "STATION_BROKER", default_value = "127.0.0.1:1883")]
     broker: String,
+    /// Connect over TLS, trusting this CA certificate (PEM): the broker's CA.
+    #[arg(long, env = "STATION_BROKER_CA")]
+    broker_ca: Option<PathBuf>,
     /// The station's MQTT password (its username and client id are its station id).
     #[arg(long, env = "STATION_MQTT_PASSWORD", hide_env_values = true)]
     mqtt_password: Option<String>,
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("--broker `{}` is not host:port", settings.broker))?;
     let mut link = LinkConfig::new(host, port, id.clone());
     link.credentials = settings.mqtt_password.clone().map(|p| (id.clone(), p));
+    link.tls_ca = settings.broker_ca.clone();
     let config = AgentConfig {
         db: settings.db.clone(),
         link,

@@ -37,7 +37,7 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
     .encode();
     let mut link_config = config.link.clone();
     link_config.last_will = Some((status_topic.clone(), offline.clone()));
-    let mut link = Link::start(link_config);
+    let mut link = Link::start(link_config)?;
     let mut stream = OutboundStream::new(station.acknowledged_through()?, config.stream);
     let mut poll = tokio::time::interval(config.poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

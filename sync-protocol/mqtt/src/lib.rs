@@ -31,6 +31,8 @@ pub struct LinkConfig {
     pub keep_alive: Duration,
     /// Published by the broker if the connection dies: topic and payload, retained.
     pub last_will: Option<(String, Vec<u8>)>,
+    /// Connect over TLS, trusting the CA certificates in this PEM file (the broker's CA).
+    pub tls_ca: Option<std::path::PathBuf>,
     /// First wait after a failed connection; doubles up to `max_backoff`, with jitter.
     pub min_backoff: Duration,
     pub max_backoff: Duration,
@@ -45,6 +47,7 @@ impl LinkConfig {
             credentials: None,
             keep_alive: Duration::from_secs(10),
             last_will: None,
+            tls_ca: None,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
         }
@@ -71,6 +74,8 @@ pub enum LinkEvent {
 pub enum LinkError {
     #[error("the MQTT link is closed")]
     Closed,
+    #[error("reading the broker's CA certificate {path}: {detail}")]
+    Certificate { path: String, detail: String },
 }
 
 /// A running link. Dropping it stops the connection task.
@@ -82,9 +87,25 @@ pub struct Link {
 }
 
 impl Link {
-    /// Starts connecting in the background; events arrive through [`Link::next`].
-    pub fn start(config: LinkConfig) -> Link {
+    /// Starts connecting in the background; events arrive through [`Link::next`]. Fails only
+    /// when a TLS CA file is named and cannot be read.
+    pub fn start(config: LinkConfig) -> Result<Link, LinkError> {
         let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
+        if let Some(path) = &config.tls_ca {
+            let ca = std::fs::read(path).map_err(|e| LinkError::Certificate {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+            // rumqttc builds its TLS client with the process's default provider: ring here.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            options.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Simple {
+                    ca,
+                    alpn: None,
+                    client_auth: None,
+                },
+            ));
+        }
         options.set_keep_alive(config.keep_alive);
         options.set_clean_start(true);
         options.set_connection_timeout(5);
@@ -161,11 +182,11 @@ impl Link {
                 }
             }
         });
-        Link {
+        Ok(Link {
             client,
             events,
             task,
-        }
+        })
     }
 
     /// The next event; `None` once the link has stopped.

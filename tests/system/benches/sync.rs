@@ -144,7 +144,7 @@ async fn broker_baseline(port: u16, payload: &[u8], count: u64) -> f64 {
 }
 
 async fn connected(port: u16, client_id: &str) -> Link {
-    let mut link = Link::start(LinkConfig::new("127.0.0.1", port, client_id));
+    let mut link = Link::start(LinkConfig::new("127.0.0.1", port, client_id)).unwrap();
     while !matches!(link.next().await, Some(LinkEvent::Connected)) {}
     link
 }

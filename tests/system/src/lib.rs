@@ -525,3 +525,121 @@ fn count_running_lines(log_path: &Path) -> usize {
         .filter(|line| line.contains("mosquitto version") && line.ends_with(" running"))
         .count()
 }
+
+/// The production config with paths under `dir` and the given ports; fails if the text it
+/// rewrites is no longer there, so the config and this test cannot drift apart silently.
+pub fn relocated_production_config(dir: &Path, plain_port: u16, tls_port: u16) -> Result<String> {
+    let original = fs::read_to_string(workspace_root().join("cloud-hub/mosquitto/mosquitto.conf"))?;
+    let dir = dir.display();
+    let mut config = original;
+    for (from, to) in [
+        ("/etc/mosquitto/", format!("{dir}/etc/")),
+        ("/var/lib/mosquitto/", format!("{dir}/data/")),
+        (
+            "/var/log/mosquitto/mosquitto.log",
+            format!("{dir}/mosquitto.log"),
+        ),
+        (
+            "/run/mosquitto/mosquitto.pid",
+            format!("{dir}/mosquitto.pid"),
+        ),
+        (
+            "\nlistener 1883 127.0.0.1\n",
+            format!("\nlistener {plain_port} 127.0.0.1\n"),
+        ),
+        ("\nlistener 8883\n", format!("\nlistener {tls_port}\n")),
+    ] {
+        ensure!(
+            config.contains(from),
+            "mosquitto.conf no longer contains {from:?}"
+        );
+        config = config.replace(from, &to);
+    }
+    // The files are root's, in a root-only temporary directory; production keeps the default user.
+    config.push_str("\nuser root\n");
+    Ok(config)
+}
+
+/// The production broker as `cloud-hub/mosquitto/` describes it, in a temporary directory: its
+/// config with paths and ports moved, certificates from `scripts/make-broker-certificates.sh`
+/// (for `localhost` and `127.0.0.1`), credentials for the hub, ST0001 and ST0002 from
+/// `scripts/provision-station.sh`. Killed on drop.
+#[derive(Debug)]
+pub struct ProductionBroker {
+    pub plain_port: u16,
+    pub tls_port: u16,
+    pub ca_file: PathBuf,
+    pub credentials: BTreeMap<String, Credential>,
+    /// Held only to be killed on drop.
+    _process: ChildGuard,
+    dir: TempDir,
+}
+
+impl ProductionBroker {
+    pub fn start() -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let etc = dir.path().join("etc");
+        fs::create_dir_all(etc.join("certs"))?;
+        fs::create_dir_all(dir.path().join("data"))?;
+        fs::copy(production_acl_file(), etc.join("acl"))?;
+        let password_file = etc.join("passwd");
+        let mut credentials = BTreeMap::new();
+        for user in [HUB_USERNAME, "ST0001", "ST0002"] {
+            credentials.insert(user.to_owned(), provision(user, &password_file)?);
+        }
+        let certificates = Command::new("bash")
+            .arg(workspace_root().join("scripts/make-broker-certificates.sh"))
+            .arg(etc.join("certs"))
+            .args(["localhost", "127.0.0.1"])
+            .stdin(Stdio::null())
+            .output()?;
+        ensure!(
+            certificates.status.success(),
+            "make-broker-certificates.sh failed: {}",
+            String::from_utf8_lossy(&certificates.stderr)
+        );
+        let (plain_port, tls_port) = (free_port(), free_port());
+        let config_path = dir.path().join("mosquitto.conf");
+        fs::write(
+            &config_path,
+            relocated_production_config(dir.path(), plain_port, tls_port)?,
+        )?;
+        let mut process = ChildGuard::new(
+            Command::new(MOSQUITTO_BIN)
+                .arg("-c")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("spawning mosquitto")?,
+        );
+        wait_until(
+            Instant::now() + STARTUP_TIMEOUT,
+            "the production broker accepts connections on both listeners",
+            || {
+                matches!(process.try_wait(), Ok(Some(_)))
+                    || [plain_port, tls_port]
+                        .iter()
+                        .all(|port| TcpStream::connect((LOOPBACK, *port)).is_ok())
+            },
+        )?;
+        ensure!(process.try_wait()?.is_none(), "mosquitto exited");
+        Ok(Self {
+            plain_port,
+            tls_port,
+            ca_file: etc.join("certs/ca.crt"),
+            credentials,
+            _process: process,
+            dir,
+        })
+    }
+
+    pub fn credential(&self, user: &str) -> &Credential {
+        &self.credentials[user]
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+    }
+}

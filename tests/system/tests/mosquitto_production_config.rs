@@ -13,42 +13,8 @@ use anyhow::{Context, Result, ensure};
 use system_tests::mqtt::{self, Message, ProbeClient};
 use system_tests::{
     ChildGuard, Credential, HUB_USERNAME, LOOPBACK, MOSQUITTO_BIN, STARTUP_TIMEOUT, free_port,
-    provision, wait_until, workspace_root,
+    provision, relocated_production_config as relocated_config, wait_until, workspace_root,
 };
-
-/// The production config with paths under `dir` and the given ports; fails if the text it
-/// rewrites is no longer there, so the config and this test cannot drift apart silently.
-fn relocated_config(dir: &Path, plain_port: u16, tls_port: u16) -> Result<String> {
-    let original = fs::read_to_string(workspace_root().join("cloud-hub/mosquitto/mosquitto.conf"))?;
-    let dir = dir.display();
-    let mut config = original;
-    for (from, to) in [
-        ("/etc/mosquitto/", format!("{dir}/etc/")),
-        ("/var/lib/mosquitto/", format!("{dir}/data/")),
-        (
-            "/var/log/mosquitto/mosquitto.log",
-            format!("{dir}/mosquitto.log"),
-        ),
-        (
-            "/run/mosquitto/mosquitto.pid",
-            format!("{dir}/mosquitto.pid"),
-        ),
-        (
-            "\nlistener 1883 127.0.0.1\n",
-            format!("\nlistener {plain_port} 127.0.0.1\n"),
-        ),
-        ("\nlistener 8883\n", format!("\nlistener {tls_port}\n")),
-    ] {
-        ensure!(
-            config.contains(from),
-            "mosquitto.conf no longer contains {from:?}"
-        );
-        config = config.replace(from, &to);
-    }
-    // The files are root's, in a root-only temporary directory; production keeps the default user.
-    config.push_str("\nuser root\n");
-    Ok(config)
-}
 
 fn run(command: &mut Command) -> Result<Output> {
     let output = command

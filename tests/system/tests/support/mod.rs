@@ -47,6 +47,8 @@ pub enum BrokerChoice {
     Embedded(u16),
     /// An external broker on this port, no credentials.
     External(u16),
+    /// An external broker on this loopback port, with the hub's password.
+    Secured(u16, String),
 }
 
 /// A hub process with its database, restartable.
@@ -79,7 +81,9 @@ impl Hub {
 
     pub fn broker_port(&self) -> u16 {
         match self.broker {
-            BrokerChoice::Embedded(port) | BrokerChoice::External(port) => port,
+            BrokerChoice::Embedded(port)
+            | BrokerChoice::External(port)
+            | BrokerChoice::Secured(port, _) => port,
         }
     }
 
@@ -107,6 +111,9 @@ impl Hub {
             BrokerChoice::External(port) => {
                 command.args(["--broker", &format!("127.0.0.1:{port}")])
             }
+            BrokerChoice::Secured(port, ref password) => command
+                .args(["--broker", &format!("127.0.0.1:{port}")])
+                .args(["--mqtt-password", password.as_str()]),
         };
         let mut child = ChildGuard::new(command.spawn().unwrap());
         first_line(&mut child, "the hub");
@@ -230,6 +237,8 @@ pub struct Station {
     pub id: String,
     broker_port: u16,
     runtime: Option<ChildGuard>,
+    /// How the runtime reaches the broker; plain loopback unless set.
+    pub broker_args: Vec<String>,
 }
 
 impl Station {
@@ -241,6 +250,7 @@ impl Station {
             id: id.to_owned(),
             broker_port,
             runtime: None,
+            broker_args: vec!["--broker".into(), format!("127.0.0.1:{broker_port}")],
         };
         station.run(&format!(
             "--manager park --manager-pin 9999 init --station {id} --name Station-{id} --manager-name Park"
@@ -324,7 +334,7 @@ impl Station {
             Command::new(binary("station-runtime"))
                 .arg("--db")
                 .arg(self.db())
-                .args(["--broker", &format!("127.0.0.1:{}", self.broker_port)])
+                .args(&self.broker_args)
                 .args(["--resend-after-secs", "1", "--poll-ms", "20"])
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped())
@@ -440,6 +450,7 @@ impl Probe {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let link = runtime.block_on(async {
             sync_mqtt::Link::start(sync_mqtt::LinkConfig::new("127.0.0.1", port, client_id))
+                .unwrap()
         });
         let mut probe = Probe {
             runtime,
