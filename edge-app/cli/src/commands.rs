@@ -12,8 +12,8 @@ use station_core::{
 use crate::lines::{PricingSpec, parse_item, parse_line};
 use crate::{
     AccountCommand, Cli, Command, DayCommand, DeliveryCommand, Failure, Global, InboxCommand,
-    OrderCommand, OutboxCommand, PriceCommand, SaleCommand, SalesCommand, ShiftCommand,
-    SimulateCommand, StockCommand, TankCommand, UserCommand, emit, render, won,
+    OrderCommand, OutboxCommand, PriceCommand, PrintCommand, SaleCommand, SalesCommand,
+    ShiftCommand, SimulateCommand, StockCommand, TankCommand, UserCommand, emit, render, won,
 };
 
 /// Who is asking, and when.
@@ -133,6 +133,16 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let mut station = s.open()?;
             let outcome = station.apply_hub_message(&message, now)?;
             emit(&render::inbox_outcome(&outcome))
+        }
+        Command::Print(PrintCommand::List) => {
+            let station = s.open()?;
+            emit(
+                &station
+                    .waiting_print_jobs(1000)?
+                    .iter()
+                    .map(render::print_job)
+                    .collect(),
+            )
         }
         Command::DeadLetters => {
             let station = s.open()?;
@@ -457,6 +467,11 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
                 (None, None) => return Err(Failure::Usage("give --sale or --receipt".into())),
             };
             emit(&render::sale(&record))
+        }
+        SaleCommand::Reprint { sale } => {
+            let actor = s.actor(&station)?;
+            let job = station.request_reprint(&actor, sale, s.now)?;
+            emit(&json!({"queued": job, "sale": sale.to_string()}))
         }
         SaleCommand::List { day } => {
             let day = match day {

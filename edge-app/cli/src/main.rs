@@ -116,6 +116,9 @@ enum Command {
     Inbox(InboxCommand),
     /// Messages from HQ that could not be handled.
     DeadLetters,
+    /// Receipts waiting for the printer.
+    #[command(subcommand)]
+    Print(PrintCommand),
     /// Generate load.
     #[command(subcommand)]
     Simulate(SimulateCommand),
@@ -285,6 +288,11 @@ enum SaleCommand {
         #[arg(long)]
         receipt: Option<String>,
     },
+    /// Print a past sale's receipt again.
+    Reprint {
+        #[arg(long)]
+        sale: SaleId,
+    },
     /// The sales of a business day (default: the open one, else today).
     List {
         #[arg(long)]
@@ -381,6 +389,12 @@ enum InboxCommand {
         #[arg(long)]
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum PrintCommand {
+    /// Receipts not printed yet, oldest first.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 use station_core::{
     AccountMovement, CreditAccount, DayReport, DeadLetter, DeliveryView, InboxOutcome, Measure,
-    OpenShift, OrderView, OutboxEvent, Payment, PriceSource, PriceVersionStatus, ProductStock,
-    SaleRecord, SalesSummaryRow, ShiftReport, StockFlow, StoredPriceVersion, Tank, TankStock,
-    UserRecord,
+    OpenShift, OrderView, OutboxEvent, Payment, PriceSource, PriceVersionStatus, PrintJob,
+    ProductStock, SaleRecord, SalesSummaryRow, ShiftReport, StockFlow, StoredPriceVersion, Tank,
+    TankStock, UserRecord,
 };
 
 pub fn sale(sale: &SaleRecord) -> Value {
@@ -270,5 +270,17 @@ pub fn dead_letter(letter: &DeadLetter) -> Value {
         "code": letter.code,
         "reason": letter.reason,
         "received_at": letter.received_at.to_string(),
+    })
+}
+
+pub fn print_job(job: &PrintJob) -> Value {
+    json!({
+        "job": job.job_id,
+        "sale": job.sale.to_string(),
+        "reason": job.reason,
+        "requested_by": job.requested_by.as_str(),
+        "requested_at": job.requested_at.to_string(),
+        "attempts": job.attempts,
+        "last_error": job.last_error,
     })
 }

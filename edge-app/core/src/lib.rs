@@ -20,6 +20,7 @@ mod error;
 mod ids;
 mod orders;
 mod outbox;
+mod printing;
 mod sales;
 mod shifts;
 mod sql;
@@ -42,6 +43,7 @@ pub use orders::{
     DeliveryConfirmation, DeliveryView, ExpectedDelivery, NewOrder, OrderStatus, OrderView,
 };
 pub use outbox::{DeadLetter, InboxOutcome, OutboxEvent};
+pub use printing::PrintJob;
 pub use sales::{
     Cancellation, LinePricing, Measure, Payment, PaymentRequest, PriceSource, SaleLine,
     SaleLineRequest, SaleRecord, SaleRequest, SalesSummaryRow,

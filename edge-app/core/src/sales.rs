@@ -322,6 +322,7 @@ fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord
             card,
             account
         ])?;
+    crate::printing::enqueue(tx, sale, "sale", actor.user())?;
     for (line, override_by) in &lines {
         let (volume, quantity) = split_measure(line.measure);
         tx.sql

@@ -1302,7 +1302,8 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
         // Back to the first schema: no position column, the position only in the outbox rows.
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE station DROP COLUMN outbox_acked_through; PRAGMA user_version = 1;",
+            "DROP TABLE print_jobs; ALTER TABLE station DROP COLUMN outbox_acked_through;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -1310,4 +1311,53 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
     assert_eq!(station.acknowledged_through().unwrap(), 3);
     assert_eq!(station.outbox_backlog().unwrap(), last - 3);
     drop(dir);
+}
+
+#[test]
+fn every_sale_owes_a_receipt_until_the_printer_takes_it() {
+    let mut f = Fixture::new();
+    f.fill(3, 100);
+    f.open_shift(0);
+    let sale = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 20_000)
+        .unwrap();
+    let waiting = f.station.waiting_print_jobs(10).unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].sale, waiting[0].reason.as_str()),
+        (sale.sale, "sale")
+    );
+
+    let now = f.tick();
+    f.station
+        .record_print_failure(waiting[0].job_id, "paper out", now)
+        .unwrap();
+    let still = f.station.waiting_print_jobs(10).unwrap();
+    assert_eq!(
+        (still[0].attempts, still[0].last_error.as_deref()),
+        (1, Some("paper out"))
+    );
+
+    let now = f.tick();
+    f.station.mark_printed(waiting[0].job_id, now).unwrap();
+    assert_eq!(f.station.waiting_print_jobs(10).unwrap(), Vec::new());
+    let again = f.station.mark_printed(waiting[0].job_id, now).unwrap_err();
+    assert_eq!(again.code(), "invalid_input");
+
+    let cashier = f.cashier.clone();
+    let now = f.tick();
+    let unknown = SaleId::generate(now);
+    let before = f.dump();
+    let refused = f
+        .station
+        .request_reprint(&cashier, unknown, now)
+        .unwrap_err();
+    assert_eq!(refused.code(), "unknown_sale");
+    assert_eq!(f.dump(), before);
+    f.station.request_reprint(&cashier, sale.sale, now).unwrap();
+    let reprint = f.station.waiting_print_jobs(10).unwrap();
+    assert_eq!(
+        (reprint[0].sale, reprint[0].reason.as_str()),
+        (sale.sale, "reprint")
+    );
 }

@@ -9,6 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use station_core::{Checkpointer, Station};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use station_runtime::printer::{self, PrinterConfig};
 use station_runtime::sync_agent::{self, AgentConfig};
 use sync_mqtt::LinkConfig;
 use sync_protocol::stream::StreamConfig;
@@ -33,6 +37,15 @@ struct Settings {
     /// The station's MQTT password (its username and client id are its station id).
     #[arg(long, env = "STATION_MQTT_PASSWORD", hide_env_values = true)]
     mqtt_password: Option<String>,
+    /// The receipt printer's serial port (ESC/POS); receipts are queued until it can print.
+    #[arg(long, env = "STATION_PRINTER")]
+    printer: Option<String>,
+    /// The business registration number printed on receipts.
+    #[arg(long, env = "STATION_BUSINESS_NUMBER", default_value = "")]
+    business_number: String,
+    /// The station's address printed on receipts.
+    #[arg(long, env = "STATION_ADDRESS", default_value = "")]
+    address: String,
     /// Seconds without an acknowledgement before events are sent again.
     #[arg(long, default_value_t = 3)]
     resend_after_secs: u64,
@@ -86,6 +99,25 @@ async fn main() -> anyhow::Result<()> {
             }
         })?;
 
+    let printing = Arc::new(AtomicBool::new(false));
+    if let Some(port) = settings.printer.clone() {
+        let config = PrinterConfig {
+            db: settings.db.clone(),
+            port,
+            business_registration_number: settings.business_number.clone(),
+            address: settings.address.clone(),
+            poll: Duration::from_millis(200),
+        };
+        let stop = printing.clone();
+        std::thread::Builder::new()
+            .name("receipt-printer".into())
+            .spawn(move || {
+                if let Err(error) = printer::run(&config, &stop) {
+                    tracing::error!(%error, "the printer supervisor stopped");
+                }
+            })?;
+    }
+
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -95,7 +127,9 @@ async fn main() -> anyhow::Result<()> {
         "{}",
         serde_json::json!({"station": id, "broker": settings.broker})
     );
-    sync_agent::run(config, stopped).await
+    let result = sync_agent::run(config, stopped).await;
+    printing.store(true, Ordering::Relaxed);
+    result
 }
 
 async fn wait_for_signal() {

@@ -1,0 +1,183 @@
+//! The receipt printer's supervisor: takes the station's print queue in order and prints each
+//! receipt on the ESC/POS printer at a serial port, when the printer says it can.
+//!
+//! A sale never waits for the printer: its receipt was queued in the sale's own transaction.
+//! Here a job is marked printed only if the printer still reports itself able to print after
+//! taking it; otherwise the failure is recorded and the receipt is printed again once the printer
+//! is back (a second copy is better than none). An unplugged printer is reopened on each round.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use receipt_printer::transport::{SerialPrinter, SerialSettings};
+use receipt_printer::{Millilitres, Payment, PrinterState, Receipt, ReceiptLine, Won};
+use station_core::{Measure, SaleRecord, Station};
+
+/// Where the printer is and what the receipt header says.
+#[derive(Debug, Clone)]
+pub struct PrinterConfig {
+    pub db: PathBuf,
+    /// The printer's serial port, e.g. /dev/ttyUSB0.
+    pub port: String,
+    pub business_registration_number: String,
+    pub address: String,
+    /// How often to look at the queue and the printer.
+    pub poll: Duration,
+}
+
+/// What the supervisor last saw of the printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterStatus {
+    Disconnected(String),
+    Ready,
+    NotReady(String),
+}
+
+/// Runs until `stop` is set: one round every `poll`.
+pub fn run(config: &PrinterConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    let mut station = Station::open(&config.db)?;
+    let mut printer: Option<SerialPrinter> = None;
+    let mut last = None;
+    while !stop.load(Ordering::Relaxed) {
+        let status = print_once(&mut station, config, &mut printer);
+        if last.as_ref() != Some(&status) {
+            tracing::info!(?status, "printer");
+            last = Some(status);
+        }
+        std::thread::sleep(config.poll);
+    }
+    Ok(())
+}
+
+/// One round: (re)open the printer, check it, print what is waiting.
+pub fn print_once(
+    station: &mut Station,
+    config: &PrinterConfig,
+    printer: &mut Option<SerialPrinter>,
+) -> PrinterStatus {
+    if printer.is_none() {
+        match SerialPrinter::open(&config.port, SerialSettings::default()) {
+            Ok(opened) => *printer = Some(opened),
+            Err(error) => return PrinterStatus::Disconnected(error.to_string()),
+        }
+    }
+    let Some(device) = printer.as_mut() else {
+        return PrinterStatus::Disconnected("not open".into());
+    };
+    let state = match device.query_status(Duration::from_millis(500)) {
+        Ok(state) => state,
+        Err(error) => {
+            *printer = None;
+            return PrinterStatus::Disconnected(error.to_string());
+        }
+    };
+    if !state.can_print() {
+        return PrinterStatus::NotReady(describe(&state));
+    }
+    let jobs = match station.waiting_print_jobs(20) {
+        Ok(jobs) => jobs,
+        Err(error) => return PrinterStatus::NotReady(format!("reading the print queue: {error}")),
+    };
+    for job in jobs {
+        let receipt = match station.sale(job.sale) {
+            Ok(sale) => receipt_of(station, &sale, config),
+            Err(error) => {
+                let _ =
+                    station.record_print_failure(job.job_id, &error.to_string(), Timestamp::now());
+                continue;
+            }
+        };
+        let printed = device
+            .print(&receipt)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                device
+                    .query_status(Duration::from_millis(500))
+                    .map_err(|e| e.to_string())
+            });
+        match printed {
+            Ok(after) if after.can_print() => {
+                if let Err(error) = station.mark_printed(job.job_id, Timestamp::now()) {
+                    tracing::error!(%error, job = job.job_id, "recording a printed receipt failed");
+                }
+            }
+            Ok(after) => {
+                let reason = describe(&after);
+                let _ = station.record_print_failure(job.job_id, &reason, Timestamp::now());
+                return PrinterStatus::NotReady(reason);
+            }
+            Err(error) => {
+                let _ = station.record_print_failure(job.job_id, &error, Timestamp::now());
+                *printer = None;
+                return PrinterStatus::Disconnected(error);
+            }
+        }
+    }
+    PrinterStatus::Ready
+}
+
+fn describe(state: &PrinterState) -> String {
+    format!(
+        "{:?}, cover {:?}, paper {:?}",
+        state.connection, state.cover, state.paper
+    )
+    .to_lowercase()
+}
+
+/// The printed receipt of a sale.
+pub fn receipt_of(station: &Station, sale: &SaleRecord, config: &PrinterConfig) -> Receipt {
+    let won = |w: station_core::Won| Won(u64::try_from(w.get()).unwrap_or(0));
+    let lines = sale
+        .lines
+        .iter()
+        .map(|line| {
+            let (name, volume) = match line.measure {
+                Measure::Volume(volume) => (
+                    line.product_name.clone(),
+                    Millilitres(u64::try_from(volume.get()).unwrap_or(0)),
+                ),
+                Measure::Quantity(quantity) => {
+                    (format!("{} x{quantity}", line.product_name), Millilitres(0))
+                }
+            };
+            ReceiptLine {
+                product_name: name,
+                volume,
+                unit_price: Won(u64::try_from(line.unit_price.get()).unwrap_or(0)),
+                amount: won(line.amount),
+            }
+        })
+        .collect();
+    let payment = match &sale.payment {
+        station_core::Payment::Cash { tendered, change } => Payment::Cash {
+            tendered: won(*tendered),
+            change: won(*change),
+        },
+        station_core::Payment::Card { reference } => Payment::Card {
+            reference: reference.clone(),
+        },
+        station_core::Payment::Account(account) => Payment::Credit {
+            account: account.to_string(),
+        },
+    };
+    let time = jiff::tz::TimeZone::get(&station.info().time_zone)
+        .map(|zone| {
+            zone.to_datetime(sale.settled_at)
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| sale.settled_at.to_string());
+    Receipt {
+        station_name: station.info().name.clone(),
+        business_registration_number: config.business_registration_number.clone(),
+        address: config.address.clone(),
+        receipt_number: sale.receipt_no.clone(),
+        date_time: time,
+        lines,
+        payment,
+        sale_id: sale.sale.to_string(),
+    }
+}

@@ -1,0 +1,145 @@
+//! The station's devices through real serial lines: the receipt printer simulator on a
+//! pseudo-terminal, driven by the station runtime's printer supervisor.
+#![allow(clippy::unwrap_used)] // scenario helpers outside #[test] functions
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+
+use serde_json::Value;
+use support::{Station, binary, deadline};
+use system_tests::{ChildGuard, free_port};
+
+/// The printer simulator: its events as they come, and its control input.
+struct PrinterSim {
+    _process: ChildGuard,
+    control: ChildStdin,
+    events: Receiver<Value>,
+    path: String,
+}
+
+impl PrinterSim {
+    fn start() -> PrinterSim {
+        let mut process = ChildGuard::new(
+            Command::new(binary("printer-sim"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        let control = process.stdin.take().unwrap();
+        let stdout = process.stdout.take().unwrap();
+        let (sender, events) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && sender.send(event).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let ready = events.recv_timeout(support::STEP).unwrap();
+        assert_eq!(ready["event"], "ready", "{ready}");
+        PrinterSim {
+            path: ready["path"].as_str().unwrap().to_owned(),
+            _process: process,
+            control,
+            events,
+        }
+    }
+
+    fn control(&mut self, line: &str) {
+        writeln!(self.control, "{line}").unwrap();
+        self.control.flush().unwrap();
+    }
+
+    /// The next event of `kind`, skipping others.
+    fn next(&self, kind: &str) -> Value {
+        let deadline = deadline();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let event = self
+                .events
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no `{kind}` event from the printer"));
+            assert_ne!(
+                event["event"], "discarded",
+                "a job was sent while it could not print"
+            );
+            if event["event"] == kind {
+                return event;
+            }
+        }
+    }
+}
+
+fn printed_text(receipt: &Value) -> String {
+    receipt["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is_back() {
+    let mut printer = PrinterSim::start();
+    printer.control("paper-out on");
+    printer.next("state");
+
+    // A station with no HQ in reach (nothing listens on the broker port): it sells anyway.
+    let mut station = Station::new("ST0001", free_port());
+    station.manager(
+        "price receive --version 1 --effective-at 2026-01-01T00:00:00Z --item CD1001:경유:litre:1650",
+    );
+    station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
+    station.broker_args.extend([
+        "--printer".to_owned(),
+        printer.path.clone(),
+        "--business-number".to_owned(),
+        "123-45-67890".to_owned(),
+        "--address".to_owned(),
+        "Seoul".to_owned(),
+    ]);
+    station.start_runtime();
+    station.cashier("shift open --float 0");
+    let sale = station.cashier("sale settle --line product=CD1001,litres=40 --cash 70000");
+    let receipt_no = sale["receipt_no"].as_str().unwrap().to_owned();
+
+    // The sale is durable and its receipt waits in the queue; nothing is sent to a printer
+    // without paper (a job sent anyway would show as a `discarded` event below).
+    let waiting = station.run("print list");
+    assert_eq!(waiting.as_array().unwrap().len(), 1);
+    assert_eq!(waiting[0]["sale"], sale["sale"]);
+    assert_eq!(
+        station.run(&format!("sale show --receipt {receipt_no}"))["total_won"],
+        66_000
+    );
+
+    printer.control("paper-out off");
+    let printed = printer.next("receipt");
+    let text = printed_text(&printed);
+    assert!(text.contains(&receipt_no), "{text}");
+    assert!(text.contains("경유"), "{text}");
+    assert!(text.contains("66,000"), "{text}");
+    assert!(text.contains("123-45-67890"), "{text}");
+    assert_eq!(printed["qr"], sale["sale"]);
+    assert_eq!(printed["cut"], true);
+    station.wait_for("the job is marked printed", |s| {
+        s.run("print list") == Value::Array(Vec::new())
+    });
+
+    // A reprint asked for at the counter comes out again.
+    station.cashier(&format!(
+        "sale reprint --sale {}",
+        sale["sale"].as_str().unwrap()
+    ));
+    let again = printer.next("receipt");
+    assert!(printed_text(&again).contains(&receipt_no));
+}
