@@ -304,6 +304,28 @@ fn stock(s: &Session, command: StockCommand) -> Result<(), Failure> {
             &station.tank_stock()?,
             &station.product_stock()?,
         )),
+        StockCommand::Readings => emit(
+            &station
+                .latest_tank_readings()?
+                .iter()
+                .map(render::tank_reading)
+                .collect(),
+        ),
+        StockCommand::Reconcile { day } => {
+            let day = match day {
+                Some(day) => day,
+                None => station
+                    .open_business_day()?
+                    .unwrap_or_else(|| station.local_date(s.now)),
+            };
+            emit(
+                &station
+                    .wet_stock_reconciliation(day)?
+                    .iter()
+                    .map(render::reconciliation)
+                    .collect(),
+            )
+        }
         StockCommand::Flows { tank } => emit(
             &station
                 .stock_flows(tank)?

@@ -195,6 +195,13 @@ enum StockCommand {
         #[arg(long)]
         tank: TankNo,
     },
+    /// The tank gauge's latest reading per tank.
+    Readings,
+    /// Wet-stock reconciliation per tank of a business day (default: the open one).
+    Reconcile {
+        #[arg(long)]
+        day: Option<Date>,
+    },
     /// Correct a tank's book stock by a signed number of litres (needs a manager).
     Adjust {
         #[arg(long)]

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use station_core::{
     AccountMovement, CreditAccount, DayReport, DeadLetter, DeliveryView, InboxOutcome, Measure,
     OpenShift, OrderView, OutboxEvent, Payment, PriceSource, PriceVersionStatus, PrintJob,
-    ProductStock, SaleRecord, SalesSummaryRow, ShiftReport, StockFlow, StoredPriceVersion, Tank,
-    TankStock, UserRecord,
+    ProductStock, Reconciliation, SaleRecord, SalesSummaryRow, ShiftReport, StockFlow,
+    StoredPriceVersion, Tank, TankReading, TankStock, UserRecord,
 };
 
 pub fn sale(sale: &SaleRecord) -> Value {
@@ -282,5 +282,29 @@ pub fn print_job(job: &PrintJob) -> Value {
         "requested_at": job.requested_at.to_string(),
         "attempts": job.attempts,
         "last_error": job.last_error,
+    })
+}
+
+pub fn tank_reading(reading: &TankReading) -> Value {
+    json!({
+        "tank": reading.tank.get(),
+        "volume_ml": reading.volume.get(),
+        "water_ml": reading.water.get(),
+        "measured_at": reading.measured_at.to_string(),
+    })
+}
+
+pub fn reconciliation(r: &Reconciliation) -> Value {
+    json!({
+        "business_day": r.business_day.to_string(),
+        "tank": r.tank.get(),
+        "product": r.product.as_str(),
+        "opening_ml": r.opening.get(),
+        "deliveries_ml": r.deliveries.get(),
+        "sales_ml": r.sales.get(),
+        "closing_ml": r.closing.get(),
+        "variance_ml": r.variance.get(),
+        "limit_ml": r.limit.get(),
+        "flagged": r.flagged,
     })
 }

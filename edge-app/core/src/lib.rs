@@ -28,6 +28,7 @@ mod station;
 mod stock;
 mod store;
 pub mod units;
+mod wetstock;
 
 pub use accounts::{AccountMovement, AccountPaymentMethod, CreditAccount};
 pub use auth::{Actor, ManagerApproval, NewUser, Pin, Role, UserRecord};
@@ -55,3 +56,4 @@ pub use store::{
     APPLICATION_ID, CheckpointOutcome, Checkpointer, WAL_AUTOCHECKPOINT_PAGES, schema_version,
 };
 pub use units::{Millilitres, UnitPrice, Won};
+pub use wetstock::{Reconciliation, TankReading};

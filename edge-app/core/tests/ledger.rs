@@ -1302,7 +1302,8 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
         // Back to the first schema: no position column, the position only in the outbox rows.
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE print_jobs; ALTER TABLE station DROP COLUMN outbox_acked_through;
+            "DROP TABLE tank_readings; DROP TABLE print_jobs;
+             ALTER TABLE station DROP COLUMN outbox_acked_through;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -1360,4 +1361,58 @@ fn every_sale_owes_a_receipt_until_the_printer_takes_it() {
         (reprint[0].sale, reprint[0].reason.as_str()),
         (sale.sale, "reprint")
     );
+}
+
+#[test]
+fn wet_stock_reconciliation_compares_the_gauge_with_the_ledger_and_flags_a_loss() {
+    let mut f = Fixture::new();
+    f.open_shift(0);
+    let day = f.station.open_business_day().unwrap().unwrap();
+    let now = f.tick();
+    f.station
+        .record_tank_reading(tank(3), litres(5_000), litres(0), now)
+        .unwrap();
+    f.fill(3, 10_000);
+    f.sell_cash(vec![f.fuel_line(GASOLINE, 2_000_000)], 10_000_000)
+        .unwrap();
+    // The gauge finds 30 L less than the ledger expects: within 0.5% of 2,000 L + 50 L.
+    let now = f.tick();
+    f.station
+        .record_tank_reading(tank(3), litres(12_970), litres(0), now)
+        .unwrap();
+    let report = f.station.wet_stock_reconciliation(day).unwrap();
+    assert_eq!(report.len(), 1, "only tanks with readings: {report:?}");
+    let tank3 = &report[0];
+    assert_eq!(
+        (tank3.opening, tank3.deliveries, tank3.sales, tank3.closing),
+        (litres(5_000), litres(10_000), litres(2_000), litres(12_970))
+    );
+    assert_eq!(
+        (tank3.variance, tank3.limit, tank3.flagged),
+        (litres(-30), litres(60), false)
+    );
+
+    // 200 L missing is past the tolerance.
+    let now = f.tick();
+    f.station
+        .record_tank_reading(tank(3), litres(12_800), litres(0), now)
+        .unwrap();
+    let report = f.station.wet_stock_reconciliation(day).unwrap();
+    assert_eq!(
+        (report[0].variance, report[0].flagged),
+        (litres(-200), true)
+    );
+    assert_eq!(
+        f.station.latest_tank_readings().unwrap()[0].volume,
+        litres(12_800)
+    );
+
+    let before = f.dump();
+    let now = f.tick();
+    let refused = f
+        .station
+        .record_tank_reading(tank(9), litres(1), litres(0), now)
+        .unwrap_err();
+    assert_eq!(refused.code(), "unknown_tank");
+    assert_eq!(f.dump(), before);
 }

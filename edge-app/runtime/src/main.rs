@@ -12,6 +12,7 @@ use station_core::{Checkpointer, Station};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use station_runtime::gauge::{self, GaugeConfig};
 use station_runtime::printer::{self, PrinterConfig};
 use station_runtime::sync_agent::{self, AgentConfig};
 use sync_mqtt::LinkConfig;
@@ -46,6 +47,12 @@ struct Settings {
     /// The station's address printed on receipts.
     #[arg(long, env = "STATION_ADDRESS", default_value = "")]
     address: String,
+    /// The automatic tank gauge's serial port (Veeder-Root TLS serial interface).
+    #[arg(long, env = "STATION_GAUGE")]
+    gauge: Option<String>,
+    /// Milliseconds between readings of the tank gauge.
+    #[arg(long, default_value_t = 60_000)]
+    gauge_poll_ms: u64,
     /// Seconds without an acknowledgement before events are sent again.
     #[arg(long, default_value_t = 3)]
     resend_after_secs: u64,
@@ -99,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
             }
         })?;
 
-    let printing = Arc::new(AtomicBool::new(false));
+    let devices_stop = Arc::new(AtomicBool::new(false));
     if let Some(port) = settings.printer.clone() {
         let config = PrinterConfig {
             db: settings.db.clone(),
@@ -108,12 +115,28 @@ async fn main() -> anyhow::Result<()> {
             address: settings.address.clone(),
             poll: Duration::from_millis(200),
         };
-        let stop = printing.clone();
+        let stop = devices_stop.clone();
         std::thread::Builder::new()
             .name("receipt-printer".into())
             .spawn(move || {
                 if let Err(error) = printer::run(&config, &stop) {
                     tracing::error!(%error, "the printer supervisor stopped");
+                }
+            })?;
+    }
+
+    if let Some(port) = settings.gauge.clone() {
+        let config = GaugeConfig {
+            db: settings.db.clone(),
+            port,
+            poll: Duration::from_millis(settings.gauge_poll_ms),
+        };
+        let stop = devices_stop.clone();
+        std::thread::Builder::new()
+            .name("tank-gauge".into())
+            .spawn(move || {
+                if let Err(error) = gauge::run(&config, &stop) {
+                    tracing::error!(%error, "the tank gauge supervisor stopped");
                 }
             })?;
     }
@@ -128,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
         serde_json::json!({"station": id, "broker": settings.broker})
     );
     let result = sync_agent::run(config, stopped).await;
-    printing.store(true, Ordering::Relaxed);
+    devices_stop.store(true, Ordering::Relaxed);
     result
 }
 

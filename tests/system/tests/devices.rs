@@ -143,3 +143,96 @@ fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is
     let again = printer.next("receipt");
     assert!(printed_text(&again).contains(&receipt_no));
 }
+
+/// The tank gauge simulator: its control input and acknowledgements.
+struct GaugeSim {
+    _process: ChildGuard,
+    control: ChildStdin,
+    events: Receiver<Value>,
+    path: String,
+}
+
+impl GaugeSim {
+    fn start() -> GaugeSim {
+        let mut process = ChildGuard::new(
+            Command::new(binary("gauge-sim"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        let control = process.stdin.take().unwrap();
+        let stdout = process.stdout.take().unwrap();
+        let (sender, events) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && sender.send(event).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let ready = events.recv_timeout(support::STEP).unwrap();
+        GaugeSim {
+            path: ready["path"].as_str().unwrap().to_owned(),
+            _process: process,
+            control,
+            events,
+        }
+    }
+
+    /// Sends a control line and waits until the simulator applied it.
+    fn control(&mut self, line: &str) {
+        writeln!(self.control, "{line}").unwrap();
+        self.control.flush().unwrap();
+        let ack = self.events.recv_timeout(support::STEP).unwrap();
+        assert_eq!(ack["event"], "applied", "{ack}");
+    }
+}
+
+#[test]
+fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
+    // The simulator's tank 3 holds 21,000 L of diesel.
+    let mut gauge = GaugeSim::start();
+    let mut station = Station::new("ST0001", free_port());
+    station.manager(
+        "price receive --version 1 --effective-at 2026-01-01T00:00:00Z --item CD1001:Diesel:litre:1650",
+    );
+    station.manager("tank register --tank 3 --product CD1001 --capacity 30000");
+    station.cashier("shift open --float 0");
+    station.broker_args.extend([
+        "--gauge".to_owned(),
+        gauge.path.clone(),
+        "--gauge-poll-ms".to_owned(),
+        "100".to_owned(),
+    ]);
+    station.start_runtime();
+    let measured = |s: &Station| s.run("stock readings")[0]["volume_ml"].as_i64();
+    station.wait_for("the gauge's first reading", |s| {
+        measured(s) == Some(21_000_000)
+    });
+
+    // A sale the pump delivered and the gauge saw: the books and the tank agree.
+    station.cashier("sale settle --line product=CD1001,litres=100,tank=3 --card A-1");
+    gauge.control("sale 3 100");
+    station.wait_for("the reading after the sale", |s| {
+        measured(s) == Some(20_900_000)
+    });
+    let report = station.run("stock reconcile");
+    assert_eq!(report[0]["tank"], 3);
+    assert_eq!(report[0]["sales_ml"], 100_000);
+    assert_eq!(report[0]["variance_ml"], 0);
+    assert_eq!(report[0]["flagged"], false);
+
+    // 400 L leave the tank with no sale: past 0.5% of sales + 50 L, flagged.
+    gauge.control("sale 3 400");
+    station.wait_for("the reading after the loss", |s| {
+        measured(s) == Some(20_500_000)
+    });
+    let report = station.run("stock reconcile");
+    assert_eq!(report[0]["variance_ml"], -400_000);
+    assert_eq!(report[0]["limit_ml"], 50_500);
+    assert_eq!(report[0]["flagged"], true);
+}
