@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-cargo build --locked -p station-cli -p station-runtime -p cloud-hub
+cargo build --locked -p station-cli -p station-runtime -p cloud-hub -p receipt-printer -p tank-gauge
 bin="${CARGO_TARGET_DIR:-target}/debug"
 http_port="${HUB_HTTP_PORT:-8080}"
 mqtt_port="${MQTT_PORT:-1883}"
@@ -62,26 +62,46 @@ api POST /api/prices '{"prices":[{"product":"CD1001","unit_price_won":1650},{"pr
 api POST /api/stations '{"station":"ST0001","name":"Gangnam","operating_type":"directly_managed"}'
 api POST /api/stations '{"station":"ST0002","name":"Suwon","operating_type":"consignment"}'
 
+step "ST0001's devices: a receipt printer and a tank gauge, simulated on pseudo-terminals"
+mkfifo "$demo/printer.in" "$demo/gauge.in"
+"$bin/printer-sim" <"$demo/printer.in" >"$demo/printer.log" 2>&1 &
+pids+=($!)
+exec 7>"$demo/printer.in"
+"$bin/gauge-sim" <"$demo/gauge.in" >"$demo/gauge.log" 2>&1 &
+pids+=($!)
+exec 8>"$demo/gauge.in"
+wait_for "the printer simulator" grep -q ready "$demo/printer.log"
+wait_for "the gauge simulator" grep -q ready "$demo/gauge.log"
+printer_port=$(head -1 "$demo/printer.log" | field path)
+gauge_port=$(head -1 "$demo/gauge.log" | field path)
+echo "printer on $printer_port, gauge on $gauge_port"
+devices_ST0001=(--printer "$printer_port" --business-number 123-45-67890 --address "Seoul" --gauge "$gauge_port" --gauge-poll-ms 2000)
+devices_ST0002=()
+
 for station in ST0001 ST0002; do
     step "Station $station: database, users, runtime"
     db="$demo/$station.db"
+    devices_var="devices_${station}[@]"
     "$bin/station" --db "$db" --manager park --manager-pin 9999 init --station "$station" --name "$station" --manager-name Park
     "$bin/station" --db "$db" --user park --pin 9999 user add --id kim --name Kim --role cashier --new-pin 1234
-    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" >"$demo/$station.out" 2>"$demo/$station.log" &
+    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" "${!devices_var}" >"$demo/$station.out" 2>"$demo/$station.log" &
     pids+=($!)
     wait_for "$station to receive HQ's prices" "$bin/station" --db "$db" price show --product CD1001
-    "$bin/station" --db "$db" --user park --pin 9999 tank register --tank 1 --product CD1001 --capacity 30000
-    "$bin/station" --db "$db" --user park --pin 9999 tank register --tank 2 --product GS1001 --capacity 20000
+    # Numbered as the gauge numbers them: 1 gasoline, 3 diesel.
+    "$bin/station" --db "$db" --user park --pin 9999 tank register --tank 1 --product GS1001 --capacity 20000
+    "$bin/station" --db "$db" --user park --pin 9999 tank register --tank 3 --product CD1001 --capacity 30000
 done
 
 S1=(--db "$demo/ST0001.db")
+wait_for "the gauge's first reading" bash -c "'$bin/station' --db '$demo/ST0001.db' stock readings | grep -q volume_ml"
 step "ST0001 orders diesel; HQ ships it; the station confirms the delivery"
-order=$("$bin/station" "${S1[@]}" --user park --pin 9999 order place --product CD1001 --litres 20000 --wanted "$(date -u -d tomorrow +%Y-%m-%d)" | field order)
+order=$("$bin/station" "${S1[@]}" --user park --pin 9999 order place --product CD1001 --litres 8000 --wanted "$(date -u -d tomorrow +%Y-%m-%d)" | field order)
 wait_for "HQ to see the order" api GET "/api/orders/$order"
-api POST "/api/orders/$order/shipments" '{"truck":"83-GA-1234","volume_ml":20000000}' >/dev/null
+api POST "/api/orders/$order/shipments" '{"truck":"83-GA-1234","volume_ml":8000000}' >/dev/null
 wait_for "ST0001 to expect the delivery" bash -c "'$bin/station' --db '$demo/ST0001.db' delivery list | grep -q shipment"
 shipment=$("$bin/station" "${S1[@]}" delivery list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["shipment"])')
-"$bin/station" "${S1[@]}" --user park --pin 9999 delivery confirm --shipment "$shipment" --tank 1 --litres 19950.5
+"$bin/station" "${S1[@]}" --user park --pin 9999 delivery confirm --shipment "$shipment" --tank 3 --litres 7950.5
+echo "deliver 3 7950.5" >&8   # the gauge sees the fuel arrive
 wait_for "HQ to show the order delivered" bash -c "HTTP_PORT=$http_port TOKEN=$TOKEN; $(declare -f api); api GET /api/orders/$order | grep -q delivered"
 api GET "/api/orders/$order"
 
@@ -90,7 +110,15 @@ step "ST0001 sells, and cancels one sale with the manager's approval"
 "$bin/station" "${S1[@]}" --user kim --pin 1234 sale settle --line product=CD1001,litres=40 --line product=SN2001,qty=2 --cash 70000 | field receipt_no
 sale=$("$bin/station" "${S1[@]}" --user kim --pin 1234 sale settle --line product=CD1001,litres=30.303,pump-price=1650,pump-amount=50000 --card APPROVAL-7781 | field sale)
 "$bin/station" "${S1[@]}" --user kim --pin 1234 --manager park --manager-pin 9999 sale cancel --sale "$sale" --reason wrong-pump | field receipt_no
+printf 'sale 3 40\nsale 3 30.303\n' >&8   # the pumps drew the fuel from tank 3
 wait_for "ST0001 to have sent everything" bash -c "'$bin/station' --db '$demo/ST0001.db' outbox list --pending | grep -q '\"backlog\":0'"
+step "ST0001's printer and gauge"
+wait_for "the receipts to print" bash -c "[ \$(grep -c '\"event\":\"receipt\"' '$demo/printer.log') -ge 2 ]"
+grep '"event":"receipt"' "$demo/printer.log" | head -1
+sleep 3   # one more reading of the gauge, taken every 2 s
+"$bin/station" "${S1[@]}" stock readings
+"$bin/station" "${S1[@]}" stock reconcile
+
 step "HQ's view of the network"
 api GET /api/sales
 api GET /api/stations/status
@@ -103,6 +131,8 @@ The system is running. Where to look:
   HQ login:               admin / $admin_password
   Token:                  $TOKEN
   Stations:               $bin/station --db $demo/ST0001.db stock show   (and ST0002)
+  Devices of ST0001:      receipts in $demo/printer.log; the tank gauge takes control lines such as
+                          echo 'sale 3 100' > $demo/gauge.in ; then: $bin/station --db $demo/ST0001.db stock reconcile
   Logs:                   $demo/*.log
 Press Ctrl-C to stop.
 EOF
