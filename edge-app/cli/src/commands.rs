@@ -312,12 +312,7 @@ fn stock(s: &Session, command: StockCommand) -> Result<(), Failure> {
                 .collect(),
         ),
         StockCommand::Reconcile { day } => {
-            let day = match day {
-                Some(day) => day,
-                None => station
-                    .open_business_day()?
-                    .unwrap_or_else(|| station.local_date(s.now)),
-            };
+            let day = day_or_open(&station, day, s.now)?;
             emit(
                 &station
                     .wet_stock_reconciliation(day)?
@@ -496,12 +491,7 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
             emit(&json!({"queued": job, "sale": sale.to_string()}))
         }
         SaleCommand::List { day } => {
-            let day = match day {
-                Some(day) => day,
-                None => station
-                    .open_business_day()?
-                    .unwrap_or_else(|| station.local_date(s.now)),
-            };
+            let day = day_or_open(&station, day, s.now)?;
             emit(
                 &station
                     .sales_of_day(day)?
@@ -591,4 +581,18 @@ fn outbox(s: &Session, command: OutboxCommand) -> Result<(), Failure> {
             }))
         }
     }
+}
+
+/// The business day asked for; else the open one; else the station's date now.
+fn day_or_open(
+    station: &Station,
+    day: Option<jiff::civil::Date>,
+    now: Timestamp,
+) -> Result<jiff::civil::Date, Failure> {
+    Ok(match day {
+        Some(day) => day,
+        None => station
+            .open_business_day()?
+            .unwrap_or_else(|| station.local_date(now)),
+    })
 }

@@ -12,18 +12,19 @@ use serde_json::Value;
 use support::{Station, binary, deadline};
 use system_tests::{ChildGuard, free_port};
 
-/// The printer simulator: its events as they come, and its control input.
-struct PrinterSim {
+/// A device simulator on a pseudo-terminal: its events as they come, and its control input.
+struct Simulator {
     _process: ChildGuard,
     control: ChildStdin,
     events: Receiver<Value>,
     path: String,
 }
 
-impl PrinterSim {
-    fn start() -> PrinterSim {
+impl Simulator {
+    /// Starts the simulator binary and waits for its `ready` line with the port's path.
+    fn start(name: &str) -> Simulator {
         let mut process = ChildGuard::new(
-            Command::new(binary("printer-sim"))
+            Command::new(binary(name))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -44,7 +45,7 @@ impl PrinterSim {
         });
         let ready = events.recv_timeout(support::STEP).unwrap();
         assert_eq!(ready["event"], "ready", "{ready}");
-        PrinterSim {
+        Simulator {
             path: ready["path"].as_str().unwrap().to_owned(),
             _process: process,
             control,
@@ -89,7 +90,7 @@ fn printed_text(receipt: &Value) -> String {
 
 #[test]
 fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is_back() {
-    let mut printer = PrinterSim::start();
+    let mut printer = Simulator::start("printer-sim");
     printer.control("paper-out on");
     printer.next("state");
 
@@ -144,47 +145,9 @@ fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is
     assert!(printed_text(&again).contains(&receipt_no));
 }
 
-/// The tank gauge simulator: its control input and acknowledgements.
-struct GaugeSim {
-    _process: ChildGuard,
-    control: ChildStdin,
-    events: Receiver<Value>,
-    path: String,
-}
-
-impl GaugeSim {
-    fn start() -> GaugeSim {
-        let mut process = ChildGuard::new(
-            Command::new(binary("gauge-sim"))
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap(),
-        );
-        let control = process.stdin.take().unwrap();
-        let stdout = process.stdout.take().unwrap();
-        let (sender, events) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<Value>(&line)
-                    && sender.send(event).is_err()
-                {
-                    return;
-                }
-            }
-        });
-        let ready = events.recv_timeout(support::STEP).unwrap();
-        GaugeSim {
-            path: ready["path"].as_str().unwrap().to_owned(),
-            _process: process,
-            control,
-            events,
-        }
-    }
-
+impl Simulator {
     /// Sends a control line and waits until the simulator applied it.
-    fn control(&mut self, line: &str) {
+    fn control_applied(&mut self, line: &str) {
         writeln!(self.control, "{line}").unwrap();
         self.control.flush().unwrap();
         let ack = self.events.recv_timeout(support::STEP).unwrap();
@@ -195,7 +158,7 @@ impl GaugeSim {
 #[test]
 fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     // The simulator's tank 3 holds 21,000 L of diesel.
-    let mut gauge = GaugeSim::start();
+    let mut gauge = Simulator::start("gauge-sim");
     let mut station = Station::new("ST0001", free_port());
     station.manager(
         "price receive --version 1 --effective-at 2026-01-01T00:00:00Z --item CD1001:Diesel:litre:1650",
@@ -216,7 +179,7 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
 
     // A sale the pump delivered and the gauge saw: the books and the tank agree.
     station.cashier("sale settle --line product=CD1001,litres=100,tank=3 --card A-1");
-    gauge.control("sale 3 100");
+    gauge.control_applied("sale 3 100");
     station.wait_for("the reading after the sale", |s| {
         measured(s) == Some(20_900_000)
     });
@@ -227,7 +190,7 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     assert_eq!(report[0]["flagged"], false);
 
     // 400 L leave the tank with no sale: past 0.5% of sales + 50 L, flagged.
-    gauge.control("sale 3 400");
+    gauge.control_applied("sale 3 400");
     station.wait_for("the reading after the loss", |s| {
         measured(s) == Some(20_500_000)
     });
