@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sales", get(sales))
         .route("/api/stock", get(stock))
+        .route("/api/wet-stock", get(wet_stock))
         .route("/api/dead-letters", get(dead_letters))
         .with_state(state)
 }
@@ -66,7 +67,8 @@ pub fn router(state: AppState) -> Router {
     paths(
         healthz, readyz, metrics, login, logout, list_stations, register_station, station_statuses,
         list_products, upsert_product, list_prices, publish_prices, list_orders, show_order,
-        dispatch_shipment, reject_order, dispatch_policy, set_dispatch_policy, sales, stock, dead_letters
+        dispatch_shipment, reject_order, dispatch_policy, set_dispatch_policy, sales, stock, wet_stock,
+        dead_letters
     ),
     components(schemas(ApiError, ErrorBody)),
     modifiers(&BearerAuth)
@@ -585,6 +587,19 @@ async fn stock(
     ApiQuery(filter): ApiQuery<StationFilter>,
 ) -> ApiResult<Vec<TankStockView>> {
     Ok(Json(lock(&state).tank_stock(filter.station.as_deref())?))
+}
+
+/// Wet-stock reconciliations per station, closed business day and tank; flagged ones need a look.
+#[utoipa::path(get, path = "/api/wet-stock", security(("bearer" = [])), params(SalesFilter), responses((status = 200, body = Vec<WetStockView>)))]
+async fn wet_stock(
+    State(state): State<AppState>,
+    _session: HqSession,
+    ApiQuery(filter): ApiQuery<SalesFilter>,
+) -> ApiResult<Vec<WetStockView>> {
+    Ok(Json(lock(&state).wet_stock(
+        filter.station.as_deref(),
+        filter.day.as_deref(),
+    )?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]

@@ -43,7 +43,10 @@ pub enum ReceivedOutcome {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_hub.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_hub.sql")),
+        M::up(include_str!("../migrations/0002_wet_stock.sql")),
+    ])
 }
 
 pub(crate) fn ms(at: Timestamp) -> i64 {

@@ -7,7 +7,7 @@ use sync_protocol::{Event, OrderRejected, ShipmentDispatched};
 
 use crate::error::{HubError, Result};
 use crate::hub::{Hub, emit_to_station, from_ms, new_v7};
-use crate::views::{OrderView, SalesRowView, ShipmentView, TankStockView};
+use crate::views::{OrderView, SalesRowView, ShipmentView, TankStockView, WetStockView};
 
 const AUTO_DISPATCH: &str = "auto_dispatch";
 
@@ -187,6 +187,34 @@ impl Hub {
                     canceled_quantity: r.get(9)?,
                     canceled_amount_won: canceled,
                     net_amount_won: sales - canceled,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Wet-stock reconciliations per station, business day and tank, optionally narrowed.
+    pub fn wet_stock(&self, station: Option<&str>, day: Option<&str>) -> Result<Vec<WetStockView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station_id, business_day, tank, product_id, opening_ml, deliveries_ml, sales_ml, closing_ml,
+                    variance_ml, limit_ml, flagged
+             FROM rm_wet_stock WHERE (?1 IS NULL OR station_id = ?1) AND (?2 IS NULL OR business_day = ?2)
+             ORDER BY station_id, business_day, tank",
+        )?;
+        let rows = stmt
+            .query_map(params![station, day], |r| {
+                Ok(WetStockView {
+                    station: r.get(0)?,
+                    business_day: r.get(1)?,
+                    tank: r.get(2)?,
+                    product: r.get(3)?,
+                    opening_ml: r.get(4)?,
+                    deliveries_ml: r.get(5)?,
+                    sales_ml: r.get(6)?,
+                    closing_ml: r.get(7)?,
+                    variance_ml: r.get(8)?,
+                    limit_ml: r.get(9)?,
+                    flagged: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

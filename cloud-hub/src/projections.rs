@@ -139,6 +139,29 @@ pub(crate) fn apply(
                  ON CONFLICT (station_id) DO UPDATE SET price_version_applied = max(coalesce(price_version_applied, 0), ?2), price_applied_at_ms = ?3")?.execute(params![station, to_i64(applied.version), applied.applied_at.as_millisecond()],
             )?;
         }
+        Event::WetStockReconciled(r) => {
+            tx.prepare_cached(
+                "INSERT INTO rm_wet_stock (station_id, business_day, tank, product_id, opening_ml, deliveries_ml,
+                                           sales_ml, closing_ml, variance_ml, limit_ml, flagged)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (station_id, business_day, tank) DO UPDATE SET
+                    product_id = ?4, opening_ml = ?5, deliveries_ml = ?6, sales_ml = ?7,
+                    closing_ml = ?8, variance_ml = ?9, limit_ml = ?10, flagged = ?11",
+            )?
+            .execute(params![
+                station,
+                r.business_day.to_string(),
+                r.tank,
+                r.product_id,
+                r.opening_ml,
+                r.deliveries_ml,
+                r.sales_ml,
+                r.closing_ml,
+                r.variance_ml,
+                r.limit_ml,
+                r.flagged
+            ])?;
+        }
         // Recorded in the event log; no read model of this issue follows them yet.
         Event::ShiftClosed(_)
         | Event::DayClosed(_)

@@ -125,3 +125,20 @@ pub struct DeadLetterView {
     pub message: String,
     pub received_at: String,
 }
+
+/// A tank's wet-stock reconciliation for a closed business day, as the station reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct WetStockView {
+    pub station: String,
+    pub business_day: String,
+    pub tank: u16,
+    pub product: String,
+    pub opening_ml: i64,
+    pub deliveries_ml: i64,
+    pub sales_ml: i64,
+    pub closing_ml: i64,
+    pub variance_ml: i64,
+    pub limit_ml: i64,
+    /// The variance passed 0.5% of sales plus 50 L.
+    pub flagged: bool,
+}

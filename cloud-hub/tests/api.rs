@@ -248,7 +248,7 @@ fn fuel_sale(sale_id: u128, volume_ml: i64, amount_won: i64) -> SaleSettled {
 }
 
 /// Every route under `/api` the router serves, as (method, path template).
-const API_ROUTES: [(&str, &str); 18] = [
+const API_ROUTES: [(&str, &str); 19] = [
     ("post", "/api/login"),
     ("post", "/api/logout"),
     ("get", "/api/stations"),
@@ -266,6 +266,7 @@ const API_ROUTES: [(&str, &str); 18] = [
     ("put", "/api/dispatch-policy"),
     ("get", "/api/sales"),
     ("get", "/api/stock"),
+    ("get", "/api/wet-stock"),
     ("get", "/api/dead-letters"),
 ];
 
@@ -313,6 +314,7 @@ fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
         ),
         (Method::GET, "/api/sales".into(), None),
         (Method::GET, "/api/stock".into(), None),
+        (Method::GET, "/api/wet-stock".into(), None),
         (Method::GET, "/api/dead-letters".into(), None),
     ]
 }

@@ -187,6 +187,7 @@ payload_codec!(
     PriceVersionApplied,
     CreditAccountOpened,
     CreditPaymentReceived,
+    WetStockReconciled,
     PriceChanged,
     ShipmentDispatched,
     OrderRejected,

@@ -38,6 +38,7 @@ pub enum Event {
     PriceVersionApplied(PriceVersionApplied),
     CreditAccountOpened(CreditAccountOpened),
     CreditPaymentReceived(CreditPaymentReceived),
+    WetStockReconciled(WetStockReconciled),
     // HQ → station
     PriceChanged(PriceChanged),
     ShipmentDispatched(ShipmentDispatched),
@@ -59,6 +60,7 @@ pub enum EventKind {
     PriceVersionApplied,
     CreditAccountOpened,
     CreditPaymentReceived,
+    WetStockReconciled,
     PriceChanged,
     ShipmentDispatched,
     OrderRejected,
@@ -73,7 +75,7 @@ pub enum Direction {
 
 impl EventKind {
     /// All kinds, in a stable order.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::TankRegistered,
         EventKind::OrderPlaced,
         EventKind::OrderCanceled,
@@ -86,6 +88,7 @@ impl EventKind {
         EventKind::PriceVersionApplied,
         EventKind::CreditAccountOpened,
         EventKind::CreditPaymentReceived,
+        EventKind::WetStockReconciled,
         EventKind::PriceChanged,
         EventKind::ShipmentDispatched,
         EventKind::OrderRejected,
@@ -106,6 +109,7 @@ impl EventKind {
             EventKind::PriceVersionApplied => "price_version_applied",
             EventKind::CreditAccountOpened => "credit_account_opened",
             EventKind::CreditPaymentReceived => "credit_payment_received",
+            EventKind::WetStockReconciled => "wet_stock_reconciled",
             EventKind::PriceChanged => "price_changed",
             EventKind::ShipmentDispatched => "shipment_dispatched",
             EventKind::OrderRejected => "order_rejected",
@@ -152,6 +156,7 @@ impl Event {
             Event::PriceVersionApplied(_) => EventKind::PriceVersionApplied,
             Event::CreditAccountOpened(_) => EventKind::CreditAccountOpened,
             Event::CreditPaymentReceived(_) => EventKind::CreditPaymentReceived,
+            Event::WetStockReconciled(_) => EventKind::WetStockReconciled,
             Event::PriceChanged(_) => EventKind::PriceChanged,
             Event::ShipmentDispatched(_) => EventKind::ShipmentDispatched,
             Event::OrderRejected(_) => EventKind::OrderRejected,
@@ -342,6 +347,24 @@ pub struct CreditPaymentReceived {
     /// `cash` or `card`.
     pub method: String,
     pub received_by: String,
+}
+
+/// A tank's wet-stock reconciliation for a closed business day: what the tank gauge measured
+/// against what the ledger says moved. Volumes in millilitres.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WetStockReconciled {
+    pub business_day: Date,
+    pub tank: u16,
+    pub product_id: String,
+    pub opening_ml: i64,
+    pub deliveries_ml: i64,
+    /// Sales minus cancellations.
+    pub sales_ml: i64,
+    pub closing_ml: i64,
+    /// Closing measured minus what the ledger expects.
+    pub variance_ml: i64,
+    pub limit_ml: i64,
+    pub flagged: bool,
 }
 
 // ---------------------------------------------------------------------------------------------

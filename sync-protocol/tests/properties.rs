@@ -629,6 +629,27 @@ fn event() -> impl Strategy<Value = Event> {
             }
         ),
         (
+            date(),
+            any::<u16>(),
+            text(),
+            prop::array::uniform6(any::<i64>()),
+            any::<bool>()
+        )
+            .prop_map(|(business_day, tank, product_id, v, flagged)| {
+                Event::WetStockReconciled(WetStockReconciled {
+                    business_day,
+                    tank,
+                    product_id,
+                    opening_ml: v[0],
+                    deliveries_ml: v[1],
+                    sales_ml: v[2],
+                    closing_ml: v[3],
+                    variance_ml: v[4],
+                    limit_ml: v[5],
+                    flagged,
+                })
+            }),
+        (
             any::<u64>(),
             timestamp(),
             prop::collection::vec(price_item(), 0..4)

@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{OptionalExtension, params};
-use sync_protocol::{DayClosed, DayProductTotals, Event, ShiftClosed};
+use sync_protocol::{DayClosed, DayProductTotals, Event, ShiftClosed, WetStockReconciled};
 
 use crate::auth::{Actor, ManagerApproval};
 use crate::error::{Result, StationError};
@@ -210,6 +210,21 @@ impl Station {
                     .collect(),
                 net_amount_won: report.net_amount.get(),
             }))?;
+            // Each tank the gauge measured that day: HQ hears how the tank and the books agreed.
+            for tank in crate::wetstock::reconcile(&tx.sql, day)? {
+                tx.emit(Event::WetStockReconciled(WetStockReconciled {
+                    business_day: day,
+                    tank: tank.tank.get(),
+                    product_id: tank.product.to_string(),
+                    opening_ml: tank.opening.get(),
+                    deliveries_ml: tank.deliveries.get(),
+                    sales_ml: tank.sales.get(),
+                    closing_ml: tank.closing.get(),
+                    variance_ml: tank.variance.get(),
+                    limit_ml: tank.limit.get(),
+                    flagged: tank.flagged,
+                }))?;
+            }
             Ok(report)
         })
     }

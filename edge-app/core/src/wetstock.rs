@@ -105,8 +105,14 @@ impl Station {
     /// The reconciliation of every tank with readings for business day `day`, which must have
     /// been opened. An open day is reconciled up to its latest reading.
     pub fn wet_stock_reconciliation(&self, day: Date) -> Result<Vec<Reconciliation>> {
-        let bounds: Option<(i64, Option<i64>)> = self
-            .conn()
+        reconcile(self.conn(), day)
+    }
+}
+
+/// The reconciliation of `day`, in whatever transaction `conn` is in (closing the day sends it).
+pub(crate) fn reconcile(conn: &rusqlite::Connection, day: Date) -> Result<Vec<Reconciliation>> {
+    {
+        let bounds: Option<(i64, Option<i64>)> = conn
             .query_row(
                 "SELECT opened_at_ms, closed_at_ms FROM business_days WHERE business_day = ?1",
                 params![date_text(day)],
@@ -121,17 +127,14 @@ impl Station {
         };
         let closed = closed.unwrap_or(i64::MAX);
         let tanks: Vec<TankNo> = {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT tank_no FROM tanks ORDER BY tank_no")?;
+            let mut stmt = conn.prepare("SELECT tank_no FROM tanks ORDER BY tank_no")?;
             stmt.query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
         let mut out = Vec::new();
         for tank in tanks {
             // Opening: the last reading at the day's opening, or the first one after it.
-            let opening: Option<i64> = self
-                .conn()
+            let opening: Option<i64> = conn
                 .query_row(
                     "SELECT volume_ml FROM tank_readings WHERE tank_no = ?1 AND measured_at_ms <= ?2
                      ORDER BY measured_at_ms DESC, reading_id DESC LIMIT 1",
@@ -141,8 +144,7 @@ impl Station {
                 .optional()?;
             let opening = match opening {
                 Some(volume) => Some(volume),
-                None => self
-                    .conn()
+                None => conn
                     .query_row(
                         "SELECT volume_ml FROM tank_readings WHERE tank_no = ?1 AND measured_at_ms > ?2
                          AND measured_at_ms <= ?3 ORDER BY measured_at_ms, reading_id LIMIT 1",
@@ -151,8 +153,7 @@ impl Station {
                     )
                     .optional()?,
             };
-            let closing: Option<i64> = self
-                .conn()
+            let closing: Option<i64> = conn
                 .query_row(
                     "SELECT volume_ml FROM tank_readings WHERE tank_no = ?1 AND measured_at_ms <= ?2
                      ORDER BY measured_at_ms DESC, reading_id DESC LIMIT 1",
@@ -163,7 +164,7 @@ impl Station {
             let (Some(opening), Some(closing)) = (opening, closing) else {
                 continue;
             };
-            let (deliveries, sold): (i64, i64) = self.conn().query_row(
+            let (deliveries, sold): (i64, i64) = conn.query_row(
                 "SELECT coalesce(sum(CASE WHEN kind = 'delivery' THEN delta_ml END), 0),
                         coalesce(-sum(CASE WHEN kind IN ('sale', 'cancellation') THEN delta_ml END), 0)
                  FROM stock_flows WHERE tank_no = ?1 AND business_day = ?2",
@@ -175,7 +176,7 @@ impl Station {
             out.push(Reconciliation {
                 business_day: day,
                 tank,
-                product: tank_product(self.conn(), tank)?,
+                product: tank_product(conn, tank)?,
                 opening: Millilitres(opening),
                 deliveries: Millilitres(deliveries),
                 sales: Millilitres(sold),

@@ -9,7 +9,7 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 
 use serde_json::Value;
-use support::{Station, binary, deadline};
+use support::{BrokerChoice, Hub, Station, binary, deadline};
 use system_tests::{ChildGuard, free_port};
 
 /// A device simulator on a pseudo-terminal: its events as they come, and its control input.
@@ -159,12 +159,10 @@ impl Simulator {
 fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     // The simulator's tank 3 holds 21,000 L of diesel.
     let mut gauge = Simulator::start("gauge-sim");
-    let mut station = Station::new("ST0001", free_port());
-    station.manager(
-        "price receive --version 1 --effective-at 2026-01-01T00:00:00Z --item CD1001:Diesel:litre:1650",
-    );
-    station.manager("tank register --tank 3 --product CD1001 --capacity 30000");
-    station.cashier("shift open --float 0");
+    let port = free_port();
+    let hub = Hub::start(BrokerChoice::Embedded(port));
+    hub.set_up(&["ST0001"]);
+    let mut station = Station::new("ST0001", port);
     station.broker_args.extend([
         "--gauge".to_owned(),
         gauge.path.clone(),
@@ -172,6 +170,11 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
         "100".to_owned(),
     ]);
     station.start_runtime();
+    station.wait_for("HQ's prices", |s| {
+        s.try_run("price show --product CD1001").1["unit_price_won"] == 1650
+    });
+    station.manager("tank register --tank 3 --product CD1001 --capacity 30000");
+    station.cashier("shift open --float 0");
     let measured = |s: &Station| s.run("stock readings")[0]["volume_ml"].as_i64();
     station.wait_for("the gauge's first reading", |s| {
         measured(s) == Some(21_000_000)
@@ -198,4 +201,19 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     assert_eq!(report[0]["variance_ml"], -400_000);
     assert_eq!(report[0]["limit_ml"], 50_500);
     assert_eq!(report[0]["flagged"], true);
+
+    // Closing the day sends the reconciliation to HQ, where the flag shows.
+    station.cashier("shift close --counted 0");
+    station.manager("day close");
+    hub.wait_for("HQ has the reconciliation", |h| {
+        h.get("/api/wet-stock?station=ST0001")
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    });
+    let at_hq = hub.get("/api/wet-stock?station=ST0001");
+    assert_eq!(at_hq[0]["tank"], 3);
+    assert_eq!(at_hq[0]["variance_ml"], -400_000);
+    assert_eq!(at_hq[0]["flagged"], true);
 }
