@@ -22,6 +22,8 @@ need_apt() {
 # The station core bundles SQLite. The production MQTT broker and its tools (mosquitto_passwd for
 # scripts/provision-station.sh; the system tests start real brokers) come from Debian.
 need_apt mosquitto mosquitto-clients
+# openssl makes the broker's TLS certificates (scripts/make-broker-certificates.sh).
+need_apt openssl
 
 if ((${#apt_packages[@]})); then
     sudo_cmd=()
