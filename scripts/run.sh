@@ -84,7 +84,7 @@ for station in ST0001 ST0002; do
     devices_var="devices_${station}[@]"
     "$bin/station" --db "$db" --manager park --manager-pin 9999 init --station "$station" --name "$station" --manager-name Park
     "$bin/station" --db "$db" --user park --pin 9999 user add --id kim --name Kim --role cashier --new-pin 1234
-    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" "${!devices_var}" >"$demo/$station.out" 2>"$demo/$station.log" &
+    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" --api 127.0.0.1:0 "${!devices_var}" >"$demo/$station.out" 2>"$demo/$station.log" &
     pids+=($!)
     wait_for "$station to receive HQ's prices" "$bin/station" --db "$db" price show --product CD1001
     # Numbered as the gauge numbers them: 1 gasoline, 3 diesel.

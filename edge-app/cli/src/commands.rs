@@ -13,8 +13,9 @@ use crate::lines::{PricingSpec, parse_item, parse_line};
 use crate::{
     AccountCommand, Cli, Command, DayCommand, DeliveryCommand, Failure, Global, InboxCommand,
     OrderCommand, OutboxCommand, PriceCommand, PrintCommand, SaleCommand, SalesCommand,
-    ShiftCommand, SimulateCommand, StockCommand, TankCommand, UserCommand, emit, render, won,
+    ShiftCommand, SimulateCommand, StockCommand, TankCommand, UserCommand, emit, won,
 };
+use station_json as render;
 
 /// Who is asking, and when.
 struct Session {

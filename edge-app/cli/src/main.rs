@@ -8,7 +8,6 @@
 
 mod commands;
 mod lines;
-mod render;
 
 use std::io::Write;
 use std::path::PathBuf;

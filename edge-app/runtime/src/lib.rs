@@ -9,6 +9,7 @@
 //! the station's commit. Other processes (the `station` tool, the POS) may write to the same
 //! database meanwhile: the agent finds new events by polling the outbox.
 
+pub mod api;
 pub mod gauge;
 pub mod printer;
 pub mod sync_agent;

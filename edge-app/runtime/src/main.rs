@@ -53,6 +53,10 @@ struct Settings {
     /// Milliseconds between readings of the tank gauge.
     #[arg(long, default_value_t = 60_000)]
     gauge_poll_ms: u64,
+    /// Where the API for the POS and the back office listens. Loopback by default; a LAN address
+    /// lets the back-office PC in.
+    #[arg(long, env = "STATION_API", default_value = "127.0.0.1:7070")]
+    api: std::net::SocketAddr,
     /// Seconds without an acknowledgement before events are sent again.
     #[arg(long, default_value_t = 3)]
     resend_after_secs: u64,
@@ -141,6 +145,17 @@ async fn main() -> anyhow::Result<()> {
             })?;
     }
 
+    let api = tokio::net::TcpListener::bind(settings.api)
+        .await
+        .with_context(|| format!("listening on {}", settings.api))?;
+    let api_address = api.local_addr()?;
+    let api_state = station_runtime::api::ApiState::open(&settings.db)?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(api, station_runtime::api::router(api_state)).await {
+            tracing::error!(%error, "the API stopped");
+        }
+    });
+
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -148,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
     });
     println!(
         "{}",
-        serde_json::json!({"station": id, "broker": settings.broker})
+        serde_json::json!({"station": id, "broker": settings.broker, "api": api_address.to_string()})
     );
     let result = sync_agent::run(config, stopped).await;
     devices_stop.store(true, Ordering::Relaxed);

@@ -335,7 +335,14 @@ impl Station {
                 .arg("--db")
                 .arg(self.db())
                 .args(&self.broker_args)
-                .args(["--resend-after-secs", "1", "--poll-ms", "20"])
+                .args([
+                    "--resend-after-secs",
+                    "1",
+                    "--poll-ms",
+                    "20",
+                    "--api",
+                    "127.0.0.1:0",
+                ])
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

@@ -1,4 +1,5 @@
-//! The JSON shape of everything the tool prints. Money is integer won (`*_won`), volume integer
+//! The JSON shape of the station's records, as the `station` tool prints them and the edge
+//! runtime's API returns them. Money is integer won (`*_won`), volume integer
 //! millilitres (`*_ml`), times RFC 3339 UTC, business days `YYYY-MM-DD`.
 
 use serde_json::{Value, json};
