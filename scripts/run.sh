@@ -115,7 +115,8 @@ wait_for "ST0001 to have sent everything" bash -c "'$bin/station' --db '$demo/ST
 step "ST0001's printer and gauge"
 wait_for "the receipts to print" bash -c "[ \$(grep -c '\"event\":\"receipt\"' '$demo/printer.log') -ge 2 ]"
 grep '"event":"receipt"' "$demo/printer.log" | head -1
-sleep 3   # one more reading of the gauge, taken every 2 s
+# 21,000 L + 7,950.5 L delivered − 40 L − 30.303 L drawn by the pumps
+wait_for "the gauge to read tank 3 after the sales" bash -c "'$bin/station' --db '$demo/ST0001.db' stock readings | grep -q 28880197"
 "$bin/station" "${S1[@]}" stock readings
 "$bin/station" "${S1[@]}" stock reconcile
 

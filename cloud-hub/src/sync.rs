@@ -133,24 +133,6 @@ async fn handle(
             };
             let station = station.to_owned();
             match channel {
-                Channel::Up => {
-                    let received =
-                        lock(hub).receive_station_message(&station, &payload, Timestamp::now());
-                    match received {
-                        Ok(received) => {
-                            if let Some(through) = received.ack_through {
-                                let ack = Ack { through }.encode();
-                                let _ = link
-                                    .publish(&topic(&station, Channel::UpAck), ack, false)
-                                    .await;
-                            }
-                        }
-                        Err(error) => {
-                            // Not acknowledged: the station sends it again.
-                            tracing::error!(station, %error, "applying a station message failed");
-                        }
-                    }
-                }
                 Channel::DownAck => {
                     let Some(ack) = Ack::decode(&payload) else {
                         return;
@@ -187,7 +169,9 @@ async fn handle(
                     streams.insert(station.clone(), stream);
                     pump(hub, link, streams, &station).await;
                 }
-                Channel::UpAck | Channel::Down => {}
+                // `up` messages are taken in batches before `handle` (see `apply_batch`); the
+                // acknowledgement and `down` topics are the hub's own.
+                Channel::Up | Channel::UpAck | Channel::Down => {}
             }
         }
     }

@@ -109,6 +109,14 @@ impl Station {
         Ok(to_u64(seq))
     }
 
+    /// The sequence number of the newest event in the outbox (0 for none).
+    pub fn last_outbox_seq(&self) -> Result<u64> {
+        let seq: i64 =
+            self.conn()
+                .query_row("SELECT next_outbox_seq - 1 FROM station", [], |r| r.get(0))?;
+        Ok(to_u64(seq))
+    }
+
     /// How many events wait for HQ's acknowledgement.
     pub fn outbox_backlog(&self) -> Result<u64> {
         let n: i64 = self.conn().query_row(

@@ -176,7 +176,7 @@ async fn pump(
     link: &Link,
     stream: &mut OutboundStream,
 ) -> anyhow::Result<()> {
-    let last = station.acknowledged_through()? + station.outbox_backlog()?;
+    let last = station.last_outbox_seq()?;
     let Some(range) = stream.to_send(last) else {
         return Ok(());
     };

@@ -356,11 +356,7 @@ fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
 }
 
 fn per_second(count: u64, elapsed: Duration) -> f64 {
-    let micros = u32::try_from(elapsed.as_micros().min(u128::from(u32::MAX))).unwrap_or(u32::MAX);
-    // Figures for a person to read; the float is only for the division.
-    #[allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
-    let rate = count as f64 * 1e6 / f64::from(micros.max(1));
-    rate
+    count as f64 / elapsed.as_secs_f64().max(1e-6)
 }
 
 fn percentile(sorted: &[i64], p: usize) -> i64 {

@@ -170,9 +170,7 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
         "100".to_owned(),
     ]);
     station.start_runtime();
-    station.wait_for("HQ's prices", |s| {
-        s.try_run("price show --product CD1001").1["unit_price_won"] == 1650
-    });
+    station.wait_for_diesel_price(1650);
     station.manager("tank register --tank 3 --product CD1001 --capacity 30000");
     station.cashier("shift open --float 0");
     let measured = |s: &Station| s.run("stock readings")[0]["volume_ml"].as_i64();

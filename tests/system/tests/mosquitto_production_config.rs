@@ -4,17 +4,12 @@
 //! listeners authenticate, apply the ACL and bind the client id to the username; the TLS listener
 //! speaks TLS only.
 
-use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use system_tests::mqtt::{self, Message, ProbeClient};
-use system_tests::{
-    ChildGuard, Credential, HUB_USERNAME, LOOPBACK, MOSQUITTO_BIN, STARTUP_TIMEOUT, free_port,
-    provision, relocated_production_config as relocated_config, wait_until, workspace_root,
-};
+use system_tests::{Credential, HUB_USERNAME, ProductionBroker};
 
 fn run(command: &mut Command) -> Result<Output> {
     let output = command
@@ -54,56 +49,14 @@ fn publish_with_mosquitto_pub(
 #[tokio::test]
 async fn the_production_config_authenticates_authorises_and_binds_client_ids_on_both_listeners()
 -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let etc = dir.path().join("etc");
-    fs::create_dir_all(etc.join("certs"))?;
-    fs::create_dir_all(dir.path().join("data"))?;
-    fs::copy(
-        workspace_root().join("cloud-hub/mosquitto/acl"),
-        etc.join("acl"),
-    )?;
-    let password_file = etc.join("passwd");
-    let hub = provision(HUB_USERNAME, &password_file)?;
-    let station = provision("ST0001", &password_file)?;
-    let other_station = provision("ST0002", &password_file)?;
-    let certificates = run(Command::new("bash")
-        .arg(workspace_root().join("scripts/make-broker-certificates.sh"))
-        .arg(etc.join("certs"))
-        .args(["localhost", "127.0.0.1"]))?;
-    ensure!(
-        certificates.status.success(),
-        "make-broker-certificates.sh failed: {}",
-        String::from_utf8_lossy(&certificates.stderr)
+    let broker = ProductionBroker::start()?;
+    let (plain_port, tls_port) = (broker.plain_port, broker.tls_port);
+    let (hub, station, other_station) = (
+        broker.credential(HUB_USERNAME).clone(),
+        broker.credential("ST0001").clone(),
+        broker.credential("ST0002").clone(),
     );
-
-    let (plain_port, tls_port) = (free_port(), free_port());
-    let config_path = dir.path().join("mosquitto.conf");
-    fs::write(
-        &config_path,
-        relocated_config(dir.path(), plain_port, tls_port)?,
-    )?;
-    let log = || fs::read_to_string(dir.path().join("mosquitto.log")).unwrap_or_default();
-    let mut broker = ChildGuard::new(
-        Command::new(MOSQUITTO_BIN)
-            .arg("-c")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("spawning mosquitto")?,
-    );
-    wait_until(
-        Instant::now() + STARTUP_TIMEOUT,
-        "the production config accepts connections on both listeners",
-        || {
-            matches!(broker.try_wait(), Ok(Some(_)))
-                || [plain_port, tls_port]
-                    .iter()
-                    .all(|port| std::net::TcpStream::connect((LOOPBACK, *port)).is_ok())
-        },
-    )?;
-    ensure!(broker.try_wait()?.is_none(), "mosquitto exited:\n{}", log());
+    let log = || broker.log();
 
     // ST0002 is online; the hub listens to every station's up topic.
     let (mut victim, _) =
@@ -115,7 +68,7 @@ async fn the_production_config_authenticates_authorises_and_binds_client_ids_on_
 
     // ST0001 publishes over TLS (verifying the broker against the CA) and over the plain listener,
     // both times claiming ST0002's client id.
-    let ca_file = etc.join("certs/ca.crt");
+    let ca_file = broker.ca_file.clone();
     let over_tls = publish_with_mosquitto_pub(tls_port, &station, Some(&ca_file), "over TLS")?;
     ensure!(
         over_tls.status.success(),

@@ -20,9 +20,7 @@ fn station_over_tls(broker: &ProductionBroker, id: &str) -> Station {
         broker.credential(id).password.clone(),
     ];
     station.start_runtime();
-    station.wait_for(&format!("{id} has HQ's prices over TLS"), |s| {
-        s.try_run("price show --product CD1001").1["unit_price_won"] == 1650
-    });
+    station.wait_for_diesel_price(1650);
     station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
     station
 }

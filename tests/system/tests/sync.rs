@@ -18,9 +18,7 @@ use system_tests::{Mosquitto, free_port};
 fn demonstration(hub: &Hub, station: &mut Station) {
     hub.set_up(&[&station.id]);
     station.start_runtime();
-    station.wait_for("the station has HQ's prices", |s| {
-        s.try_run("price show --product CD1001").1["unit_price_won"] == 1650
-    });
+    station.wait_for_diesel_price(1650);
     station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
 
     // Order and delivery.
@@ -64,9 +62,7 @@ fn demonstration(hub: &Hub, station: &mut Station) {
         &json!({"prices": [{"product": "CD1001", "unit_price_won": 1700}]}),
     );
     assert_eq!(version["version"], 2);
-    station.wait_for("the new price is in force at the station", |s| {
-        s.try_run("price show --product CD1001").1["unit_price_won"] == 1700
-    });
+    station.wait_for_diesel_price(1700);
     hub.wait_for("HQ sees the station applied version 2", |h| {
         h.status_of(&station.id)["price_version_applied"] == 2
     });
@@ -113,9 +109,7 @@ fn the_demonstration_runs_through_the_embedded_broker() {
 fn ready_to_sell(hub: &Hub, station: &mut Station) {
     hub.set_up(&[&station.id]);
     station.start_runtime();
-    station.wait_for("the station has HQ's prices", |s| {
-        s.try_run("price show --product CD1001").1["unit_price_won"] == 1650
-    });
+    station.wait_for_diesel_price(1650);
     station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
     station.cashier("shift open --float 0");
 }
@@ -206,9 +200,7 @@ fn two_stations_see_only_their_own_shipments_and_both_see_the_price_change() {
     hub.set_up(&["ST0001", "ST0002"]);
     for station in [&mut first, &mut second] {
         station.start_runtime();
-        station.wait_for("the station has HQ's prices", |s| {
-            s.try_run("price show --product CD1001").1["unit_price_won"] == 1650
-        });
+        station.wait_for_diesel_price(1650);
         station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
     }
     let order = first.manager("order place --product CD1001 --litres 10000 --wanted 2026-12-01");
@@ -225,9 +217,7 @@ fn two_stations_see_only_their_own_shipments_and_both_see_the_price_change() {
         &json!({"prices": [{"product": "CD1001", "unit_price_won": 1720}]}),
     );
     for station in [&first, &second] {
-        station.wait_for("the price change arrives", |s| {
-            s.try_run("price show --product CD1001").1["unit_price_won"] == 1720
-        });
+        station.wait_for_diesel_price(1720);
     }
     first.wait_for("the shipment arrives at ST0001", |s| {
         s.run("delivery list").as_array().unwrap().len() == 1

@@ -235,7 +235,6 @@ impl Hub {
 pub struct Station {
     dir: TempDir,
     pub id: String,
-    broker_port: u16,
     runtime: Option<ChildGuard>,
     /// How the runtime reaches the broker; plain loopback unless set.
     pub broker_args: Vec<String>,
@@ -248,7 +247,6 @@ impl Station {
         let station = Station {
             dir: tempfile::tempdir().unwrap(),
             id: id.to_owned(),
-            broker_port,
             runtime: None,
             broker_args: vec!["--broker".into(), format!("127.0.0.1:{broker_port}")],
         };
@@ -412,6 +410,13 @@ impl Station {
 
     pub fn wait_for(&self, what: &str, mut condition: impl FnMut(&Station) -> bool) {
         wait_until(deadline(), what, || condition(self)).unwrap();
+    }
+
+    /// Waits until diesel (CD1001) costs `won` per litre at the station.
+    pub fn wait_for_diesel_price(&self, won: i64) {
+        self.wait_for(&format!("{} sells diesel at {won} won/L", self.id), |s| {
+            s.try_run("price show --product CD1001").1["unit_price_won"] == won
+        });
     }
 }
 
