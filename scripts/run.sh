@@ -4,13 +4,18 @@
 # with it, and a short day of business through the `station` tool and the hub's API. Then it keeps
 # everything running and prints where to look; Ctrl-C stops it all.
 #
-# Everything lives under var/demo/ (recreated on each run). Ports: HTTP 8080, MQTT 1883; change
-# them with HUB_HTTP_PORT and MQTT_PORT.
+# ST0001 also gets simulated devices on pseudo-terminals (two DART pumps, a receipt printer, a tank
+# gauge), and each station serves its POS UI in a browser.
+#
+# Everything lives under var/demo/ (recreated on each run). Ports: HTTP 8080, MQTT 1883, the
+# stations' POS 7070 and 7071; change them with HUB_HTTP_PORT, MQTT_PORT, STATION_API_PORT and
+# STATION2_API_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-cargo build --locked -p station-cli -p station-runtime -p cloud-hub -p receipt-printer -p tank-gauge
+npm --prefix ui run build
+cargo build --locked -p station-cli -p station-runtime -p cloud-hub -p receipt-printer -p tank-gauge -p pump-controller
 bin="${CARGO_TARGET_DIR:-target}/debug"
 http_port="${HUB_HTTP_PORT:-8080}"
 mqtt_port="${MQTT_PORT:-1883}"
@@ -63,20 +68,28 @@ api POST /api/stations '{"station":"ST0001","name":"Gangnam","operating_type":"d
 api POST /api/stations '{"station":"ST0002","name":"Suwon","operating_type":"consignment"}'
 
 step "ST0001's devices: a receipt printer and a tank gauge, simulated on pseudo-terminals"
-mkfifo "$demo/printer.in" "$demo/gauge.in"
+mkfifo "$demo/printer.in" "$demo/gauge.in" "$demo/pumps.in"
 "$bin/printer-sim" <"$demo/printer.in" >"$demo/printer.log" 2>&1 &
 pids+=($!)
 exec 7>"$demo/printer.in"
 "$bin/gauge-sim" <"$demo/gauge.in" >"$demo/gauge.log" 2>&1 &
 pids+=($!)
 exec 8>"$demo/gauge.in"
+# Two DART pumps at 40 L/min; nozzle 1 sells gasoline (tank 1), nozzle 2 diesel (tank 3).
+"$bin/pump-sim" --pumps 2 <"$demo/pumps.in" >"$demo/pumps.log" 2>&1 &
+pids+=($!)
+exec 9>"$demo/pumps.in"
+wait_for "the pump simulator" grep -q ready "$demo/pumps.log"
 wait_for "the printer simulator" grep -q ready "$demo/printer.log"
 wait_for "the gauge simulator" grep -q ready "$demo/gauge.log"
 printer_port=$(head -1 "$demo/printer.log" | field path)
 gauge_port=$(head -1 "$demo/gauge.log" | field path)
-echo "printer on $printer_port, gauge on $gauge_port"
-devices_ST0001=(--printer "$printer_port" --business-number 123-45-67890 --address "Seoul" --gauge "$gauge_port" --gauge-poll-ms 2000)
-devices_ST0002=()
+pump_port=$(head -1 "$demo/pumps.log" | field path)
+echo "printer on $printer_port, gauge on $gauge_port, pumps on $pump_port"
+devices_ST0001=(--printer "$printer_port" --business-number 123-45-67890 --address "Seoul" --gauge "$gauge_port" --gauge-poll-ms 2000
+    --pump-line "$pump_port" --nozzle 50/1=1 --nozzle 50/2=3 --nozzle 51/1=1 --nozzle 51/2=3
+    --api "127.0.0.1:${STATION_API_PORT:-7070}")
+devices_ST0002=(--api "127.0.0.1:${STATION2_API_PORT:-7071}")
 
 for station in ST0001 ST0002; do
     step "Station $station: database, users, runtime"
@@ -84,7 +97,7 @@ for station in ST0001 ST0002; do
     devices_var="devices_${station}[@]"
     "$bin/station" --db "$db" --manager park --manager-pin 9999 init --station "$station" --name "$station" --manager-name Park
     "$bin/station" --db "$db" --user park --pin 9999 user add --id kim --name Kim --role cashier --new-pin 1234
-    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" --api 127.0.0.1:0 "${!devices_var}" >"$demo/$station.out" 2>"$demo/$station.log" &
+    "$bin/station-runtime" --db "$db" --broker "127.0.0.1:$mqtt_port" --ui-dir ui/dist "${!devices_var}" >"$demo/$station.out" 2>"$demo/$station.log" &
     pids+=($!)
     wait_for "$station to receive HQ's prices" "$bin/station" --db "$db" price show --product CD1001
     # Numbered as the gauge numbers them: 1 gasoline, 3 diesel.
@@ -112,6 +125,26 @@ sale=$("$bin/station" "${S1[@]}" --user kim --pin 1234 sale settle --line produc
 "$bin/station" "${S1[@]}" --user kim --pin 1234 --manager park --manager-pin 9999 sale cancel --sale "$sale" --reason wrong-pump | field receipt_no
 printf 'sale 3 40\nsale 3 30.303\n' >&8   # the pumps drew the fuel from tank 3
 wait_for "ST0001 to have sent everything" bash -c "'$bin/station' --db '$demo/ST0001.db' outbox list --pending | grep -q '\"backlog\":0'"
+step "ST0001's forecourt: pump 50 authorized for 20,000 won, its diesel nozzle lifted, the fueling paid by card"
+pos() { # pos METHOD PATH [JSON]: ST0001's POS API as the cashier
+    HTTP_PORT="${STATION_API_PORT:-7070}" TOKEN="${POS_TOKEN:-}" api "$@"
+}
+POS_TOKEN=$(pos POST /api/session '{"user":"kim","pin":"1234"}' | field token)
+export POS_TOKEN STATION_API_PORT="${STATION_API_PORT:-7070}"
+pump_is() { # pump_is EXPRESSION: true when the expression holds for pump 50 (a dict `p`)
+    HTTP_PORT="$STATION_API_PORT" TOKEN="$POS_TOKEN" api GET /api/pumps |
+        python3 -c 'import json,sys; p=[p for p in json.load(sys.stdin) if p["pump"]=="50"][0]; sys.exit(0 if eval(sys.argv[1]) else 1)' "$1"
+}
+export -f api pump_is
+wait_for "pump 50 to be ready" pump_is 'p["state"] == "idle"'
+pos POST /api/pumps/50/authorize '{"preset":{"amount_won":20000}}' >/dev/null
+echo "lift 50 2" >&9
+wait_for "the pump to stop at the preset" pump_is 'p["amount_won"] == 20000'
+echo "hang 50" >&9
+wait_for "the fueling to wait for payment" pump_is 'p["state"] == "finished"'
+fueling=$(pos GET /api/fuelings | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["fueling"])')
+pos POST "/api/fuelings/$fueling/settle" '{"payment":{"method":"card","reference":"APPROVAL-9120"}}' | field receipt_no
+
 step "ST0001's printer and gauge"
 wait_for "the receipts to print" bash -c "[ \$(grep -c '\"event\":\"receipt\"' '$demo/printer.log') -ge 2 ]"
 grep '"event":"receipt"' "$demo/printer.log" | head -1
@@ -127,6 +160,10 @@ api GET /api/stations/status
 cat <<EOF
 
 The system is running. Where to look:
+  ST0001's POS (open in a browser): http://127.0.0.1:${STATION_API_PORT:-7070}/   cashier kim / PIN 1234, manager park / PIN 9999
+  ST0002's POS:           http://127.0.0.1:${STATION2_API_PORT:-7071}/
+  ST0001's pumps:         authorize pump 50 on the forecourt screen, then lift its nozzle from here:
+                          echo 'lift 50 2' > $demo/pumps.in   (diesel; 'hang 50' puts it back)
   HQ API (token below):   http://127.0.0.1:$http_port/api/stations/status   (OpenAPI: /openapi.json)
   Metrics (with the token): http://127.0.0.1:$http_port/metrics
   HQ login:               admin / $admin_password

@@ -44,12 +44,22 @@ struct Settings {
     /// The hub's MQTT username and password at an external broker.
     #[arg(long, env = "HUB_MQTT_USERNAME", default_value = "hub")]
     mqtt_username: String,
-    #[arg(long, env = "HUB_MQTT_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HUB_MQTT_PASSWORD",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     mqtt_password: Option<String>,
     /// The first HQ user, created when the database has none.
     #[arg(long, env = "HUB_ADMIN_USER", default_value = "admin")]
     admin_user: String,
-    #[arg(long, env = "HUB_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HUB_ADMIN_PASSWORD",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     admin_password: Option<String>,
     /// A long-lived bearer token that may read /metrics only (for Prometheus).
     #[arg(long, env = "HUB_METRICS_TOKEN", hide_env_values = true)]

@@ -118,6 +118,16 @@ impl Station {
         price_in_force(self.conn(), product, ms(at))
     }
 
+    /// The price list in force at `at`: every product of the version in force, with its price.
+    pub fn price_list(&self, at: Timestamp) -> Result<Vec<PriceItem>> {
+        Ok(self
+            .price_versions(at)?
+            .into_iter()
+            .find(|v| v.status == PriceVersionStatus::InForce)
+            .map(|v| v.items)
+            .unwrap_or_default())
+    }
+
     /// Every price version held, newest first.
     pub fn price_versions(&self, at: Timestamp) -> Result<Vec<StoredPriceVersion>> {
         let in_force = version_in_force(self.conn(), ms(at))?;

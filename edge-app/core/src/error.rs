@@ -4,7 +4,9 @@
 
 use jiff::civil::Date;
 
-use crate::ids::{AccountId, IdParseError, OrderId, ProductId, SaleId, ShipmentId, TankNo, UserId};
+use crate::ids::{
+    AccountId, FuelingId, IdParseError, OrderId, ProductId, SaleId, ShipmentId, TankNo, UserId,
+};
 use crate::units::{Millilitres, Won};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,8 @@ pub enum StationError {
     UnknownAccount(AccountId),
     #[error("unknown user {0}")]
     UnknownUser(UserId),
+    #[error("unknown fueling {0}")]
+    UnknownFueling(FuelingId),
 
     // ---- who may do what
     #[error("unknown user or wrong PIN")]
@@ -109,6 +113,8 @@ pub enum StationError {
     DeliveryAlreadyConfirmed(ShipmentId),
 
     // ---- sales, payments, accounts
+    #[error("fueling {0} is already paid")]
+    FuelingAlreadyPaid(FuelingId),
     #[error("sale {0} is already canceled")]
     SaleAlreadyCanceled(SaleId),
     #[error("a sale needs at least one line")]
@@ -173,6 +179,7 @@ impl StationError {
             UnknownSale(_) => "unknown_sale",
             UnknownAccount(_) => "unknown_account",
             UnknownUser(_) => "unknown_user",
+            UnknownFueling(_) => "unknown_fueling",
             BadCredentials => "bad_credentials",
             ManagerRequired { .. } => "manager_required",
             UserExists(_) => "user_exists",
@@ -189,6 +196,7 @@ impl StationError {
             ShipmentExists(_) => "shipment_exists",
             ShipmentProductMismatch { .. } => "shipment_product_mismatch",
             DeliveryAlreadyConfirmed(_) => "delivery_already_confirmed",
+            FuelingAlreadyPaid(_) => "fueling_already_paid",
             SaleAlreadyCanceled(_) => "sale_already_canceled",
             EmptySale => "empty_sale",
             InsufficientTender { .. } => "insufficient_tender",

@@ -179,6 +179,11 @@ uuid_id!(
     "shipment id"
 );
 uuid_id!(
+    /// What a pump dispensed in one filling, waiting to be paid.
+    FuelingId,
+    "fueling id"
+);
+uuid_id!(
     /// A settled sale.
     SaleId,
     "sale id"

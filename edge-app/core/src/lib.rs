@@ -17,6 +17,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod error;
+mod fuelings;
 mod ids;
 mod orders;
 mod outbox;
@@ -36,9 +37,10 @@ pub use catalog::{
     PriceInForce, PriceItem, PriceVersion, PriceVersionStatus, StoredPriceVersion, Tank, Unit,
 };
 pub use error::{Result, StationError};
+pub use fuelings::{Fueling, NewFueling};
 pub use ids::{
-    AccountId, IdParseError, OrderId, ProductId, SaleId, ShiftId, ShipmentId, StationId, TankNo,
-    UserId,
+    AccountId, FuelingId, IdParseError, OrderId, ProductId, SaleId, ShiftId, ShipmentId, StationId,
+    TankNo, UserId,
 };
 pub use orders::{
     DeliveryConfirmation, DeliveryView, ExpectedDelivery, NewOrder, OrderStatus, OrderView,

@@ -253,7 +253,7 @@ pub(crate) fn summary_rows(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord> {
+pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result<SaleRecord> {
     let shift = open_shift_of(tx, actor.user())?;
     apply_due_price_version(tx)?;
     let day = tx.business_day()?;

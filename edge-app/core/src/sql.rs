@@ -5,7 +5,9 @@ use jiff::civil::Date;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::error::{Result, StationError};
-use crate::ids::{AccountId, OrderId, ProductId, SaleId, ShiftId, ShipmentId, TankNo, UserId};
+use crate::ids::{
+    AccountId, FuelingId, OrderId, ProductId, SaleId, ShiftId, ShipmentId, TankNo, UserId,
+};
 
 pub(crate) fn ms(at: Timestamp) -> i64 {
     at.as_millisecond()
@@ -42,7 +44,7 @@ macro_rules! text_sql {
 }
 
 text_sql!(
-    ProductId, UserId, OrderId, ShipmentId, SaleId, AccountId, ShiftId
+    ProductId, UserId, OrderId, ShipmentId, SaleId, AccountId, ShiftId, FuelingId
 );
 
 impl ToSql for TankNo {

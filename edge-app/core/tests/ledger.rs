@@ -1302,7 +1302,7 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
         // Back to the first schema: no position column, the position only in the outbox rows.
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE tank_readings; DROP TABLE print_jobs;
+            "DROP TABLE fuelings; DROP TABLE tank_readings; DROP TABLE print_jobs;
              ALTER TABLE station DROP COLUMN outbox_acked_through;
              PRAGMA user_version = 1;",
         )
@@ -1415,4 +1415,98 @@ fn wet_stock_reconciliation_compares_the_gauge_with_the_ledger_and_flags_a_loss(
         .unwrap_err();
     assert_eq!(refused.code(), "unknown_tank");
     assert_eq!(f.dump(), before);
+}
+
+#[test]
+fn a_fueling_is_recorded_as_the_pump_measured_it_and_paid_exactly_once() {
+    let mut f = Fixture::new();
+    f.fill(3, 10_000);
+    f.open_shift(0);
+    let now = f.tick();
+    // The pump's own figures: 20.01 L at 1,749 won/L = 34,997 won (not the price list's 1,750).
+    let fueling = f
+        .station
+        .record_fueling(
+            NewFueling {
+                pump: 0x50,
+                nozzle: 2,
+                tank: tank(3),
+                volume: Millilitres(20_010),
+                amount: Won(34_997),
+                unit_price: UnitPrice(1_749),
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(fueling.product, product(GASOLINE));
+    assert_eq!(f.station.unpaid_fuelings().unwrap(), vec![fueling.clone()]);
+    assert_eq!(book_stock(&f.station, 3), litres(10_000), "not sold yet");
+
+    let before = f.dump();
+    let cashier = f.cashier.clone();
+    let now = f.tick();
+    let short = f.station.settle_fueling(
+        &cashier,
+        fueling.fueling,
+        PaymentRequest::Cash {
+            tendered: Won(30_000),
+        },
+        now,
+    );
+    assert_eq!(short.unwrap_err().code(), "insufficient_tender");
+    assert_eq!(f.dump(), before, "a refused payment changes nothing");
+
+    let sale = f
+        .station
+        .settle_fueling(
+            &cashier,
+            fueling.fueling,
+            PaymentRequest::Cash {
+                tendered: Won(40_000),
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(sale.total, Won(34_997));
+    assert_eq!(sale.lines[0].price_source, PriceSource::Pump);
+    assert_eq!(sale.lines[0].measure, Measure::Volume(Millilitres(20_010)));
+    assert_eq!(book_stock(&f.station, 3), Millilitres(10_000_000 - 20_010));
+    assert_eq!(f.station.unpaid_fuelings().unwrap(), vec![]);
+    assert_eq!(
+        f.station.fueling(fueling.fueling).unwrap().sale,
+        Some(sale.sale)
+    );
+
+    let before = f.dump();
+    let again = f.station.settle_fueling(
+        &cashier,
+        fueling.fueling,
+        PaymentRequest::Card {
+            reference: "A-1".into(),
+        },
+        f.now,
+    );
+    assert_eq!(again.unwrap_err().code(), "fueling_already_paid");
+    assert_eq!(f.dump(), before, "paid once, nothing else changed");
+
+    for (pump, nozzle, t, volume, code) in [
+        (0x4F, 1, 3, 1_000, "invalid_input"),
+        (0x50, 0, 3, 1_000, "invalid_input"),
+        (0x50, 1, 9, 1_000, "unknown_tank"),
+        (0x50, 1, 3, 0, "not_positive"),
+    ] {
+        let refused = f.station.record_fueling(
+            NewFueling {
+                pump,
+                nozzle,
+                tank: tank(t),
+                volume: Millilitres(volume),
+                amount: Won(1_000),
+                unit_price: UnitPrice(1_749),
+            },
+            f.now,
+        );
+        assert_eq!(refused.unwrap_err().code(), code);
+    }
+    assert_eq!(f.dump(), before, "refused fuelings are not stored");
 }

@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 use station_core::{
-    AccountMovement, CreditAccount, DayReport, DeadLetter, DeliveryView, InboxOutcome, Measure,
-    OpenShift, OrderView, OutboxEvent, Payment, PriceSource, PriceVersionStatus, PrintJob,
-    ProductStock, Reconciliation, SaleRecord, SalesSummaryRow, ShiftReport, StockFlow,
-    StoredPriceVersion, Tank, TankReading, TankStock, UserRecord,
+    AccountMovement, CreditAccount, DayReport, DeadLetter, DeliveryView, Fueling, InboxOutcome,
+    Measure, OpenShift, OrderView, OutboxEvent, Payment, PriceItem, PriceSource,
+    PriceVersionStatus, PrintJob, ProductStock, Reconciliation, SaleRecord, SalesSummaryRow,
+    ShiftReport, StockFlow, StoredPriceVersion, Tank, TankReading, TankStock, UserRecord,
 };
 
 pub fn sale(sale: &SaleRecord) -> Value {
@@ -104,12 +104,7 @@ pub fn price_version(version: &StoredPriceVersion) -> Value {
             PriceVersionStatus::Scheduled => "scheduled",
             PriceVersionStatus::Superseded => "superseded",
         },
-        "items": version.items.iter().map(|item| json!({
-            "product": item.product.as_str(),
-            "name": item.name,
-            "unit": item.unit.as_str(),
-            "unit_price_won": item.unit_price.get(),
-        })).collect::<Vec<_>>(),
+        "items": version.items.iter().map(price_item).collect::<Vec<_>>(),
     })
 }
 
@@ -307,5 +302,30 @@ pub fn reconciliation(r: &Reconciliation) -> Value {
         "variance_ml": r.variance.get(),
         "limit_ml": r.limit.get(),
         "flagged": r.flagged,
+    })
+}
+
+pub fn fueling(fueling: &Fueling) -> Value {
+    json!({
+        "fueling": fueling.fueling.to_string(),
+        "pump": format!("{:X}", fueling.pump),
+        "nozzle": fueling.nozzle,
+        "product": fueling.product.as_str(),
+        "product_name": fueling.product_name,
+        "tank": fueling.tank.get(),
+        "volume_ml": fueling.volume.get(),
+        "amount_won": fueling.amount.get(),
+        "unit_price_won": fueling.unit_price.get(),
+        "finished_at": fueling.finished_at.to_string(),
+        "sale": fueling.sale.map(|s| s.to_string()),
+    })
+}
+
+pub fn price_item(item: &PriceItem) -> Value {
+    json!({
+        "product": item.product.as_str(),
+        "name": item.name,
+        "unit": item.unit.as_str(),
+        "unit_price_won": item.unit_price.get(),
     })
 }

@@ -13,6 +13,8 @@ use jiff::Timestamp;
 use station_core::{Millilitres, Station, StationError, TankNo};
 use tank_gauge::{GaugeLink, LineSettings};
 
+use crate::live::{DeviceState, GaugeDelivery, Live};
+
 /// Where the gauge is and how often to read it.
 #[derive(Debug, Clone)]
 pub struct GaugeConfig {
@@ -22,13 +24,19 @@ pub struct GaugeConfig {
 }
 
 /// Runs until `stop` is set.
-pub fn run(config: &GaugeConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+pub fn run(config: &GaugeConfig, live: &Live, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut station = Station::open(&config.db)?;
     let mut link: Option<GaugeLink> = None;
     let mut healthy = None;
     while !stop.load(Ordering::Relaxed) {
-        let result = read_once(&mut station, config, &mut link);
+        let result = read_once(&mut station, config, live, &mut link);
         let ok = result.is_ok();
+        live.update(|s| {
+            s.gauge = match &result {
+                Ok(_) => DeviceState::ready(),
+                Err(error) => DeviceState::disconnected(error.to_string()),
+            };
+        });
         if healthy != Some(ok) {
             match &result {
                 Ok(tanks) => tracing::info!(tanks, "tank gauge read"),
@@ -45,6 +53,7 @@ pub fn run(config: &GaugeConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
 pub fn read_once(
     station: &mut Station,
     config: &GaugeConfig,
+    live: &Live,
     link: &mut Option<GaugeLink>,
 ) -> anyhow::Result<usize> {
     if link.is_none() {
@@ -65,6 +74,27 @@ pub fn read_once(
         }
     };
     let now = Timestamp::now();
+    match gauge.deliveries(TankSelector::ALL) {
+        Ok(report) => {
+            let deliveries = report
+                .tanks
+                .iter()
+                .flat_map(|tank| {
+                    tank.deliveries.iter().map(|d| GaugeDelivery {
+                        tank: u16::from(tank.tank),
+                        started_at: gauge_time(&d.start),
+                        ended_at: gauge_time(&d.end),
+                        start_volume_ml: d.starting_volume.get(),
+                        end_volume_ml: d.ending_volume.get(),
+                        delivered_ml: d.ending_volume.get() - d.starting_volume.get(),
+                    })
+                })
+                .collect();
+            live.update(|s| s.gauge_deliveries = deliveries);
+        }
+        // Some consoles are not set up for delivery reports; inventory still counts.
+        Err(error) => tracing::debug!(%error, "no delivery report from the gauge"),
+    }
     let mut recorded = 0;
     for level in levels {
         let Ok(tank) = TankNo::new(u16::from(level.tank)) else {
@@ -82,4 +112,11 @@ pub fn read_once(
         }
     }
     Ok(recorded)
+}
+
+fn gauge_time(time: &forecourt_protocols::tls::reports::GaugeTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        time.year, time.month, time.day, time.hour, time.minute
+    )
 }

@@ -10,6 +10,9 @@
 //! database meanwhile: the agent finds new events by polling the outbox.
 
 pub mod api;
+pub mod app;
+pub mod forecourt;
 pub mod gauge;
+pub mod live;
 pub mod printer;
 pub mod sync_agent;

@@ -16,6 +16,8 @@ use receipt_printer::transport::{SerialPrinter, SerialSettings};
 use receipt_printer::{Millilitres, Payment, PrinterState, Receipt, ReceiptLine, Won};
 use station_core::{Measure, SaleRecord, Station};
 
+use crate::live::{DeviceState, Live};
+
 /// Where the printer is and what the receipt header says.
 #[derive(Debug, Clone)]
 pub struct PrinterConfig {
@@ -36,13 +38,24 @@ pub enum PrinterStatus {
     NotReady(String),
 }
 
-/// Runs until `stop` is set: one round every `poll`.
-pub fn run(config: &PrinterConfig, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+/// Runs until `stop` is set: one round every `poll`. What it sees goes to the live state.
+pub fn run(config: &PrinterConfig, live: &Live, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut station = Station::open(&config.db)?;
     let mut printer: Option<SerialPrinter> = None;
     let mut last = None;
     while !stop.load(Ordering::Relaxed) {
         let status = print_once(&mut station, config, &mut printer);
+        let waiting = station.waiting_print_jobs(10_000).map(|jobs| jobs.len());
+        live.update(|s| {
+            s.printer = match &status {
+                PrinterStatus::Ready => DeviceState::ready(),
+                PrinterStatus::NotReady(why) => DeviceState::not_ready(why.clone()),
+                PrinterStatus::Disconnected(why) => DeviceState::disconnected(why.clone()),
+            };
+            if let Ok(waiting) = waiting {
+                s.waiting_receipts = u64::try_from(waiting).unwrap_or(u64::MAX);
+            }
+        });
         if last.as_ref() != Some(&status) {
             tracing::info!(?status, "printer");
             last = Some(status);

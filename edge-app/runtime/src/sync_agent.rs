@@ -15,6 +15,8 @@ use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
 use sync_protocol::transport::{Ack, Channel, StationStatus, topic};
 use tokio::sync::watch;
 
+use crate::live::{Live, SyncState};
+
 /// How the agent connects and paces itself.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -23,6 +25,8 @@ pub struct AgentConfig {
     pub stream: StreamConfig,
     /// How often the outbox is read for new events and timeouts are checked.
     pub poll: Duration,
+    /// Where the link's state and the backlog are shown.
+    pub live: Live,
 }
 
 /// Runs until `shutdown` turns true; then says offline and disconnects.
@@ -77,9 +81,25 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                     }
                 }
                 pump(&station, &id, &link, &mut stream).await?;
+                show(&station, &stream, &config.live);
             }
         }
     }
+}
+
+/// Puts the link's state and the backlog into the live state.
+fn show(station: &Station, stream: &OutboundStream, live: &Live) {
+    let (Ok(last), Ok(acknowledged)) = (station.last_outbox_seq(), station.acknowledged_through())
+    else {
+        return;
+    };
+    live.update(|s| {
+        s.sync = SyncState {
+            connected: stream.is_connected(),
+            backlog: last.saturating_sub(acknowledged),
+            acknowledged_through: acknowledged,
+        };
+    });
 }
 
 async fn handle(

@@ -1,149 +1,11 @@
 //! The runtime's API for the POS, in-process on a real station file: PIN sessions, a shift,
-//! sales, and the permission rules enforced by the API (not by hidden buttons).
+//! sales, the back office, and the permission rules enforced by the API (not by hidden buttons).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use jiff::Timestamp;
-use reqwest::blocking::Client;
+mod support;
+
 use serde_json::{Value, json};
-use station_core::{
-    Millilitres, NewUser, PriceItem, PriceVersion, Role, Station, StationSetup, TankNo, Unit,
-    UnitPrice,
-};
-use station_runtime::api::{ApiState, router};
-
-struct Api {
-    base: String,
-    client: Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Api {
-    /// A station (manager park/9999, cashier kim/1234, diesel CD1001 at 1,650 won/L in tank 1)
-    /// with its API on a free loopback port.
-    fn start() -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("station.db");
-        let now = Timestamp::now();
-        let mut station = Station::create(
-            &db,
-            StationSetup {
-                station_id: "ST0001".parse().unwrap(),
-                name: "Gangnam".into(),
-                time_zone: "Asia/Seoul".into(),
-                first_manager: NewUser {
-                    user_id: "park".parse().unwrap(),
-                    name: "Park".into(),
-                    role: Role::Manager,
-                    pin: "9999".parse().unwrap(),
-                },
-            },
-            now,
-        )
-        .unwrap();
-        let approval = station
-            .approve_as_manager(
-                &"park".parse().unwrap(),
-                &"9999".parse().unwrap(),
-                "setting up",
-            )
-            .unwrap();
-        station
-            .add_user(
-                &approval,
-                NewUser {
-                    user_id: "kim".parse().unwrap(),
-                    name: "Kim".into(),
-                    role: Role::Cashier,
-                    pin: "1234".parse().unwrap(),
-                },
-                now,
-            )
-            .unwrap();
-        station
-            .receive_price_version(
-                PriceVersion {
-                    version: 1,
-                    effective_at: now,
-                    items: vec![PriceItem {
-                        product: "CD1001".parse().unwrap(),
-                        name: "Diesel".into(),
-                        unit: Unit::Litre,
-                        unit_price: UnitPrice(1650),
-                    }],
-                },
-                now,
-            )
-            .unwrap();
-        station
-            .register_tank(
-                &approval,
-                TankNo::new(1).unwrap(),
-                &"CD1001".parse().unwrap(),
-                Millilitres(30_000_000),
-                now,
-            )
-            .unwrap();
-        drop(station);
-        let state = ApiState::open(&db).unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    axum::serve(listener, router(state)).await.unwrap();
-                });
-        });
-        Api {
-            base,
-            client: Client::new(),
-            _dir: dir,
-        }
-    }
-
-    fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.json(&body).send().unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().unwrap_or(Value::Null))
-    }
-
-    fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(token), body)
-    }
-
-    fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, Some(token), Value::Null)
-    }
-
-    fn login(&self, user: &str, pin: &str) -> String {
-        let (status, body) = self.call(
-            reqwest::Method::POST,
-            "/api/session",
-            None,
-            json!({"user": user, "pin": pin}),
-        );
-        assert_eq!(status, 200, "{body}");
-        body["token"].as_str().unwrap().to_owned()
-    }
-}
-
-fn code(reply: &(u16, Value)) -> &str {
-    reply.1["error"]["code"].as_str().unwrap_or("")
-}
+use support::{Api, code};
 
 #[test]
 fn a_cashier_sells_and_only_a_manager_approves_what_needs_one() {
@@ -179,13 +41,13 @@ fn a_cashier_sells_and_only_a_manager_approves_what_needs_one() {
     assert_eq!(sale.0, 200, "{}", sale.1);
     assert_eq!(sale.1["total_won"], 66_000);
     assert_eq!(sale.1["payment"]["change_won"], 4_000);
-    let pump = api.post(
+    let card = api.post(
         "/api/sales",
         &cashier,
-        json!({"lines": [{"product": "CD1001", "volume_ml": 30_303, "pump_unit_price_won": 1650, "pump_amount_won": 50_000}],
+        json!({"lines": [{"product": "CD1001", "volume_ml": 30_303}],
                "payment": {"method": "card", "reference": "A-1"}}),
     );
-    assert_eq!(pump.1["total_won"], 50_000);
+    assert_eq!(card.1["total_won"], 50_000, "30.303 L at 1,650 won/L");
     let sale_id = sale.1["sale"].as_str().unwrap().to_owned();
 
     // The cashier's own token cannot cancel, adjust stock, or go past the core's rules.
@@ -305,4 +167,241 @@ fn bad_requests_name_the_problem() {
     }
     let (_, sales) = api.get("/api/sales", &cashier);
     assert_eq!(sales, json!([]), "nothing was sold");
+}
+
+#[test]
+fn every_documented_route_is_served_and_guarded() {
+    let api = Api::start();
+    let document = api.call(reqwest::Method::GET, "/api/openapi.json", None, Value::Null);
+    assert_eq!(document.0, 200);
+    let paths = document.1["paths"].as_object().unwrap();
+    for route in station_runtime::api::ROUTES {
+        assert!(
+            paths
+                .get(route.path)
+                .and_then(|p| p.get(route.method))
+                .is_some(),
+            "{} {} is in the OpenAPI document",
+            route.method,
+            route.path
+        );
+        // Without a session: the route exists (never 404/405) and refuses unless it is public.
+        let path = route
+            .path
+            .replace("{sale}", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+            .replace("{pump}", "50");
+        let method = route.method.to_uppercase().parse().unwrap();
+        let (status, body) = api.call(method, &path, None, Value::Null);
+        assert!(
+            status != 404 && status != 405,
+            "{} {path} is served: {status} {body}",
+            route.method
+        );
+        if route.access != station_runtime::api::Access::Public {
+            assert_eq!(
+                (status, code(&(status, body.clone()))),
+                (401, "unauthenticated"),
+                "{} {path}",
+                route.method
+            );
+        }
+    }
+}
+
+#[test]
+fn bodies_and_queries_the_api_cannot_read_get_the_error_shape() {
+    let api = Api::start();
+    let cashier = api.login("kim", "1234");
+    let response = api
+        .client
+        .post(format!("{}/api/shift/open", api.base))
+        .bearer_auth(&cashier)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("request body")
+    );
+    let wrong_type = api.post(
+        "/api/shift/open",
+        &cashier,
+        json!({"opening_float_won": "lots"}),
+    );
+    assert_eq!((wrong_type.0, code(&wrong_type)), (400, "invalid_input"));
+    assert!(
+        wrong_type.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("opening_float_won")
+    );
+    let unknown = api.get("/api/no-such-thing", &cashier);
+    assert_eq!((unknown.0, code(&unknown)), (404, "not_found"));
+    let bad_day = api.get("/api/sales?day=yesterday", &cashier);
+    assert_eq!((bad_day.0, code(&bad_day)), (400, "invalid_input"));
+    let (_, shift) = api.get("/api/shift", &cashier);
+    assert_eq!(
+        shift,
+        Value::Null,
+        "no shift was opened by the bad requests"
+    );
+}
+
+#[test]
+fn the_back_office_runs_orders_accounts_users_and_the_day_with_a_managers_session() {
+    let api = Api::start();
+    let cashier = api.login("kim", "1234");
+    let manager = api.login("park", "9999");
+    let (_, me) = api.get("/api/session", &cashier);
+    assert_eq!(me, json!({"user": "kim", "name": "Kim", "role": "cashier"}));
+
+    // Prices and products.
+    let (_, products) = api.get("/api/products", &cashier);
+    assert_eq!(products[0]["product"], "CD1001");
+    assert_eq!(products[0]["unit_price_won"], 1650);
+    let (_, prices) = api.get("/api/prices", &cashier);
+    assert_eq!(prices[0]["status"], "in_force");
+
+    // Orders: a manager's, not a cashier's.
+    let order = json!({"product": "CD1001", "volume_ml": 8_000_000, "wanted_date": "2026-12-01"});
+    let refused = api.post("/api/orders", &cashier, order.clone());
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    let placed = api.post("/api/orders", &manager, order);
+    assert_eq!(placed.0, 200, "{}", placed.1);
+    assert_eq!(placed.1["status"], "ordered");
+    let (_, orders) = api.get("/api/orders", &cashier);
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+    let (_, deliveries) = api.get("/api/deliveries", &manager);
+    assert_eq!(deliveries, json!([]), "nothing shipped yet");
+    let unknown = api.post(
+        "/api/deliveries/0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/confirm",
+        &manager,
+        json!({"tank": 1, "received_volume_ml": 1000}),
+    );
+    assert_eq!((unknown.0, code(&unknown)), (404, "unknown_shipment"));
+
+    // Credit accounts: a sale on account raises the balance; a payment lowers it.
+    let refused = api.post(
+        "/api/accounts",
+        &cashier,
+        json!({"name": "Hanil", "credit_limit_won": 100_000}),
+    );
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    let account = api.post(
+        "/api/accounts",
+        &manager,
+        json!({"name": "Hanil", "credit_limit_won": 100_000}),
+    );
+    assert_eq!(account.0, 200, "{}", account.1);
+    let account_id = account.1["account"].as_str().unwrap().to_owned();
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    let on_account = api.post(
+        "/api/sales",
+        &cashier,
+        json!({"lines": [{"product": "CD1001", "volume_ml": 40_000}],
+               "payment": {"method": "account", "account": account_id}}),
+    );
+    assert_eq!(on_account.0, 200, "{}", on_account.1);
+    let over_limit = api.post(
+        "/api/sales",
+        &cashier,
+        json!({"lines": [{"product": "CD1001", "volume_ml": 40_000}],
+               "payment": {"method": "account", "account": account_id}}),
+    );
+    assert_eq!(
+        (over_limit.0, code(&over_limit)),
+        (422, "credit_limit_exceeded")
+    );
+    let paid = api.post(
+        &format!("/api/accounts/{account_id}/payments"),
+        &cashier,
+        json!({"amount_won": 16_000, "method": "cash"}),
+    );
+    assert_eq!(paid.0, 200, "{}", paid.1);
+    assert_eq!(paid.1["balance_won"], 66_000 - 16_000);
+    assert_eq!(paid.1["movements"].as_array().unwrap().len(), 2);
+
+    // Users: managers only, reading too.
+    let refused = api.get("/api/users", &cashier);
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    let refused = api.post(
+        "/api/users",
+        &cashier,
+        json!({"user": "lee", "name": "Lee", "role": "manager", "pin": "2468"}),
+    );
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    let added = api.post(
+        "/api/users",
+        &manager,
+        json!({"user": "lee", "name": "Lee", "role": "cashier", "pin": "2468"}),
+    );
+    assert_eq!(added.0, 200, "{}", added.1);
+    assert_eq!(added.1.as_array().unwrap().len(), 3);
+    let set = api.post("/api/users/lee/pin", &manager, json!({"pin": "1357"}));
+    assert_eq!(set.0, 200, "{}", set.1);
+    api.login("lee", "1357");
+
+    // The day: closing needs a manager and no open shift.
+    let refused = api.post("/api/day/close", &cashier, Value::Null);
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    let open_shift = api.post("/api/day/close", &manager, Value::Null);
+    assert_eq!(
+        (open_shift.0, code(&open_shift)),
+        (422, "shifts_still_open")
+    );
+    api.post(
+        "/api/shift/close",
+        &cashier,
+        json!({"counted_cash_won": 16_000}),
+    );
+    let closed = api.post("/api/day/close", &manager, Value::Null);
+    assert_eq!(closed.0, 200, "{}", closed.1);
+    assert_eq!(closed.1["closed"], true);
+    assert_eq!(closed.1["net_amount_won"], 66_000);
+
+    // Sync and devices: HQ unreachable, no devices set up; dead letters for managers.
+    let (_, status) = api.get("/api/status", &cashier);
+    assert_eq!(status["sync"]["connected"], false);
+    assert!(status["sync"]["backlog"].as_u64().unwrap() > 0);
+    assert_eq!(status["printer"]["state"], "not_configured");
+    let refused = api.get("/api/dead-letters", &cashier);
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    assert_eq!(api.get("/api/dead-letters", &manager).1, json!([]));
+
+    // Logging out ends the session.
+    let out = api.call(
+        reqwest::Method::DELETE,
+        "/api/session",
+        Some(&cashier),
+        Value::Null,
+    );
+    assert_eq!(out.0, 200);
+    let after = api.get("/api/session", &cashier);
+    assert_eq!((after.0, code(&after)), (401, "unauthenticated"));
+}
+
+#[test]
+fn the_api_stays_on_loopback_unless_the_lan_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.db");
+    support::create_station(&db);
+    let mut settings = support::settings(&db);
+    settings.api = "0.0.0.0:0".parse().unwrap();
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let error = tokio
+        .block_on(station_runtime::app::start(settings.clone()))
+        .unwrap_err();
+    assert!(error.to_string().contains("--allow-lan"), "{error}");
+    settings.allow_lan = true;
+    let runtime = tokio
+        .block_on(station_runtime::app::start(settings))
+        .unwrap();
+    assert!(runtime.api.ip().is_unspecified());
+    tokio.block_on(runtime.shutdown()).unwrap();
 }

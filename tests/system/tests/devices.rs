@@ -200,6 +200,22 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     assert_eq!(report[0]["limit_ml"], 50_500);
     assert_eq!(report[0]["flagged"], true);
 
+    // A tanker's drop: the gauge's delivery report reaches the POS, to pre-fill the confirmation.
+    gauge.control_applied("deliver 3 5000");
+    station.wait_for("the gauge's delivery report", |s| {
+        s.pos_get("park", "9999", "/api/gauge/deliveries")
+            .as_array()
+            .is_some_and(|reports| reports.len() == 1)
+    });
+    let deliveries = station.pos_get("park", "9999", "/api/gauge/deliveries");
+    assert_eq!(deliveries[0]["tank"], 3);
+    assert_eq!(deliveries[0]["product"], "CD1001");
+    assert_eq!(deliveries[0]["delivered_ml"], 5_000_000);
+    assert_eq!(deliveries[0]["start_volume_ml"], 20_500_000);
+    station.wait_for("the reading after the delivery", |s| {
+        measured(s) == Some(25_500_000)
+    });
+
     // Closing the day sends the reconciliation to HQ, where the flag shows.
     station.cashier("shift close --counted 0");
     station.manager("day close");
@@ -212,6 +228,7 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     });
     let at_hq = hub.get("/api/wet-stock?station=ST0001");
     assert_eq!(at_hq[0]["tank"], 3);
-    assert_eq!(at_hq[0]["variance_ml"], -400_000);
+    // The unconfirmed delivery is in the tank but not yet in the books.
+    assert_eq!(at_hq[0]["variance_ml"], 5_000_000 - 400_000);
     assert_eq!(at_hq[0]["flagged"], true);
 }

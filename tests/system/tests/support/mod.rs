@@ -238,6 +238,8 @@ pub struct Station {
     runtime: Option<ChildGuard>,
     /// How the runtime reaches the broker; plain loopback unless set.
     pub broker_args: Vec<String>,
+    /// Where the running runtime's POS API listens.
+    pub api: Option<String>,
 }
 
 impl Station {
@@ -248,6 +250,7 @@ impl Station {
             dir: tempfile::tempdir().unwrap(),
             id: id.to_owned(),
             runtime: None,
+            api: None,
             broker_args: vec!["--broker".into(), format!("127.0.0.1:{broker_port}")],
         };
         station.run(&format!(
@@ -347,8 +350,29 @@ impl Station {
                 .spawn()
                 .unwrap(),
         );
-        first_line(&mut child, "the station runtime");
+        let started = first_line(&mut child, "the station runtime");
+        self.api = started["api"].as_str().map(str::to_owned);
         self.runtime = Some(child);
+    }
+
+    /// Calls the runtime's POS API as `user` (logging in with `pin` first).
+    pub fn pos_get(&self, user: &str, pin: &str, path: &str) -> Value {
+        let api = self.api.as_deref().expect("the runtime is running");
+        let http = reqwest::blocking::Client::new();
+        let session: Value = http
+            .post(format!("http://{api}/api/session"))
+            .json(&serde_json::json!({"user": user, "pin": pin}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let token = session["token"].as_str().expect("logged in");
+        http.get(format!("http://{api}{path}"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
     }
 
     /// Kills the runtime with SIGKILL.

@@ -1,0 +1,410 @@
+//! The edge runtime's HTTP API for the POS and the back office, and the push channel for live
+//! pump, device and sync state. The UI is served from the same origin.
+//!
+//! Permissions are the core's: a session holds the `Actor` its PIN proved, and every operation
+//! that needs a manager asks the core for a `ManagerApproval`, from the session's own role or from
+//! a manager's PIN given with the request. Hiding a button is never the rule. Errors carry a
+//! stable code for the UI to translate; a body or query the API cannot read gets the same shape.
+//!
+//! The routes are listed once, in [`ROUTES`], which also makes the OpenAPI document.
+
+mod events;
+mod office;
+mod openapi;
+mod pos;
+
+use std::collections::HashMap;
+use std::path::Path as FilePath;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use station_core::{Actor, ManagerApproval, Station, StationError};
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::forecourt::{Forecourt, ForecourtError};
+use crate::live::Live;
+
+pub use openapi::openapi_document;
+
+/// What the handlers share: the station (one connection, one writer at a time), the sessions,
+/// the live state and the forecourt.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    station: Arc<Mutex<Station>>,
+    sessions: Arc<Mutex<HashMap<String, Actor>>>,
+    live: Live,
+    forecourt: Option<Forecourt>,
+}
+
+impl ApiState {
+    pub fn open(
+        db: &FilePath,
+        live: Live,
+        forecourt: Option<Forecourt>,
+    ) -> Result<ApiState, StationError> {
+        Ok(ApiState {
+            station: Arc::new(Mutex::new(Station::open(db)?)),
+            sessions: Arc::new(Mutex::new(HashMap::new())),
+            live,
+            forecourt,
+        })
+    }
+
+    fn station(&self) -> MutexGuard<'_, Station> {
+        self.station.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Actor>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn actor_of(&self, token: &str) -> Option<Actor> {
+        self.sessions().get(token).cloned()
+    }
+
+    /// Runs `work` on the station off the async workers: for anything that hashes a PIN, which
+    /// is deliberately slow.
+    async fn with_pin_hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Station) -> Result<T, StationError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || work(&mut state.station()))
+            .await
+            .map_err(|e| ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "storage",
+                message: format!("the PIN check stopped: {e}"),
+            })?
+            .map_err(ApiError::from)
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (log-in, health).
+    Public,
+    /// Any logged-in user.
+    Session,
+    /// A logged-in manager (or, where the route says so, a cashier with a manager's PIN).
+    Manager,
+}
+
+/// One route of the API: its method, path and what it does. [`router`] serves these, the
+/// OpenAPI document describes them, and a test checks that every one is served.
+#[derive(Debug)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    /// An example request body.
+    pub body: Option<&'static str>,
+}
+
+macro_rules! routes {
+    ($( $method:literal $path:literal $access:ident $summary:literal $(body $body:literal)? ;)*) => {
+        /// Every route of the API.
+        pub const ROUTES: &[RouteDoc] = &[$(RouteDoc {
+            method: $method,
+            path: $path,
+            summary: $summary,
+            access: Access::$access,
+            body: routes!(@body $($body)?),
+        }),*];
+    };
+    (@body) => { None };
+    (@body $body:literal) => { Some($body) };
+}
+
+routes! {
+    "get" "/healthz" Public "Liveness: answers ok.";
+    "post" "/api/session" Public "Log in with a user id and PIN; returns the session token." body r#"{"user":"kim","pin":"1234"}"#;
+    "get" "/api/session" Session "The user of this session.";
+    "delete" "/api/session" Session "Log out.";
+    "get" "/api/station" Session "The station, its time zone and open business day.";
+    "get" "/api/products" Session "The price list in force.";
+    "get" "/api/prices" Session "Every price version held: in force, scheduled, superseded.";
+    "get" "/api/shift" Session "The session user's open shift, or null.";
+    "post" "/api/shift/open" Session "Open a shift with the opening float." body r#"{"opening_float_won":100000}"#;
+    "post" "/api/shift/close" Session "Close the shift with the counted cash; returns over/short." body r#"{"counted_cash_won":150000}"#;
+    "get" "/api/sales" Session "The sales of a business day (?day=YYYY-MM-DD; default the open day).";
+    "post" "/api/sales" Session "Settle a sale priced from the price list (manual fuel, shop items)." body r#"{"lines":[{"product":"CD1001","volume_ml":40000}],"payment":{"method":"cash","tendered_won":70000}}"#;
+    "get" "/api/sales/{sale}" Session "One sale.";
+    "post" "/api/sales/{sale}/cancel" Manager "Cancel a sale with a reason; a cashier's session gives a manager's id and PIN." body r#"{"reason":"wrong pump","manager":"park","manager_pin":"9999"}"#;
+    "post" "/api/sales/{sale}/reprint" Session "Print a sale's receipt again.";
+    "get" "/api/sales-summary" Session "Sales and cancellations per product for a business day (?day=).";
+    "get" "/api/day-report" Session "The report of a business day (?day=).";
+    "post" "/api/day/close" Manager "Close the open business day.";
+    "get" "/api/pumps" Session "Every pump's live state.";
+    "post" "/api/pumps/{pump}/authorize" Session "Authorize a pump, with a preset by volume or amount or none." body r#"{"preset":{"amount_won":30000}}"#;
+    "post" "/api/pumps/{pump}/stop" Session "Stop a pump's filling now.";
+    "get" "/api/fuelings" Session "Finished fuelings waiting for payment, oldest first.";
+    "post" "/api/fuelings/{fueling}/settle" Session "Settle a fueling as a sale at the pump's volume and amount." body r#"{"payment":{"method":"card","reference":"APPROVAL-7781"}}"#;
+    "get" "/api/stock" Session "Book stock per tank and product, with the gauge's latest measurement.";
+    "post" "/api/stock/adjust" Manager "Adjust a tank's book stock with a reason." body r#"{"tank":3,"delta_ml":-20000,"reason":"meter check"}"#;
+    "get" "/api/deliveries" Session "Expected and confirmed deliveries.";
+    "post" "/api/deliveries/{shipment}/confirm" Manager "Confirm a delivery with the volume received into a tank." body r#"{"tank":3,"received_volume_ml":7950500}"#;
+    "get" "/api/gauge/deliveries" Session "The tank gauge's recent delivery reports, to pre-fill a confirmation.";
+    "get" "/api/orders" Session "Fuel orders and their status.";
+    "post" "/api/orders" Manager "Place a fuel order with HQ." body r#"{"product":"CD1001","volume_ml":8000000,"wanted_date":"2026-11-27"}"#;
+    "post" "/api/orders/{order}/cancel" Manager "Cancel an order HQ has not shipped." body r#"{"reason":"ordered twice"}"#;
+    "get" "/api/wet-stock" Session "Wet-stock reconciliation per tank for a business day (?day=).";
+    "get" "/api/accounts" Session "Credit accounts with their balances.";
+    "post" "/api/accounts" Manager "Open a credit account." body r#"{"name":"Hanil Logistics","credit_limit_won":5000000}"#;
+    "get" "/api/accounts/{account}" Session "A credit account with its movements.";
+    "post" "/api/accounts/{account}/payments" Session "Take a payment towards an account's balance." body r#"{"amount_won":100000,"method":"cash"}"#;
+    "get" "/api/users" Manager "Cashiers and managers.";
+    "post" "/api/users" Manager "Add a cashier or manager with a PIN." body r#"{"user":"lee","name":"Lee","role":"cashier","pin":"2468"}"#;
+    "post" "/api/users/{user}/pin" Manager "Set a user's PIN." body r#"{"pin":"1357"}"#;
+    "get" "/api/status" Session "The live state: link to HQ, backlog, devices and pumps.";
+    "get" "/api/dead-letters" Manager "Messages from HQ that could not be applied.";
+    "get" "/api/events" Session "Server-sent events: `live` with the live state at once and on every change (?token=).";
+    "get" "/api/openapi.json" Public "This document.";
+}
+
+/// The API router, serving the UI's files from `ui_dir` when given.
+pub fn router(state: ApiState, ui_dir: Option<&FilePath>) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, handler(route.method, route.path));
+    }
+    // An unknown API path is an API error, not the UI's page.
+    let router = router
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::not_found("no such API route") }),
+        )
+        .with_state(state);
+    match ui_dir {
+        // Unknown paths get the app itself, so a reload on any screen works.
+        Some(dir) => router.fallback_service(
+            ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html"))),
+        ),
+        None => router,
+    }
+}
+
+fn handler(method: &str, path: &str) -> MethodRouter<ApiState> {
+    match (method, path) {
+        ("get", "/healthz") => get(|| async { "ok" }),
+        ("post", "/api/session") => post(pos::login),
+        ("get", "/api/session") => get(pos::whoami),
+        ("delete", "/api/session") => delete(pos::logout),
+        ("get", "/api/station") => get(office::station),
+        ("get", "/api/products") => get(office::products),
+        ("get", "/api/prices") => get(office::prices),
+        ("get", "/api/shift") => get(pos::current_shift),
+        ("post", "/api/shift/open") => post(pos::open_shift),
+        ("post", "/api/shift/close") => post(pos::close_shift),
+        ("get", "/api/sales") => get(pos::list_sales),
+        ("post", "/api/sales") => post(pos::settle_sale),
+        ("get", "/api/sales/{sale}") => get(pos::one_sale),
+        ("post", "/api/sales/{sale}/cancel") => post(pos::cancel_sale),
+        ("post", "/api/sales/{sale}/reprint") => post(pos::reprint),
+        ("get", "/api/sales-summary") => get(office::sales_summary),
+        ("get", "/api/day-report") => get(office::day_report),
+        ("post", "/api/day/close") => post(office::close_day),
+        ("get", "/api/pumps") => get(pos::pumps),
+        ("post", "/api/pumps/{pump}/authorize") => post(pos::authorize_pump),
+        ("post", "/api/pumps/{pump}/stop") => post(pos::stop_pump),
+        ("get", "/api/fuelings") => get(pos::fuelings),
+        ("post", "/api/fuelings/{fueling}/settle") => post(pos::settle_fueling),
+        ("get", "/api/stock") => get(office::stock),
+        ("post", "/api/stock/adjust") => post(office::adjust_stock),
+        ("get", "/api/deliveries") => get(office::deliveries),
+        ("post", "/api/deliveries/{shipment}/confirm") => post(office::confirm_delivery),
+        ("get", "/api/gauge/deliveries") => get(office::gauge_deliveries),
+        ("get", "/api/orders") => get(office::orders),
+        ("post", "/api/orders") => post(office::place_order),
+        ("post", "/api/orders/{order}/cancel") => post(office::cancel_order),
+        ("get", "/api/wet-stock") => get(office::wet_stock),
+        ("get", "/api/accounts") => get(office::accounts),
+        ("post", "/api/accounts") => post(office::open_account),
+        ("get", "/api/accounts/{account}") => get(office::account),
+        ("post", "/api/accounts/{account}/payments") => post(office::account_payment),
+        ("get", "/api/users") => get(office::users),
+        ("post", "/api/users") => post(office::add_user),
+        ("post", "/api/users/{user}/pin") => post(office::set_pin),
+        ("get", "/api/status") => get(office::status),
+        ("get", "/api/dead-letters") => get(office::dead_letters),
+        ("get", "/api/events") => get(events::events),
+        ("get", "/api/openapi.json") => get(|| async { Json(openapi_document()) }),
+        // Every route of ROUTES has its arm above; the API tests call each one.
+        _ => get(|| async { ApiError::not_found("no handler for this route") }),
+    }
+}
+
+/// An error as the UI receives it: a stable code and a message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl From<StationError> for ApiError {
+    fn from(error: StationError) -> ApiError {
+        let status = match error.code() {
+            "bad_credentials" => StatusCode::UNAUTHORIZED,
+            "manager_required" => StatusCode::FORBIDDEN,
+            code if code.starts_with("unknown_") => StatusCode::NOT_FOUND,
+            _ if error.is_storage_fault() => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError {
+            status,
+            code: error.code(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<ForecourtError> for ApiError {
+    fn from(error: ForecourtError) -> ApiError {
+        let status = match error.code {
+            "unknown_pump" => StatusCode::NOT_FOUND,
+            "invalid_input" => StatusCode::BAD_REQUEST,
+            "pump_busy" => StatusCode::CONFLICT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError {
+            status,
+            code: error.code,
+            message: error.message,
+        }
+    }
+}
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_input",
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+
+    fn unauthenticated() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthenticated",
+            message: "log in with your PIN first".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// A JSON body; one the API cannot read is answered with the usual error body.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "request body: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// Query parameters; ones the API cannot read are answered with the usual error body.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "query: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// The logged-in user of a request, from the bearer token.
+#[derive(Debug)]
+pub struct Session {
+    actor: Actor,
+    token: String,
+}
+
+impl Session {
+    /// The session's own approval, when its user is a manager.
+    fn as_manager(&self, action: &'static str) -> Result<ManagerApproval, ApiError> {
+        Ok(self.actor.as_manager(action)?)
+    }
+}
+
+impl FromRequestParts<ApiState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthenticated)?;
+        let actor = state
+            .actor_of(token)
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Session {
+            actor,
+            token: token.to_owned(),
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| ApiError::bad_request(format!("{field}: {e}")))
+}
+
+/// A business day asked for, or the open one (today's when none is open).
+fn day_of(station: &Station, day: Option<&str>) -> Result<Date, ApiError> {
+    match day {
+        Some(day) => parse("day", day),
+        None => Ok(station
+            .open_business_day()?
+            .unwrap_or_else(|| station.local_date(Timestamp::now()))),
+    }
+}

@@ -1,0 +1,374 @@
+//! The back office: prices, stock, deliveries and orders, the business day, credit accounts,
+//! users, and the state of sync and devices.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use station_core::{
+    AccountId, AccountPaymentMethod, Millilitres, NewOrder, NewUser, OrderId, Pin, ProductId, Role,
+    ShipmentId, TankNo, UserId, Won,
+};
+
+use super::pos::DayQuery;
+use super::{ApiError, ApiJson, ApiQuery, ApiResult, ApiState, Session, day_of, parse};
+
+pub async fn station(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let station = state.station();
+    let info = station.info();
+    Ok(Json(json!({
+        "station": info.station_id.to_string(),
+        "name": info.name,
+        "time_zone": info.time_zone,
+        "business_day": station.open_business_day()?.map(|d| d.to_string()),
+    })))
+}
+
+pub async fn products(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let list = state.station().price_list(Timestamp::now())?;
+    Ok(Json(list.iter().map(station_json::price_item).collect()))
+}
+
+pub async fn prices(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let versions = state.station().price_versions(Timestamp::now())?;
+    Ok(Json(
+        versions.iter().map(station_json::price_version).collect(),
+    ))
+}
+
+pub async fn sales_summary(
+    State(state): State<ApiState>,
+    _session: Session,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> ApiResult {
+    let station = state.station();
+    let day = day_of(&station, query.day.as_deref())?;
+    let rows = station.sales_summary(Some(day))?;
+    Ok(Json(rows.iter().map(station_json::summary_row).collect()))
+}
+
+pub async fn day_report(
+    State(state): State<ApiState>,
+    _session: Session,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> ApiResult {
+    let station = state.station();
+    let day = day_of(&station, query.day.as_deref())?;
+    Ok(Json(station_json::day_report(&station.day_report(day)?)))
+}
+
+pub async fn close_day(State(state): State<ApiState>, session: Session) -> ApiResult {
+    let approval = session.as_manager("closing the business day")?;
+    let report = state
+        .station()
+        .close_business_day(&approval, Timestamp::now())?;
+    state.live.bump_revision();
+    Ok(Json(station_json::day_report(&report)))
+}
+
+pub async fn stock(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let station = state.station();
+    let mut stock = station_json::stock(&station.tank_stock()?, &station.product_stock()?);
+    let readings = station.latest_tank_readings()?;
+    if let Some(tanks) = stock.get_mut("tanks").and_then(Value::as_array_mut) {
+        for tank in tanks {
+            let number = tank.get("tank").and_then(Value::as_u64);
+            let reading = readings
+                .iter()
+                .find(|r| Some(u64::from(r.tank.get())) == number);
+            tank["measured_ml"] = json!(reading.map(|r| r.volume.get()));
+            tank["measured_at"] = json!(reading.map(|r| r.measured_at.to_string()));
+        }
+    }
+    Ok(Json(stock))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdjustBody {
+    tank: u16,
+    delta_ml: i64,
+    reason: String,
+}
+
+pub async fn adjust_stock(
+    State(state): State<ApiState>,
+    session: Session,
+    ApiJson(body): ApiJson<AdjustBody>,
+) -> ApiResult {
+    let approval = session.as_manager("adjusting stock")?;
+    let tank = TankNo::new(body.tank).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.station().adjust_stock(
+        &approval,
+        tank,
+        Millilitres(body.delta_ml),
+        &body.reason,
+        Timestamp::now(),
+    )?;
+    Ok(Json(
+        json!({"adjusted": body.tank, "delta_ml": body.delta_ml}),
+    ))
+}
+
+pub async fn deliveries(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let deliveries = state.station().deliveries()?;
+    Ok(Json(
+        deliveries.iter().map(station_json::delivery).collect(),
+    ))
+}
+
+pub async fn gauge_deliveries(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let deliveries = state.live.snapshot().gauge_deliveries;
+    let tanks = state.station().tanks()?;
+    Ok(Json(
+        deliveries
+            .iter()
+            .map(|d| {
+                let product = tanks
+                    .iter()
+                    .find(|t| t.tank.get() == d.tank)
+                    .map(|t| t.product.to_string());
+                let mut value = json!(d);
+                value["product"] = json!(product);
+                value
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmBody {
+    tank: u16,
+    received_volume_ml: i64,
+}
+
+pub async fn confirm_delivery(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(shipment): Path<String>,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> ApiResult {
+    let shipment: ShipmentId = parse("shipment", &shipment)?;
+    let approval = session.as_manager("confirming a delivery")?;
+    let tank = TankNo::new(body.tank).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut station = state.station();
+    station.confirm_delivery(
+        &approval,
+        shipment,
+        tank,
+        Millilitres(body.received_volume_ml),
+        Timestamp::now(),
+    )?;
+    let delivery = station
+        .deliveries()?
+        .into_iter()
+        .find(|d| d.expected.shipment == shipment)
+        .ok_or(station_core::StationError::UnknownShipment(shipment))?;
+    Ok(Json(station_json::delivery(&delivery)))
+}
+
+pub async fn orders(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let orders = state.station().orders()?;
+    Ok(Json(orders.iter().map(station_json::order).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrderBody {
+    product: String,
+    volume_ml: i64,
+    wanted_date: String,
+}
+
+pub async fn place_order(
+    State(state): State<ApiState>,
+    session: Session,
+    ApiJson(body): ApiJson<OrderBody>,
+) -> ApiResult {
+    let approval = session.as_manager("placing an order")?;
+    let order = NewOrder {
+        product: parse::<ProductId>("product", &body.product)?,
+        volume: Millilitres(body.volume_ml),
+        wanted_date: parse::<Date>("wanted_date", &body.wanted_date)?,
+    };
+    let mut station = state.station();
+    let id = station.place_order(&approval, order, Timestamp::now())?;
+    Ok(Json(station_json::order(&station.order(id)?)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReasonBody {
+    reason: String,
+}
+
+pub async fn cancel_order(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(order): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult {
+    let order: OrderId = parse("order", &order)?;
+    let approval = session.as_manager("canceling an order")?;
+    let mut station = state.station();
+    station.cancel_order(&approval, order, &body.reason, Timestamp::now())?;
+    Ok(Json(station_json::order(&station.order(order)?)))
+}
+
+pub async fn wet_stock(
+    State(state): State<ApiState>,
+    _session: Session,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> ApiResult {
+    let station = state.station();
+    let day = day_of(&station, query.day.as_deref())?;
+    let rows = station.wet_stock_reconciliation(day)?;
+    Ok(Json(
+        rows.iter().map(station_json::reconciliation).collect(),
+    ))
+}
+
+pub async fn accounts(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let accounts = state.station().accounts()?;
+    Ok(Json(accounts.iter().map(station_json::account).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountBody {
+    name: String,
+    credit_limit_won: i64,
+}
+
+pub async fn open_account(
+    State(state): State<ApiState>,
+    session: Session,
+    ApiJson(body): ApiJson<AccountBody>,
+) -> ApiResult {
+    let approval = session.as_manager("opening a credit account")?;
+    let mut station = state.station();
+    let id = station.open_account(
+        &approval,
+        &body.name,
+        Won(body.credit_limit_won),
+        Timestamp::now(),
+    )?;
+    Ok(Json(station_json::account(&station.account(id)?)))
+}
+
+fn account_with_movements(state: &ApiState, account: AccountId) -> ApiResult {
+    let station = state.station();
+    let mut value = station_json::account(&station.account(account)?);
+    value["movements"] = station
+        .account_movements(account)?
+        .iter()
+        .map(station_json::movement)
+        .collect();
+    Ok(Json(value))
+}
+
+pub async fn account(
+    State(state): State<ApiState>,
+    _session: Session,
+    Path(account): Path<String>,
+) -> ApiResult {
+    account_with_movements(&state, parse("account", &account)?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodBody {
+    Cash,
+    Card,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountPaymentBody {
+    amount_won: i64,
+    method: MethodBody,
+}
+
+pub async fn account_payment(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(account): Path<String>,
+    ApiJson(body): ApiJson<AccountPaymentBody>,
+) -> ApiResult {
+    let account: AccountId = parse("account", &account)?;
+    let method = match body.method {
+        MethodBody::Cash => AccountPaymentMethod::Cash,
+        MethodBody::Card => AccountPaymentMethod::Card,
+    };
+    state.station().receive_account_payment(
+        &session.actor,
+        account,
+        Won(body.amount_won),
+        method,
+        Timestamp::now(),
+    )?;
+    account_with_movements(&state, account)
+}
+
+pub async fn users(State(state): State<ApiState>, session: Session) -> ApiResult {
+    session.as_manager("seeing the users")?;
+    Ok(Json(station_json::users(&state.station().users()?)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserBody {
+    user: String,
+    name: String,
+    role: String,
+    pin: String,
+}
+
+pub async fn add_user(
+    State(state): State<ApiState>,
+    session: Session,
+    ApiJson(body): ApiJson<UserBody>,
+) -> ApiResult {
+    let approval = session.as_manager("adding a user")?;
+    let user = NewUser {
+        user_id: parse::<UserId>("user", &body.user)?,
+        name: body.name,
+        role: parse::<Role>("role", &body.role)?,
+        pin: parse::<Pin>("pin", &body.pin)?,
+    };
+    let users = state
+        .with_pin_hashing(move |station| {
+            station.add_user(&approval, user, Timestamp::now())?;
+            station.users()
+        })
+        .await?;
+    Ok(Json(station_json::users(&users)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PinBody {
+    pin: String,
+}
+
+pub async fn set_pin(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(user): Path<String>,
+    ApiJson(body): ApiJson<PinBody>,
+) -> ApiResult {
+    let approval = session.as_manager("setting a PIN")?;
+    let user: UserId = parse("user", &user)?;
+    let pin: Pin = parse("pin", &body.pin)?;
+    state
+        .with_pin_hashing(move |station| station.set_pin(&approval, &user, &pin, Timestamp::now()))
+        .await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn status(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    Ok(Json(json!(state.live.snapshot())))
+}
+
+pub async fn dead_letters(State(state): State<ApiState>, session: Session) -> ApiResult {
+    session.as_manager("seeing dead letters")?;
+    let letters = state.station().dead_letters()?;
+    Ok(Json(
+        letters.iter().map(station_json::dead_letter).collect(),
+    ))
+}

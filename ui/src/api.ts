@@ -1,0 +1,401 @@
+// The station runtime's HTTP API (same origin, under /api): JSON types and one small client.
+// Money is integer won, volume integer millilitres, times RFC 3339 UTC, days YYYY-MM-DD.
+
+export type Role = "cashier" | "manager";
+
+export interface Session {
+  user: string;
+  name: string;
+  role: Role;
+}
+
+export interface LoginResult extends Session {
+  token: string;
+}
+
+export interface Station {
+  station: string;
+  name: string;
+  time_zone: string;
+  business_day: string | null;
+}
+
+export interface Product {
+  product: string;
+  name: string;
+  unit: "litre" | "piece";
+  unit_price_won: number;
+}
+
+export interface PriceVersion {
+  version: number;
+  effective_at: string;
+  applied_at: string | null;
+  status: "in_force" | "scheduled" | "superseded";
+  items: Product[];
+}
+
+export interface Shift {
+  shift: string;
+  cashier: string;
+  business_day: string;
+  opened_at: string;
+  opening_float_won: number;
+  expected_cash_won: number;
+}
+
+export interface ShiftReport extends Shift {
+  closed_at: string | null;
+  counted_cash_won: number | null;
+  over_short_won: number | null;
+}
+
+export type PaymentRequest =
+  | { method: "cash"; tendered_won: number }
+  | { method: "card"; reference: string }
+  | { method: "account"; account: string };
+
+export type Payment =
+  | { method: "cash"; tendered_won: number; change_won: number }
+  | { method: "card"; reference: string }
+  | { method: "account"; account: string };
+
+export interface SaleLine {
+  line_no: number;
+  product: string;
+  product_name: string;
+  tank: number | null;
+  volume_ml: number | null;
+  quantity: number | null;
+  unit_price_won: number;
+  amount_won: number;
+  price_source: "price_list" | "pump" | "manager_override";
+  price_version: number;
+}
+
+export interface Sale {
+  sale: string;
+  receipt_no: string;
+  business_day: string;
+  shift: string;
+  cashier: string;
+  settled_at: string;
+  lines: SaleLine[];
+  total_won: number;
+  vat_included_won: number;
+  payment: Payment;
+  canceled: boolean;
+  cancellation: null | {
+    business_day: string;
+    reason: string;
+    canceled_by: string;
+    approved_by: string | null;
+    canceled_at: string;
+  };
+}
+
+export interface SaleLineRequest {
+  product: string;
+  volume_ml?: number;
+  quantity?: number;
+  tank?: number;
+}
+
+export interface SummaryRow {
+  business_day: string;
+  product: string;
+  sales_count: number;
+  sales_volume_ml: number;
+  sales_quantity: number;
+  sales_amount_won: number;
+  canceled_count: number;
+  canceled_volume_ml: number;
+  canceled_quantity: number;
+  canceled_amount_won: number;
+  net_amount_won: number;
+}
+
+export interface DayReport {
+  business_day: string;
+  closed: boolean;
+  closed_by: string | null;
+  products: SummaryRow[];
+  net_amount_won: number;
+  shifts: ShiftReport[];
+}
+
+export type PumpState = "offline" | "idle" | "nozzle_up" | "authorized" | "fueling" | "finished";
+
+export type Preset = null | { volume: { volume_ml: number } } | { amount: { amount_won: number } };
+
+export interface Pump {
+  pump: string;
+  state: PumpState;
+  nozzle: number | null;
+  product: string | null;
+  product_name: string | null;
+  unit_price_won: number | null;
+  volume_ml: number;
+  amount_won: number;
+  preset: Preset;
+  unpaid: string[];
+}
+
+export type PresetRequest = null | { volume_ml: number } | { amount_won: number };
+
+export interface Fueling {
+  fueling: string;
+  pump: string;
+  nozzle: number;
+  product: string;
+  product_name: string;
+  tank: number | null;
+  volume_ml: number;
+  amount_won: number;
+  unit_price_won: number;
+  finished_at: string;
+  sale: string | null;
+}
+
+export interface Tank {
+  tank: number;
+  product: string;
+  capacity_ml: number;
+  book_stock_ml: number;
+  measured_ml: number | null;
+  measured_at: string | null;
+}
+
+export interface Stock {
+  tanks: Tank[];
+  products: { product: string; book_stock_ml: number; expected_incoming_ml: number }[];
+}
+
+export interface Delivery {
+  shipment: string;
+  order: string;
+  product: string;
+  volume_ml: number;
+  truck: string;
+  expected_at: string | null;
+  confirmed: boolean;
+  confirmation: null | {
+    tank: number;
+    received_volume_ml: number;
+    confirmed_by: string;
+    confirmed_at: string;
+  };
+}
+
+export interface GaugeDelivery {
+  tank: number;
+  product: string | null;
+  started_at: string;
+  ended_at: string;
+  start_volume_ml: number;
+  end_volume_ml: number;
+  delivered_ml: number;
+}
+
+/** The core names the first state "ordered" (the contract's "placed" is accepted too). */
+export type OrderStatus =
+  | "ordered"
+  | "placed"
+  | "shipped"
+  | "partially_delivered"
+  | "delivered"
+  | "rejected"
+  | "canceled";
+
+export interface Order {
+  order: string;
+  product: string;
+  ordered_volume_ml: number;
+  shipped_volume_ml: number;
+  received_volume_ml: number;
+  status: OrderStatus;
+  status_reason: string | null;
+  wanted_date: string;
+  ordered_at: string;
+  updated_at: string;
+}
+
+export interface Account {
+  account: string;
+  name: string;
+  credit_limit_won: number;
+  balance_won: number;
+  available_won: number;
+  opened_at: string;
+}
+
+export interface AccountDetail extends Account {
+  movements: { at: string; kind: string; reference: string; amount_won: number }[];
+}
+
+export interface User {
+  user: string;
+  name: string;
+  role: Role;
+  active: boolean;
+}
+
+export interface DeviceState {
+  configured: boolean;
+  state: "not_configured" | "connecting" | "ready" | "not_ready" | "disconnected";
+  detail: string | null;
+}
+
+export interface LiveState {
+  sync: { connected: boolean; backlog: number; acknowledged_through: number | null };
+  printer: DeviceState;
+  gauge: DeviceState;
+  pump_line: DeviceState;
+  pumps: Pump[];
+  waiting_receipts: number;
+  revision: number;
+}
+
+export interface DeadLetter {
+  origin: string;
+  seq: number;
+  code: string;
+  reason: string;
+  received_at: string;
+}
+
+/** An error answered by the API (or a network failure, code "network"). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+const TOKEN_KEY = "station.token";
+
+export function storedToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string | null): void {
+  if (token === null) localStorage.removeItem(TOKEN_KEY);
+  else localStorage.setItem(TOKEN_KEY, token);
+}
+
+let onUnauthenticated: () => void = () => undefined;
+
+/** Called when the server no longer knows the session (HTTP 401 `unauthenticated`). */
+export function setUnauthenticatedHandler(handler: () => void): void {
+  onUnauthenticated = handler;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  const token = storedToken();
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, "network", error instanceof Error ? error.message : String(error));
+  }
+  const text = await response.text();
+  let json: unknown = null;
+  if (text !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+  }
+  if (!response.ok) {
+    const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    const code = error?.code ?? `http_${response.status}`;
+    const fallback = `HTTP ${response.status} ${response.statusText}`.trim();
+    const apiError = new ApiError(response.status, code, error?.message ?? fallback);
+    // A wrong manager PIN is also a 401, but it does not end the session.
+    if (response.status === 401 && code !== "bad_credentials") onUnauthenticated();
+    throw apiError;
+  }
+  return json as T;
+}
+
+const get = <T>(path: string) => request<T>("GET", path);
+const post = <T>(path: string, body: unknown = {}) => request<T>("POST", path, body);
+const dayQuery = (day: string | null) => (day === null ? "" : `?day=${encodeURIComponent(day)}`);
+const seg = encodeURIComponent;
+
+export const api = {
+  login: (user: string, pin: string) => post<LoginResult>("/api/session", { user, pin }),
+  session: () => get<Session>("/api/session"),
+  logout: () => request<unknown>("DELETE", "/api/session"),
+
+  station: () => get<Station>("/api/station"),
+  products: () => get<Product[]>("/api/products"),
+  prices: () => get<PriceVersion[]>("/api/prices"),
+
+  shift: () => get<Shift | null>("/api/shift"),
+  openShift: (opening_float_won: number) => post<Shift>("/api/shift/open", { opening_float_won }),
+  closeShift: (counted_cash_won: number) =>
+    post<ShiftReport>("/api/shift/close", { counted_cash_won }),
+
+  sales: (day: string | null) => get<Sale[]>(`/api/sales${dayQuery(day)}`),
+  sale: (sale: string) => get<Sale>(`/api/sales/${seg(sale)}`),
+  settleSale: (lines: SaleLineRequest[], payment: PaymentRequest) =>
+    post<Sale>("/api/sales", { lines, payment }),
+  cancelSale: (sale: string, body: { reason: string; manager?: string; manager_pin?: string }) =>
+    post<Sale>(`/api/sales/${seg(sale)}/cancel`, body),
+  reprint: (sale: string) => post<{ queued: boolean; sale: Sale }>(`/api/sales/${seg(sale)}/reprint`),
+  salesSummary: (day: string | null) => get<SummaryRow[]>(`/api/sales-summary${dayQuery(day)}`),
+  dayReport: (day: string | null) => get<DayReport>(`/api/day-report${dayQuery(day)}`),
+  closeDay: () => post<DayReport>("/api/day/close"),
+
+  pumps: () => get<Pump[]>("/api/pumps"),
+  authorize: (pump: string, preset: PresetRequest) =>
+    post<Pump>(`/api/pumps/${seg(pump)}/authorize`, { preset }),
+  stop: (pump: string) => post<Pump>(`/api/pumps/${seg(pump)}/stop`),
+  fuelings: () => get<Fueling[]>("/api/fuelings"),
+  settleFueling: (fueling: string, payment: PaymentRequest) =>
+    post<Sale>(`/api/fuelings/${seg(fueling)}/settle`, { payment }),
+
+  stock: () => get<Stock>("/api/stock"),
+  deliveries: () => get<Delivery[]>("/api/deliveries"),
+  gaugeDeliveries: () => get<GaugeDelivery[]>("/api/gauge/deliveries"),
+  confirmDelivery: (shipment: string, tank: number, received_volume_ml: number) =>
+    post<Delivery>(`/api/deliveries/${seg(shipment)}/confirm`, { tank, received_volume_ml }),
+  orders: () => get<Order[]>("/api/orders"),
+  placeOrder: (product: string, volume_ml: number, wanted_date: string) =>
+    post<Order>("/api/orders", { product, volume_ml, wanted_date }),
+  cancelOrder: (order: string, reason: string) =>
+    post<Order>(`/api/orders/${seg(order)}/cancel`, { reason }),
+
+  accounts: () => get<Account[]>("/api/accounts"),
+  account: (account: string) => get<AccountDetail>(`/api/accounts/${seg(account)}`),
+  openAccount: (name: string, credit_limit_won: number) =>
+    post<Account>("/api/accounts", { name, credit_limit_won }),
+  takePayment: (account: string, amount_won: number, method: "cash" | "card") =>
+    post<Account>(`/api/accounts/${seg(account)}/payments`, { amount_won, method }),
+
+  users: () => get<User[]>("/api/users"),
+  addUser: (user: string, name: string, role: Role, pin: string) =>
+    post<User[]>("/api/users", { user, name, role, pin }),
+  changePin: (user: string, pin: string) => post<unknown>(`/api/users/${seg(user)}/pin`, { pin }),
+
+  status: () => get<LiveState>("/api/status"),
+  deadLetters: () => get<DeadLetter[]>("/api/dead-letters"),
+};
+
+/** The URL of the server-sent events channel for a session token. */
+export function eventsUrl(token: string): string {
+  return `/api/events?token=${encodeURIComponent(token)}`;
+}
