@@ -32,6 +32,8 @@ need_apt build-essential pkg-config libwebkit2gtk-4.1-dev libxdo-dev libssl-dev 
 # Its end-to-end test runs it under a virtual X server through WebKit's WebDriver; the UI's
 # browser tests and latency bench drive Debian's Chromium.
 need_apt xvfb xauth webkit2gtk-driver chromium
+# A private D-Bus session bus, over which the desktop app's single-instance guard is tested.
+need_apt dbus-daemon
 # Korean text on the screens (the webview and the browser draw boxes without a CJK font).
 need_apt fonts-noto-cjk
 

@@ -38,7 +38,7 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = prepare_station(dir.path())?;
     let display = Xvfb::start()?;
-    let driver = Driver::start(&display.display, dir.path())?;
+    let driver = Driver::start(&display.display, dir.path(), None)?;
     let app_binary = desktop_binary();
     let args = app_args(&db, &ui);
 

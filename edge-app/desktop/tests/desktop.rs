@@ -9,7 +9,9 @@
 mod support;
 
 use anyhow::Result;
-use support::{Driver, Session, Xvfb, app_args, desktop_binary, prepare_station, testid, ui_dist};
+use support::{
+    Driver, Session, Xvfb, app_args, desktop_binary, log_in, prepare_station, testid, ui_dist,
+};
 
 #[test]
 fn a_cashier_sells_diesel_and_the_manager_finds_it_in_the_sales_summary() -> Result<()> {
@@ -17,7 +19,7 @@ fn a_cashier_sells_diesel_and_the_manager_finds_it_in_the_sales_summary() -> Res
     let dir = tempfile::tempdir()?;
     let db = prepare_station(dir.path())?;
     let display = Xvfb::start()?;
-    let driver = Driver::start(&display.display, dir.path())?;
+    let driver = Driver::start(&display.display, dir.path(), None)?;
     let app = driver.launch(&desktop_binary(), &app_args(&db, &ui))?;
 
     log_in(&app, "kim", "1234")?;
@@ -69,13 +71,6 @@ fn a_cashier_sells_diesel_and_the_manager_finds_it_in_the_sales_summary() -> Res
 
     app.close()?;
     Ok(())
-}
-
-fn log_in(app: &Session, user: &str, pin: &str) -> Result<()> {
-    app.fill(&testid("login-user"), user)?;
-    app.fill(&testid("login-pin"), pin)?;
-    app.click(&testid("login-submit"))?;
-    app.visible(&testid("logout")).map(drop)
 }
 
 /// Picks an option of a `<select>` by its value, as a user does: by clicking it.

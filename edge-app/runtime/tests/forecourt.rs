@@ -304,3 +304,39 @@ fn two_pumps_fuel_at_once_and_a_mute_pump_goes_offline_and_comes_back() {
     let (_, status) = api.get("/api/status", &cashier);
     assert_eq!(status["pump_line"]["state"], "ready");
 }
+
+#[test]
+fn an_unplugged_pump_line_shows_offline_pumps_and_keeps_the_unpaid_fueling() {
+    let pumps = Pumps::start();
+    let api = Api::with_pumps(&pumps);
+    let cashier = api.login("kim", "1234");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "idle");
+    api.post(
+        "/api/pumps/50/authorize",
+        &cashier,
+        json!({"preset": {"amount_won": 2_000}}),
+    );
+    pumps.control("lift 50 1");
+    wait_for_pump(&api, &cashier, "50", |p| p["amount_won"] == 2_000);
+    pumps.control("hang 50");
+    let finished = wait_for_pump(&api, &cashier, "50", |p| p["state"] == "finished");
+
+    pumps.unplug();
+    api.wait_for("/api/pumps", &cashier, |grid| {
+        pump(grid, "50")["state"] == "offline" && pump(grid, "51")["state"] == "offline"
+    });
+    let refused = api.post("/api/pumps/51/authorize", &cashier, json!({"preset": null}));
+    assert_eq!((refused.0, code(&refused)), (503, "pump_unavailable"));
+    // The fueling the pump reported is kept, and can be paid while the line is down.
+    let sale = api.post(
+        &format!(
+            "/api/fuelings/{}/settle",
+            finished["unpaid"][0].as_str().unwrap()
+        ),
+        &cashier,
+        json!({"payment": {"method": "cash", "tendered_won": 2_000}}),
+    );
+    assert_eq!(sale.0, 200, "{}", sale.1);
+    assert_eq!(sale.1["total_won"], 2_000);
+}

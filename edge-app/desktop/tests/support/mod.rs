@@ -1,20 +1,21 @@
-//! What the desktop test and the desktop bench share: a virtual X display (Xvfb), `tauri-driver`
-//! in front of WebKitWebDriver, a small W3C WebDriver client over plain HTTP, a prepared station
-//! database, and the memory of a process tree.
+//! What the desktop tests and the desktop bench share: a virtual X display (Xvfb), a private D-Bus
+//! session bus, `tauri-driver` in front of WebKitWebDriver, a small W3C WebDriver client over
+//! plain HTTP, a prepared station database, and the processes and memory of a process tree.
 //!
 //! Every process started here is killed, with everything it started, when its guard is dropped,
 //! so a failing test leaves nothing behind. Waiting is polling against a deadline, never a fixed
-//! sleep. Anything missing (Xvfb, tauri-driver, the `station` tool, the built UI) is an error that
-//! says how to get it.
-#![allow(dead_code)] // the test and the bench each use a part
+//! sleep. Anything missing (Xvfb, dbus-daemon, tauri-driver, the `station` tool, the built UI) is
+//! an error that says how to get it.
+#![allow(dead_code)] // the tests and the bench each use a part
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -161,8 +162,20 @@ impl ProcessTree {
         Ok(())
     }
 
-    /// Kills the process and every descendant (SIGKILL), and reaps the process.
+    /// The exit status, once the process has exited (it is reaped then).
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.child
+            .try_wait()
+            .with_context(|| format!("waiting for {}", self.name))
+    }
+
+    /// Kills the process and every descendant (SIGKILL), and reaps the process. Once it has
+    /// exited, nothing is left under its pid (its children went to another parent, and the pid
+    /// may be another process's by now): then nothing is killed.
     pub fn kill(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let mut pids: Vec<u32> = descendants(self.child.id()).into_iter().collect();
         pids.push(self.child.id());
         // The descendants are listed before any is killed, so none is missed by being re-parented.
@@ -214,6 +227,13 @@ fn parent_pid(pid: u32) -> Option<u32> {
     after_comm.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// `name[pid] (parent ppid)`, for messages.
+pub fn describe_process(pid: u32) -> String {
+    let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let parent = parent_pid(pid).map_or_else(|| String::from("?"), |ppid| ppid.to_string());
+    format!("{}[{pid}] (parent {parent})", name.trim())
+}
+
 /// The processes below `root` running `binary`.
 pub fn processes_running(root: u32, binary: &Path) -> Vec<u32> {
     let binary = binary
@@ -222,6 +242,23 @@ pub fn processes_running(root: u32, binary: &Path) -> Vec<u32> {
     descendants(root)
         .into_iter()
         .filter(|pid| fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+        .collect()
+}
+
+/// The processes, anywhere on the machine (as far as they can be read), whose environment has
+/// `name=value`.
+pub fn processes_with_env(name: &str, value: &str) -> BTreeSet<u32> {
+    let entry = format!("{name}={value}").into_bytes();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return BTreeSet::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.split(|&b| b == 0).any(|var| var == entry))
+        })
         .collect()
 }
 
@@ -296,19 +333,183 @@ impl Xvfb {
     }
 }
 
-/// `tauri-driver` with WebKitWebDriver behind it, on the given display. Its output, and that of
-/// the app it launches, goes to `driver.log` in `dir`. The app gets no D-Bus session bus (and a
-/// runtime directory of its own in `dir`), so its single-instance guard never meets an app
-/// running elsewhere on the machine.
+/// A private D-Bus session bus, its socket in a directory of the test's. It activates no service:
+/// through the machine's session configuration, WebKit would start the accessibility bus, whose
+/// launcher daemonizes, out of reach of the bus's process tree.
+#[derive(Debug)]
+pub struct SessionBus {
+    /// The bus's address, for `DBUS_SESSION_BUS_ADDRESS`.
+    pub address: String,
+    pub process: ProcessTree,
+}
+
+impl SessionBus {
+    pub fn start(dir: &Path) -> Result<Self> {
+        // The session bus's open policy, listening in `dir`; no service directory, no include.
+        let config = dir.join("session-bus.conf");
+        fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dbus_escape(dir)
+            ),
+        )
+        .with_context(|| format!("writing {}", config.display()))?;
+        let mut child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting dbus-daemon (Debian: apt-get install dbus-daemon)")?;
+        let stdout = child.stdout.take().context("dbus-daemon's stdout")?;
+        let process = ProcessTree::new("dbus-daemon", child);
+        // The address is printed once the bus listens.
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("reading the bus's address")?;
+        let address = line.trim().to_owned();
+        ensure!(
+            address.starts_with("unix:"),
+            "dbus-daemon did not start (it printed {line:?})"
+        );
+        Ok(Self { address, process })
+    }
+
+    /// The process that owns the bus name `name`, if any does (asked with `dbus-send`, which comes
+    /// with dbus-daemon).
+    pub fn owner_pid(&self, name: &str) -> Result<Option<u32>> {
+        let output = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args([
+                "--print-reply=literal",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            ])
+            .arg(format!("string:{name}"))
+            .output()
+            .context("running dbus-send (Debian: apt-get install dbus-bin)")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("NameHasNoOwner") {
+            return Ok(None);
+        }
+        ensure!(
+            output.status.success(),
+            "dbus-send failed ({}): {stderr}",
+            output.status
+        );
+        // `   uint32 1234`
+        let pid = stdout
+            .split_whitespace()
+            .last()
+            .and_then(|pid| pid.parse().ok())
+            .with_context(|| format!("no pid in dbus-send's answer {stdout:?}"))?;
+        Ok(Some(pid))
+    }
+}
+
+/// A path as a D-Bus address value: bytes other than `[-0-9A-Za-z_/.]` percent-escaped (which also
+/// leaves nothing to escape in XML).
+fn dbus_escape(path: &Path) -> String {
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|&byte| {
+            if byte.is_ascii_alphanumeric() || b"-_/.".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02x}")
+            }
+        })
+        .collect()
+}
+
+/// The bus name of the app's single-instance guard: its identifier (`tauri.conf.json`) and
+/// `.SingleInstance`.
+pub fn single_instance_name() -> Result<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tauri.conf.json");
+    let config: Value = serde_json::from_str(
+        &fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", path.display()))?;
+    let identifier = config["identifier"]
+        .as_str()
+        .with_context(|| format!("no identifier in {}", path.display()))?;
+    Ok(format!("{identifier}.SingleInstance"))
+}
+
+/// The environment the app runs in: the display through X11, a runtime directory of its own, no
+/// accessibility bus, its log at `info` (the level the tests read it at) in plain text, and the
+/// given D-Bus session bus or none. Without a bus, the app's single-instance guard never meets an
+/// app running elsewhere on the machine.
+#[derive(Debug, Clone)]
+pub struct AppEnv {
+    pub display: String,
+    pub runtime_dir: PathBuf,
+    pub bus: Option<String>,
+}
+
+impl AppEnv {
+    /// Creates the runtime directory (`xdg-runtime` in `dir`).
+    pub fn new(display: &str, dir: &Path, bus: Option<&str>) -> Result<Self> {
+        let runtime_dir = dir.join("xdg-runtime");
+        fs::create_dir_all(&runtime_dir)?;
+        fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700))?;
+        Ok(Self {
+            display: display.to_owned(),
+            runtime_dir,
+            bus: bus.map(str::to_owned),
+        })
+    }
+
+    /// `program` in this environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("DISPLAY", &self.display)
+            .env("GDK_BACKEND", "x11")
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            // No accessibility bus in a headless session.
+            .env("NO_AT_BRIDGE", "1")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
+        match &self.bus {
+            Some(address) => command.env("DBUS_SESSION_BUS_ADDRESS", address),
+            None => command.env_remove("DBUS_SESSION_BUS_ADDRESS"),
+        };
+        command
+    }
+}
+
+/// `tauri-driver` with WebKitWebDriver behind it, in the app's environment (`env`): what it
+/// launches runs there. Its output, and that of the app, goes to `driver.log` in `dir`.
 #[derive(Debug)]
 pub struct Driver {
     pub url: String,
     pub log: PathBuf,
+    pub env: AppEnv,
     pub process: ProcessTree,
 }
 
 impl Driver {
-    pub fn start(display: &str, dir: &Path) -> Result<Self> {
+    /// On `display`, with the D-Bus session bus at `bus` or none (see [`AppEnv`]).
+    pub fn start(display: &str, dir: &Path, bus: Option<&str>) -> Result<Self> {
         let tauri_driver = tauri_driver_binary()?;
         ensure!(
             Path::new(WEBKIT_WEBDRIVER).is_file(),
@@ -318,20 +519,12 @@ impl Driver {
         let native_port = free_port()?;
         let log = &dir.join("driver.log");
         let output = File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let runtime_dir = dir.join("xdg-runtime");
-        fs::create_dir_all(&runtime_dir)?;
-        fs::set_permissions(&runtime_dir, fs::Permissions::from_mode(0o700))?;
-        let child = Command::new(&tauri_driver)
+        let env = AppEnv::new(display, dir, bus)?;
+        let child = env
+            .command(&tauri_driver)
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
             .args(["--native-driver", WEBKIT_WEBDRIVER])
-            .env("DISPLAY", display)
-            .env("GDK_BACKEND", "x11")
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env("XDG_RUNTIME_DIR", &runtime_dir)
-            // No accessibility bus in a headless session.
-            .env("NO_AT_BRIDGE", "1")
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)
             .stderr(output)
@@ -357,6 +550,7 @@ impl Driver {
         Ok(Self {
             url,
             log: log.to_path_buf(),
+            env,
             process,
         })
     }
@@ -530,12 +724,17 @@ impl Session {
         wait_for(what, STEP, check).map_err(|error| self.explain(error))
     }
 
+    /// The URL the window shows.
+    pub fn url(&self) -> Result<String> {
+        let value = self.get("/url")?;
+        value
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no URL in {value}"))
+    }
+
     fn explain(&self, error: anyhow::Error) -> anyhow::Error {
-        let url = self
-            .get("/url")
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let url = self.url().unwrap_or_default();
         let banner = self
             .find(&testid("error-banner"))
             .and_then(|banner| {
@@ -619,6 +818,14 @@ impl Drop for Session {
             let _ = call(&self.http, reqwest::Method::DELETE, &self.base, None);
         }
     }
+}
+
+/// Logs in on the login screen, and waits for the signed-in screen (its log-out button).
+pub fn log_in(app: &Session, user: &str, pin: &str) -> Result<()> {
+    app.fill(&testid("login-user"), user)?;
+    app.fill(&testid("login-pin"), pin)?;
+    app.click(&testid("login-submit"))?;
+    app.visible(&testid("logout")).map(drop)
 }
 
 /// The CSS selector of a `data-testid`.

@@ -66,6 +66,11 @@ impl Pumps {
         }
     }
 
+    /// Pulls the line's plug: the simulator's end of the pty closes and nothing answers.
+    pub fn unplug(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// A control line, as `pump-sim` takes them: `lift 50 1`, `hang 50`.
     pub fn control(&self, line: &str) {
         self.simulator
