@@ -25,7 +25,7 @@ use forecourt_protocols::dart::transaction::{PumpAmount, PumpPrice, PumpStatus, 
 use forecourt_protocols::dart::{CommandId, MasterConfig, PumpAddress};
 use jiff::Timestamp;
 use pump_controller::{LineSettings, Preset, PumpError, PumpEvent, PumpLine};
-use station_core::{Millilitres, NewFueling, Station, TankNo, UnitPrice, Won};
+use station_core::{Millilitres, NewFueling, PriceItem, Station, Tank, TankNo, UnitPrice, Won};
 use tokio::sync::oneshot;
 
 use crate::live::{DeviceState, Live, PresetView, PumpView};
@@ -124,15 +124,17 @@ pub enum PresetRequest {
     Amount(Won),
 }
 
+type Reply = oneshot::Sender<Result<(), ForecourtError>>;
+
 enum Command {
     Authorize {
         pump: u8,
         preset: Option<PresetRequest>,
-        reply: oneshot::Sender<Result<(), ForecourtError>>,
+        reply: Reply,
     },
     Stop {
         pump: u8,
-        reply: oneshot::Sender<Result<(), ForecourtError>>,
+        reply: Reply,
     },
     /// A fueling was settled elsewhere: read the unpaid ones again.
     RefreshUnpaid,
@@ -233,7 +235,11 @@ struct Supervisor {
     live: Live,
     pumps: BTreeMap<u8, Track>,
     unpaid: BTreeMap<u8, Vec<String>>,
-    pending: HashMap<CommandId, oneshot::Sender<Result<(), ForecourtError>>>,
+    /// Commands sent and not yet acknowledged: what the pump will be once it takes one (for an
+    /// authorization), and who waits for the answer.
+    pending: HashMap<CommandId, (Option<PumpStatus>, Reply)>,
+    /// The tanks and the price list, read again at each price check, for the grid's names.
+    catalog: (Vec<Tank>, Vec<PriceItem>),
 }
 
 impl Supervisor {
@@ -251,6 +257,7 @@ impl Supervisor {
             pumps,
             unpaid: BTreeMap::new(),
             pending: HashMap::new(),
+            catalog: (Vec::new(), Vec::new()),
         }
     }
 
@@ -291,7 +298,7 @@ impl Supervisor {
             track.online = false;
             track.sent_prices = None;
         }
-        for (_, reply) in self.pending.drain() {
+        for (_, (_, reply)) in self.pending.drain() {
             let _ = reply.send(Err(ForecourtError::new(
                 "pump_unavailable",
                 "the pump line is down",
@@ -367,7 +374,8 @@ impl Supervisor {
                 reply,
             } => match self.authorize(line, pump, preset) {
                 Ok(id) => {
-                    self.pending.insert(id, reply);
+                    self.pending
+                        .insert(id, (Some(PumpStatus::Authorized), reply));
                 }
                 Err(error) => {
                     let _ = reply.send(Err(error));
@@ -379,7 +387,7 @@ impl Supervisor {
                     .and_then(|address| line.stop(address).map_err(queue_error));
                 match sent {
                     Ok(id) => {
-                        self.pending.insert(id, reply);
+                        self.pending.insert(id, (None, reply));
                     }
                     Err(error) => {
                         let _ = reply.send(Err(error));
@@ -483,6 +491,9 @@ impl Supervisor {
     fn send_prices(&mut self, line: &mut PumpLine, all: bool) {
         // The sync agent brings scheduled versions into force; this only follows what is in force.
         let now = Timestamp::now();
+        if all && let (Ok(tanks), Ok(list)) = (self.station.tanks(), self.station.price_list(now)) {
+            self.catalog = (tanks, list);
+        }
         for (pump, track) in &mut self.pumps {
             if !track.is_idle() || (!all && track.sent_prices.is_some()) {
                 continue;
@@ -551,10 +562,16 @@ impl Supervisor {
                 self.finished(pump, nozzle.map(|n| n.get()), volume, amount, price);
                 true
             }
-            PumpEvent::CommandDelivered { command, .. } => {
-                if let Some(reply) = self.pending.remove(&command) {
-                    let _ = reply.send(Ok(()));
+            PumpEvent::CommandDelivered { pump, command } => {
+                let Some((becomes, reply)) = self.pending.remove(&command) else {
+                    return false;
+                };
+                // The pump took it: show it so before answering, so the answer shows it too.
+                if let Some(status) = becomes {
+                    self.with(pump, |t| t.status = Some(status));
+                    self.publish();
                 }
+                let _ = reply.send(Ok(()));
                 false
             }
             PumpEvent::CommandFailed {
@@ -564,7 +581,7 @@ impl Supervisor {
             } => {
                 let message = format!("pump {:X} did not take the command: {reason:?}", pump.get());
                 tracing::warn!(%message);
-                if let Some(reply) = self.pending.remove(&command) {
+                if let Some((_, reply)) = self.pending.remove(&command) {
                     let _ = reply.send(Err(ForecourtError::new("pump_unavailable", message)));
                 }
                 self.with(pump, |t| t.preset = None)
@@ -682,18 +699,12 @@ impl Supervisor {
         let tank = track
             .nozzle
             .and_then(|nozzle| self.config.nozzles.tank(pump, nozzle));
-        let product = tank.and_then(|tank| {
-            self.station
-                .tanks()
-                .ok()?
-                .into_iter()
-                .find(|t| t.tank == tank)
-        });
-        let product_name = product.as_ref().and_then(|t| {
-            let list = self.station.price_list(Timestamp::now()).ok()?;
-            list.into_iter()
+        let (tanks, list) = &self.catalog;
+        let product = tank.and_then(|tank| tanks.iter().find(|t| t.tank == tank));
+        let product_name = product.and_then(|t| {
+            list.iter()
                 .find(|item| item.product == t.product)
-                .map(|item| item.name)
+                .map(|item| item.name.clone())
         });
         PumpView {
             pump: format!("{pump:X}"),

@@ -42,7 +42,14 @@ fn an_authorized_fueling_becomes_a_sale_at_the_pumps_own_figures() {
         json!({"preset": {"amount_won": 3_000}}),
     );
     assert_eq!(authorized.0, 200, "{}", authorized.1);
-    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "authorized");
+    assert_eq!(
+        authorized.1["state"], "authorized",
+        "the answer shows the pump took it"
+    );
+    assert_eq!(
+        authorized.1["preset"],
+        json!({"amount": {"amount_won": 3_000}})
+    );
     let busy = api.post("/api/pumps/50/authorize", &cashier, json!({"preset": null}));
     assert_eq!((busy.0, code(&busy)), (409, "pump_busy"));
     pumps.control("lift 50 1");
