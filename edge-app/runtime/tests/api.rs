@@ -405,3 +405,77 @@ fn the_api_stays_on_loopback_unless_the_lan_is_allowed() {
     assert!(runtime.api.ip().is_unspecified());
     tokio.block_on(runtime.shutdown()).unwrap();
 }
+
+#[test]
+fn the_remaining_reads_and_an_order_canceled_answer_as_documented() {
+    let api = Api::start();
+    let cashier = api.login("kim", "1234");
+    let manager = api.login("park", "9999");
+    let (_, station) = api.get("/api/station", &cashier);
+    assert_eq!(station["station"], "ST0001");
+    assert_eq!(station["time_zone"], "Asia/Seoul");
+
+    api.post(
+        "/api/shift/open",
+        &cashier,
+        json!({"opening_float_won": 10_000}),
+    );
+    let (_, station) = api.get("/api/station", &cashier);
+    let day = station["business_day"].as_str().unwrap().to_owned();
+    let sale = api.post(
+        "/api/sales",
+        &cashier,
+        json!({"lines": [{"product": "SN2001", "quantity": 2}, {"product": "GS1001", "volume_ml": 10_000}],
+               "payment": {"method": "cash", "tendered_won": 20_000}}),
+    );
+    assert_eq!(sale.0, 200, "{}", sale.1);
+    assert_eq!(sale.1["total_won"], 2_000 + 17_500);
+    let id = sale.1["sale"].as_str().unwrap();
+    let (status, one) = api.get(&format!("/api/sales/{id}"), &cashier);
+    assert_eq!((status, &one), (200, &sale.1));
+
+    let (_, report) = api.get(&format!("/api/day-report?day={day}"), &cashier);
+    assert_eq!(report["business_day"], day.as_str());
+    assert_eq!(report["closed"], false);
+    assert_eq!(report["net_amount_won"], 19_500);
+    let (status, wet) = api.get(&format!("/api/wet-stock?day={day}"), &cashier);
+    assert_eq!(status, 200, "{wet}");
+    assert!(wet.is_array());
+    assert_eq!(api.get("/api/gauge/deliveries", &cashier).1, json!([]));
+
+    let order = api.post(
+        "/api/orders",
+        &manager,
+        json!({"product": "GS1001", "volume_ml": 5_000_000, "wanted_date": "2026-12-02"}),
+    );
+    let order_id = order.1["order"].as_str().unwrap();
+    let refused = api.post(
+        &format!("/api/orders/{order_id}/cancel"),
+        &cashier,
+        json!({"reason": "twice"}),
+    );
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    let canceled = api.post(
+        &format!("/api/orders/{order_id}/cancel"),
+        &manager,
+        json!({"reason": "ordered twice"}),
+    );
+    assert_eq!(canceled.0, 200, "{}", canceled.1);
+    assert_eq!(canceled.1["status"], "canceled");
+
+    let account = api.post(
+        "/api/accounts",
+        &manager,
+        json!({"name": "Daesung Taxi", "credit_limit_won": 500_000}),
+    );
+    let account_id = account.1["account"].as_str().unwrap();
+    let (status, shown) = api.get(&format!("/api/accounts/{account_id}"), &cashier);
+    assert_eq!(status, 200);
+    assert_eq!(shown["name"], "Daesung Taxi");
+    assert_eq!(shown["movements"], json!([]));
+    let unknown = api.get(
+        "/api/accounts/0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        &cashier,
+    );
+    assert_eq!((unknown.0, code(&unknown)), (404, "unknown_account"));
+}
