@@ -304,6 +304,7 @@ fn stock(s: &Session, command: StockCommand) -> Result<(), Failure> {
         StockCommand::Show => emit(&render::stock(
             &station.tank_stock()?,
             &station.product_stock()?,
+            &station.latest_tank_readings()?,
         )),
         StockCommand::Readings => emit(
             &station

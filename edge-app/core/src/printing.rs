@@ -73,6 +73,15 @@ impl Station {
         .collect()
     }
 
+    /// How many receipts wait to be printed.
+    pub fn waiting_print_job_count(&self) -> Result<u64> {
+        let count: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM print_jobs WHERE printed_at_ms IS NULL")?
+            .query_row([], |r| r.get(0))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// The printer took the job's receipt.
     pub fn mark_printed(&mut self, job_id: i64, now: Timestamp) -> Result<()> {
         self.write(now, |tx| {

@@ -1324,6 +1324,7 @@ fn every_sale_owes_a_receipt_until_the_printer_takes_it() {
         .unwrap();
     let waiting = f.station.waiting_print_jobs(10).unwrap();
     assert_eq!(waiting.len(), 1);
+    assert_eq!(f.station.waiting_print_job_count().unwrap(), 1);
     assert_eq!(
         (waiting[0].sale, waiting[0].reason.as_str()),
         (sale.sale, "sale")
@@ -1342,6 +1343,7 @@ fn every_sale_owes_a_receipt_until_the_printer_takes_it() {
     let now = f.tick();
     f.station.mark_printed(waiting[0].job_id, now).unwrap();
     assert_eq!(f.station.waiting_print_jobs(10).unwrap(), Vec::new());
+    assert_eq!(f.station.waiting_print_job_count().unwrap(), 0);
     let again = f.station.mark_printed(waiting[0].job_id, now).unwrap_err();
     assert_eq!(again.code(), "invalid_input");
 

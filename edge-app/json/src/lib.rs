@@ -112,14 +112,20 @@ pub fn tank(tank: &Tank) -> Value {
     json!({"tank": tank.tank.get(), "product": tank.product.as_str(), "capacity_ml": tank.capacity.get()})
 }
 
-pub fn stock(tanks: &[TankStock], products: &[ProductStock]) -> Value {
+/// Book stock per tank, with the tank gauge's latest measurement beside it where there is one.
+pub fn stock(tanks: &[TankStock], products: &[ProductStock], readings: &[TankReading]) -> Value {
     json!({
-        "tanks": tanks.iter().map(|t| json!({
-            "tank": t.tank.get(),
-            "product": t.product.as_str(),
-            "capacity_ml": t.capacity.get(),
-            "book_stock_ml": t.book_stock.get(),
-        })).collect::<Vec<_>>(),
+        "tanks": tanks.iter().map(|t| {
+            let reading = readings.iter().find(|r| r.tank == t.tank);
+            json!({
+                "tank": t.tank.get(),
+                "product": t.product.as_str(),
+                "capacity_ml": t.capacity.get(),
+                "book_stock_ml": t.book_stock.get(),
+                "measured_ml": reading.map(|r| r.volume.get()),
+                "measured_at": reading.map(|r| r.measured_at.to_string()),
+            })
+        }).collect::<Vec<_>>(),
         "products": products.iter().map(|p| json!({
             "product": p.product.as_str(),
             "book_stock_ml": p.book_stock.get(),

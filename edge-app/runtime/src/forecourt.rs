@@ -238,7 +238,8 @@ struct Supervisor {
     /// Commands sent and not yet acknowledged: what the pump will be once it takes one (for an
     /// authorization), and who waits for the answer.
     pending: HashMap<CommandId, (Option<PumpStatus>, Reply)>,
-    /// The tanks and the price list, read again at each price check, for the grid's names.
+    /// The tanks and the price list in force, read again at each price check: the prices the
+    /// pumps should hold and the grid's product names come from here.
     catalog: (Vec<Tank>, Vec<PriceItem>),
 }
 
@@ -498,7 +499,7 @@ impl Supervisor {
             if !track.is_idle() || (!all && track.sent_prices.is_some()) {
                 continue;
             }
-            let Some(prices) = prices_for(&self.station, &self.config.nozzles, *pump, now) else {
+            let Some(prices) = prices_for(&self.catalog, &self.config.nozzles, *pump) else {
                 continue;
             };
             if track.sent_prices.as_ref() == Some(&prices) {
@@ -729,17 +730,18 @@ fn queue_error(error: PumpError) -> ForecourtError {
 /// the price in force. A nozzle with no tank set up gets its neighbour's price (a pump needs a
 /// price for every nozzle). `None` until every set-up nozzle has a price.
 fn prices_for(
-    station: &Station,
+    (tanks, list): &(Vec<Tank>, Vec<PriceItem>),
     nozzles: &NozzleMap,
     pump: u8,
-    now: Timestamp,
 ) -> Option<Vec<u32>> {
-    let tanks = station.tanks().ok()?;
     let mut by_nozzle = BTreeMap::new();
     for (nozzle, tank) in nozzles.nozzles(pump) {
-        let product = tanks.iter().find(|t| t.tank == tank)?.product.clone();
-        let price = station.price_in_force(&product, now).ok()?.unit_price.get();
-        by_nozzle.insert(nozzle, u32::try_from(price).ok()?);
+        let product = &tanks.iter().find(|t| t.tank == tank)?.product;
+        let price = list
+            .iter()
+            .find(|item| &item.product == product)?
+            .unit_price;
+        by_nozzle.insert(nozzle, u32::try_from(price.get()).ok()?);
     }
     let last = *by_nozzle.keys().next_back()?;
     let mut prices = Vec::with_capacity(usize::from(last));

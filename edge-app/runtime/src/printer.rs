@@ -45,7 +45,7 @@ pub fn run(config: &PrinterConfig, live: &Live, stop: &Arc<AtomicBool>) -> anyho
     let mut last = None;
     while !stop.load(Ordering::Relaxed) {
         let status = print_once(&mut station, config, &mut printer);
-        let waiting = station.waiting_print_jobs(10_000).map(|jobs| jobs.len());
+        let waiting = station.waiting_print_job_count();
         live.update(|s| {
             s.printer = match &status {
                 PrinterStatus::Ready => DeviceState::ready(),
@@ -53,7 +53,7 @@ pub fn run(config: &PrinterConfig, live: &Live, stop: &Arc<AtomicBool>) -> anyho
                 PrinterStatus::Disconnected(why) => DeviceState::disconnected(why.clone()),
             };
             if let Ok(waiting) = waiting {
-                s.waiting_receipts = u64::try_from(waiting).unwrap_or(u64::MAX);
+                s.waiting_receipts = waiting;
             }
         });
         if last.as_ref() != Some(&status) {

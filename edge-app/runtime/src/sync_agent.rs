@@ -80,19 +80,16 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                         tracing::error!(%error, "applying a due price version failed");
                     }
                 }
-                pump(&station, &id, &link, &mut stream).await?;
-                show(&station, &stream, &config.live);
+                let last = pump(&station, &id, &link, &mut stream).await?;
+                show(last, &stream, &config.live);
             }
         }
     }
 }
 
-/// Puts the link's state and the backlog into the live state.
-fn show(station: &Station, stream: &OutboundStream, live: &Live) {
-    let (Ok(last), Ok(acknowledged)) = (station.last_outbox_seq(), station.acknowledged_through())
-    else {
-        return;
-    };
+/// Puts the link's state and the backlog (events up to `last`) into the live state.
+fn show(last: u64, stream: &OutboundStream, live: &Live) {
+    let acknowledged = stream.acked_through();
     live.update(|s| {
         s.sync = SyncState {
             connected: stream.is_connected(),
@@ -189,16 +186,16 @@ fn is_up_ack(event: &LinkEvent, station: &str) -> bool {
     matches!(event, LinkEvent::Message { topic: name, .. } if *name == topic(station, Channel::UpAck))
 }
 
-/// Publishes what the stream allows from the outbox.
+/// Publishes what the stream allows from the outbox; returns the outbox's last sequence.
 async fn pump(
     station: &Station,
     id: &str,
     link: &Link,
     stream: &mut OutboundStream,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let last = station.last_outbox_seq()?;
     let Some(range) = stream.to_send(last) else {
-        return Ok(());
+        return Ok(last);
     };
     let count = usize::try_from(range.end() - range.start() + 1).unwrap_or(usize::MAX);
     let events = station.outbox_events(range.start() - 1, count)?;
@@ -206,5 +203,5 @@ async fn pump(
     for event in events {
         link.publish(&up, event.message.into_bytes(), false).await?;
     }
-    Ok(())
+    Ok(last)
 }

@@ -7,7 +7,8 @@
 //!   `forecourt_protocols::dart::DartMaster`, surfacing what the pumps do as [`PumpEvent`]s
 //!   (status, running volume and amount, finished transactions, online/offline).
 //! - [`simulator`]: several pumps sharing one line, answering the master as DART pumps do, so
-//!   the station side can be tested end to end over a pseudo-terminal (the `pump-sim` binary).
+//!   the station side can be tested end to end over a pseudo-terminal (the `pump-sim` binary);
+//!   [`pty`] serves it on one.
 //!
 //! # Units
 //!
@@ -18,8 +19,9 @@
 //! # Architecture invariant
 //!
 //! The simulator is a pure state machine: bytes and the time go in, bytes come out. Only the
-//! binary and the transport own a port or read the clock.
+//! binary, [`pty`] and the transport own a port or read the clock.
 
+pub mod pty;
 pub mod simulator;
 pub mod transport;
 

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{BrokerChoice, Hub, Station, binary, deadline};
 use system_tests::{ChildGuard, free_port};
 
@@ -123,6 +123,13 @@ fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is
         66_000
     );
 
+    // The screens see the printer's state and the receipt waiting.
+    let status = |s: &Station| s.pos_get("kim", "1234", "/api/status");
+    station.wait_for("the POS to show the paper out", |s| {
+        let status = status(s);
+        status["printer"]["state"] == "not_ready" && status["waiting_receipts"] == 1
+    });
+
     printer.control("paper-out off");
     let printed = printer.next("receipt");
     let text = printed_text(&printed);
@@ -134,6 +141,10 @@ fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is
     assert_eq!(printed["cut"], true);
     station.wait_for("the job is marked printed", |s| {
         s.run("print list") == Value::Array(Vec::new())
+    });
+    station.wait_for("the POS to show the printer ready", |s| {
+        let status = status(s);
+        status["printer"]["state"] == "ready" && status["waiting_receipts"] == 0
     });
 
     // A reprint asked for at the counter comes out again.
@@ -184,6 +195,18 @@ fn the_gauge_measures_beside_the_book_and_a_loss_is_flagged() {
     station.wait_for("the reading after the sale", |s| {
         measured(s) == Some(20_900_000)
     });
+    let stock = station.pos_get("kim", "1234", "/api/stock");
+    let tank_3 = stock["tanks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tank"] == 3)
+        .unwrap();
+    assert_eq!(
+        (&tank_3["book_stock_ml"], &tank_3["measured_ml"]),
+        (&json!(-100_000), &json!(20_900_000)),
+        "the book beside what the gauge measured"
+    );
     let report = station.run("stock reconcile");
     assert_eq!(report[0]["tank"], 3);
     assert_eq!(report[0]["sales_ml"], 100_000);

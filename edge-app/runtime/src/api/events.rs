@@ -12,7 +12,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio_stream::wrappers::WatchStream;
 
-use super::{ApiError, ApiQuery, ApiState};
+use super::{ApiError, ApiQuery, ApiState, bearer_token};
 
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
@@ -24,17 +24,13 @@ pub async fn events(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<TokenQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
     let token = query
         .token
-        .or(bearer)
+        .as_deref()
+        .or_else(|| bearer_token(&headers))
         .ok_or_else(ApiError::unauthenticated)?;
     state
-        .actor_of(&token)
+        .actor_of(token)
         .ok_or_else(ApiError::unauthenticated)?;
     let stream = WatchStream::new(state.live.subscribe()).map(|live| {
         let data = serde_json::to_string(&live).unwrap_or_else(|_| "{}".into());

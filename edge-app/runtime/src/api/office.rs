@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use station_core::{
     AccountId, AccountPaymentMethod, Millilitres, NewOrder, NewUser, OrderId, Pin, ProductId, Role,
     ShipmentId, TankNo, UserId, Won,
@@ -70,19 +70,11 @@ pub async fn close_day(State(state): State<ApiState>, session: Session) -> ApiRe
 
 pub async fn stock(State(state): State<ApiState>, _session: Session) -> ApiResult {
     let station = state.station();
-    let mut stock = station_json::stock(&station.tank_stock()?, &station.product_stock()?);
-    let readings = station.latest_tank_readings()?;
-    if let Some(tanks) = stock.get_mut("tanks").and_then(Value::as_array_mut) {
-        for tank in tanks {
-            let number = tank.get("tank").and_then(Value::as_u64);
-            let reading = readings
-                .iter()
-                .find(|r| Some(u64::from(r.tank.get())) == number);
-            tank["measured_ml"] = json!(reading.map(|r| r.volume.get()));
-            tank["measured_at"] = json!(reading.map(|r| r.measured_at.to_string()));
-        }
-    }
-    Ok(Json(stock))
+    Ok(Json(station_json::stock(
+        &station.tank_stock()?,
+        &station.product_stock()?,
+        &station.latest_tank_readings()?,
+    )))
 }
 
 #[derive(Debug, Deserialize)]

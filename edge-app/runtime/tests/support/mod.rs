@@ -2,9 +2,8 @@
 //! free loopback port, and, when asked, simulated DART pumps on a real pseudo-terminal.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::io::{ErrorKind, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -22,7 +21,7 @@ use station_runtime::app::{self, Settings};
 pub struct Pumps {
     pub simulator: Arc<Mutex<PumpSimulator>>,
     pub path: String,
-    stop: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
     _slave: TTYPort,
 }
 
@@ -36,39 +35,24 @@ impl Pumps {
         let (mut master, slave) = TTYPort::pair().unwrap();
         let path = slave.name().unwrap();
         master.set_timeout(Duration::from_millis(20)).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let serving = (simulator.clone(), stop.clone());
+        let running = Arc::new(AtomicBool::new(true));
+        let serving = (simulator.clone(), running.clone());
         std::thread::spawn(move || {
-            let (simulator, stop) = serving;
-            let mut buffer = [0u8; 512];
-            while !stop.load(Ordering::Relaxed) {
-                let count = match master.read(&mut buffer) {
-                    Ok(count) => count,
-                    Err(error) if error.kind() == ErrorKind::TimedOut => 0,
-                    Err(_) => return,
-                };
-                let mut simulator = simulator.lock().unwrap_or_else(PoisonError::into_inner);
-                simulator.tick(Instant::now());
-                if count > 0 {
-                    let reply = simulator.handle_input(Instant::now(), &buffer[..count]);
-                    drop(simulator);
-                    if !reply.is_empty() && master.write_all(&reply).is_err() {
-                        return;
-                    }
-                }
-            }
+            let (simulator, running) = serving;
+            // The loop ends when the test unplugs the line (or drops it); the master end closes.
+            let _ = pump_controller::pty::serve(&mut master, &simulator, &running);
         });
         Pumps {
             simulator,
             path,
-            stop,
+            running,
             _slave: slave,
         }
     }
 
     /// Pulls the line's plug: the simulator's end of the pty closes and nothing answers.
     pub fn unplug(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.running.store(false, Ordering::Relaxed);
     }
 
     /// A control line, as `pump-sim` takes them: `lift 50 1`, `hang 50`.
@@ -83,7 +67,7 @@ impl Pumps {
 
 impl Drop for Pumps {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.unplug();
     }
 }
 

@@ -12,12 +12,13 @@
 // Stdout is this program's interface: the ready line and the acknowledgements.
 #![allow(clippy::print_stdout)]
 
-use std::io::{BufRead, ErrorKind, Read, Write};
+use std::io::{BufRead, Write};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use pump_controller::{FlowRate, PumpSimulator};
+use pump_controller::{FlowRate, PumpSimulator, pty};
 use serialport::{SerialPort, TTYPort};
 
 fn main() -> anyhow::Result<()> {
@@ -31,7 +32,11 @@ fn main() -> anyhow::Result<()> {
     std::io::stdout().flush()?;
 
     let serial_side = Arc::clone(&simulator);
-    std::thread::spawn(move || serve_line(&mut master, &serial_side));
+    std::thread::spawn(move || {
+        if let Err(error) = pty::serve(&mut master, &serial_side, &AtomicBool::new(true)) {
+            eprintln!("pump-sim: the line: {error}");
+        }
+    });
 
     for line in std::io::stdin().lock().lines() {
         let line = line.context("reading control lines")?;
@@ -75,36 +80,4 @@ fn options() -> anyhow::Result<(u8, FlowRate)> {
         }
     }
     Ok((count, flow_rate))
-}
-
-/// Answers blocks arriving on the master end of the pty, for as long as the program runs. The
-/// clock advances the filling on every read, and at least every read timeout.
-fn serve_line(master: &mut TTYPort, simulator: &Mutex<PumpSimulator>) {
-    let mut buffer = [0u8; 512];
-    loop {
-        let count = match master.read(&mut buffer) {
-            Ok(count) => count,
-            Err(error) if error.kind() == ErrorKind::TimedOut => {
-                simulator
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .tick(Instant::now());
-                continue;
-            }
-            Err(error) => {
-                eprintln!("pump-sim: reading the line: {error}");
-                return;
-            }
-        };
-        let reply = simulator
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .handle_input(Instant::now(), buffer.get(..count).unwrap_or_default());
-        if !reply.is_empty()
-            && let Err(error) = master.write_all(&reply).and_then(|()| master.flush())
-        {
-            eprintln!("pump-sim: writing the line: {error}");
-            return;
-        }
-    }
 }
