@@ -34,6 +34,8 @@ need_apt build-essential pkg-config libwebkit2gtk-4.1-dev libxdo-dev libssl-dev 
 need_apt xvfb xauth webkit2gtk-driver chromium
 # A private D-Bus session bus, over which the desktop app's single-instance guard is tested.
 need_apt dbus-daemon
+# libfaketime, with which scripts/test-clock-shift.sh runs the suite with the clock moved.
+need_apt faketime
 # Korean text on the screens (the webview and the browser draw boxes without a CJK font).
 need_apt fonts-noto-cjk
 

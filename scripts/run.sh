@@ -108,7 +108,7 @@ done
 S1=(--db "$demo/ST0001.db")
 wait_for "the gauge's first reading" bash -c "'$bin/station' --db '$demo/ST0001.db' stock readings | grep -q volume_ml"
 step "ST0001 orders diesel; HQ ships it; the station confirms the delivery"
-order=$("$bin/station" "${S1[@]}" --user park --pin 9999 order place --product CD1001 --litres 8000 --wanted "$(date -u -d tomorrow +%Y-%m-%d)" | field order)
+order=$("$bin/station" "${S1[@]}" --user park --pin 9999 order place --product CD1001 --litres 8000 --wanted "$(TZ=Asia/Seoul date -d tomorrow +%Y-%m-%d)" | field order)
 wait_for "HQ to see the order" api GET "/api/orders/$order"
 api POST "/api/orders/$order/shipments" '{"truck":"83-GA-1234","volume_ml":8000000}' >/dev/null
 wait_for "ST0001 to expect the delivery" bash -c "'$bin/station' --db '$demo/ST0001.db' delivery list | grep -q shipment"

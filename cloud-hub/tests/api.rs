@@ -3,6 +3,8 @@
 //! feeds in production, are fed to the shared hub directly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod calendar;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +13,6 @@ use cloud_hub::http::{AppState, router};
 use cloud_hub::metrics::Metrics;
 use cloud_hub::{Hub, NewStation, OperatingType, SharedHub};
 use jiff::Timestamp;
-use jiff::civil::date;
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -22,6 +23,8 @@ use sync_protocol::{
 use tempfile::TempDir;
 use tokio::sync::Notify;
 use uuid::Uuid;
+
+use calendar::{day, day_text, stamp, time};
 
 const USER: &str = "admin";
 const PASSWORD: &str = "correct horse battery";
@@ -208,7 +211,7 @@ fn order_placed(order: Uuid, product: &str, volume_ml: i64) -> Event {
         order_id: order,
         product_id: product.to_owned(),
         volume_ml,
-        wanted_date: date(2026, 3, 4),
+        wanted_date: day(2),
         ordered_by: "kim".to_owned(),
     })
 }
@@ -225,7 +228,7 @@ fn fuel_sale(sale_id: u128, volume_ml: i64, amount_won: i64) -> SaleSettled {
     SaleSettled {
         sale_id: Uuid::from_u128(sale_id),
         receipt_no: format!("R-{sale_id}"),
-        business_day: date(2026, 3, 2),
+        business_day: day(-1),
         shift_id: Uuid::from_u128(7),
         cashier: "lee".to_owned(),
         lines: vec![SaleLine {
@@ -516,7 +519,7 @@ fn stations_are_registered_listed_and_watched() {
     );
 
     api.hub()
-        .station_status_changed("ST0001", true, "2026-03-02T08:00:00Z".parse().unwrap())
+        .station_status_changed("ST0001", true, time(-1, "08:00:00"))
         .unwrap();
     api.station_sends("ST0001", 1, tank_registered(1, "GAS95", 1_000));
     let statuses = api.get("/api/stations/status", &token).ok();
@@ -582,19 +585,21 @@ fn products_and_price_versions_are_kept_and_published() {
         ])
     );
 
+    // In force since yesterday.
+    let effective_at = stamp(-1, "00:00:00");
     let first = api
         .post(
             "/api/prices",
             &token,
             &json!({"prices": [{"product": "GAS95", "unit_price_won": 1700},
                                {"product": "WATER", "unit_price_won": 1000}],
-                    "effective_at": "2026-03-02T00:00:00Z"}),
+                    "effective_at": effective_at}),
         )
         .ok();
     let created_at = first["created_at"].clone();
     assert_eq!(
         first,
-        json!({"version": 1, "effective_at": "2026-03-02T00:00:00Z", "created_by": USER,
+        json!({"version": 1, "effective_at": effective_at, "created_by": USER,
         "created_at": created_at, "stations_applied": 0,
         "items": [
             {"product": "GAS95", "name": "Gasoline 95", "unit": "litre", "unit_price_won": 1700},
@@ -683,7 +688,7 @@ fn orders_are_listed_shipped_and_rejected() {
             &json!("ordered"),
             &json!(10_000_000),
             &json!("ST0001"),
-            &json!("2026-03-04"),
+            &json!(day_text(2)),
             &json!([])
         )
     );
@@ -697,9 +702,11 @@ fn orders_are_listed_shipped_and_rejected() {
     let ship = |order: Uuid, body: Value| {
         api.post(&format!("/api/orders/{order}/shipments"), &token, &body)
     };
+    // Dispatched now, expected tomorrow morning.
+    let expected_at = stamp(1, "06:00:00");
     let view = ship(
         shipped,
-        json!({"truck": "T-12", "volume_ml": 9_800_000, "expected_at": "2026-03-03T06:00:00Z"}),
+        json!({"truck": "T-12", "volume_ml": 9_800_000, "expected_at": expected_at}),
     )
     .ok();
     assert_eq!(view["status"], "shipped");
@@ -715,7 +722,7 @@ fn orders_are_listed_shipped_and_rejected() {
         (
             &json!("T-12"),
             &json!(9_800_000),
-            &json!("2026-03-03T06:00:00Z"),
+            &json!(expected_at),
             &Value::Null
         )
     );
@@ -825,7 +832,7 @@ fn sales_stock_and_dead_letters_are_shown() {
         Event::SaleCanceled(SaleCanceled {
             cancellation_id: Uuid::from_u128(20),
             sale_id: sale.sale_id,
-            business_day: date(2026, 3, 3),
+            business_day: day(0),
             sale_business_day: sale.business_day,
             reason: "wrong pump".to_owned(),
             canceled_by: "lee".to_owned(),
@@ -842,26 +849,30 @@ fn sales_stock_and_dead_letters_are_shown() {
         hub.receive_station_message("ST0009", b"{}", now).unwrap();
     }
 
-    let day_two = json!({"station": "ST0001", "business_day": "2026-03-02", "product": "GAS95",
+    let sale_day = json!({"station": "ST0001", "business_day": day_text(-1), "product": "GAS95",
         "sales_count": 2, "sales_volume_ml": 50_000, "sales_quantity": 0, "sales_amount_won": 85_000,
         "canceled_count": 0, "canceled_volume_ml": 0, "canceled_quantity": 0, "canceled_amount_won": 0,
         "net_amount_won": 85_000});
-    let day_three = json!({"station": "ST0001", "business_day": "2026-03-03", "product": "GAS95",
+    let cancellation_day = json!({"station": "ST0001", "business_day": day_text(0), "product": "GAS95",
         "sales_count": 0, "sales_volume_ml": 0, "sales_quantity": 0, "sales_amount_won": 0,
         "canceled_count": 1, "canceled_volume_ml": 40_000, "canceled_quantity": 0, "canceled_amount_won": 68_000,
         "net_amount_won": -68_000});
     assert_eq!(
         api.get("/api/sales", &token).ok(),
-        json!([day_two.clone(), day_three.clone()])
+        json!([sale_day.clone(), cancellation_day.clone()])
     );
     assert_eq!(
-        api.get("/api/sales?station=ST0001&day=2026-03-03", &token)
+        api.get(
+            &format!("/api/sales?station=ST0001&day={}", day_text(0)),
+            &token
+        )
+        .ok(),
+        json!([cancellation_day])
+    );
+    assert_eq!(
+        api.get(&format!("/api/sales?day={}", day_text(-1)), &token)
             .ok(),
-        json!([day_three])
-    );
-    assert_eq!(
-        api.get("/api/sales?day=2026-03-02", &token).ok(),
-        json!([day_two])
+        json!([sale_day])
     );
     assert_eq!(api.get("/api/sales?station=ST0002", &token).ok(), json!([]));
 

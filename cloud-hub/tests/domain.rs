@@ -3,6 +3,8 @@
 //! read models the events move.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod calendar;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +15,7 @@ use cloud_hub::{
     ShipmentView, StationStatusView, StationView, TankStockView,
 };
 use jiff::Timestamp;
-use jiff::civil::{Date, date};
+use jiff::civil::Date;
 use sync_protocol::{
     DeliveryConfirmed, Envelope, Event, OrderCanceled, OrderPlaced, Payment, PriceChanged,
     PriceItem, PriceSource, PriceVersionApplied, ProductUnit, SaleCanceled, SaleLine, SaleSettled,
@@ -21,6 +23,8 @@ use sync_protocol::{
 };
 use tempfile::TempDir;
 use uuid::Uuid;
+
+use calendar::{day, day_text, stamp, time};
 
 // ---- the fixture
 
@@ -35,10 +39,6 @@ fn open() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::open(&dir.path().join("hub.db"), Arc::new(Metrics::default())).unwrap();
     Fixture { hub, _dir: dir }
-}
-
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
 }
 
 fn new_station(id: &str, name: &str) -> NewStation {
@@ -63,7 +63,7 @@ fn hub_with_stations(stations: &[&str]) -> Fixture {
         .unwrap();
     for id in stations {
         f.hub
-            .register_station(new_station(id, "Station"), at("2026-03-01T00:00:00Z"))
+            .register_station(new_station(id, "Station"), time(1, "00:00:00"))
             .unwrap();
     }
     f
@@ -289,7 +289,7 @@ fn edited(station: &str, seq: u64, edit: impl FnOnce(&mut serde_json::Value)) ->
         station,
         seq,
         tank_registered(1, "GAS95", 20_000_000),
-        at("2026-03-02T01:00:00Z"),
+        time(2, "01:00:00"),
     );
     let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     edit(&mut value);
@@ -302,7 +302,7 @@ fn edited(station: &str, seq: u64, edit: impl FnOnce(&mut serde_json::Value)) ->
 fn registering_a_station_refuses_bad_ids_and_names_and_changes_nothing() {
     let mut f = hub_with_stations(&["ST0001"]);
     let before = state(&f.hub);
-    let now = at("2026-03-02T00:00:00Z");
+    let now = time(2, "00:00:00");
     for bad in [
         "",
         "st0001",
@@ -330,7 +330,7 @@ fn registering_a_station_twice_is_refused_with_station_exists() {
     let before = state(&f.hub);
     let again = f
         .hub
-        .register_station(new_station("ST0001", "Other"), at("2026-03-02T00:00:00Z"));
+        .register_station(new_station("ST0001", "Other"), time(2, "00:00:00"));
     assert_eq!(code_of(again), "station_exists");
     assert_eq!(state(&f.hub), before);
 }
@@ -338,7 +338,7 @@ fn registering_a_station_twice_is_refused_with_station_exists() {
 #[test]
 fn a_registered_station_is_listed_with_its_trimmed_name_and_type() {
     let mut f = open();
-    let now = at("2026-03-02T09:30:00Z");
+    let now = time(2, "09:30:00");
     let view = f
         .hub
         .register_station(
@@ -354,7 +354,7 @@ fn a_registered_station_is_listed_with_its_trimmed_name_and_type() {
         station: "ABCDEFGHIJKLMNOP".to_owned(),
         name: "Gangnam".to_owned(),
         operating_type: "franchise".to_owned(),
-        registered_at: "2026-03-02T09:30:00Z".to_owned(),
+        registered_at: stamp(2, "09:30:00"),
     };
     assert_eq!(view, expected);
     assert_eq!(f.hub.stations().unwrap(), vec![expected.clone()]);
@@ -381,11 +381,11 @@ fn a_registered_station_is_listed_with_its_trimmed_name_and_type() {
 #[test]
 fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
     let mut f = hub_with_stations(&[]);
-    let publish = at("2026-03-01T00:00:00Z");
+    let publish = time(1, "00:00:00");
     f.hub
         .publish_price_version(
             &prices(&[("GAS95", 1650), ("DSL", 1500)]),
-            Some(at("2026-03-01T00:00:00Z")),
+            Some(time(1, "00:00:00")),
             "admin",
             publish,
         )
@@ -393,7 +393,7 @@ fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
     f.hub
         .publish_price_version(
             &prices(&[("GAS95", 1700)]),
-            Some(at("2026-03-02T00:00:00Z")),
+            Some(time(2, "00:00:00")),
             "admin",
             publish,
         )
@@ -401,13 +401,13 @@ fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
     f.hub
         .publish_price_version(
             &prices(&[("WATER", 1000)]),
-            Some(at("2026-03-10T00:00:00Z")),
+            Some(time(10, "00:00:00")),
             "admin",
             publish,
         )
         .unwrap();
 
-    let now = at("2026-03-05T00:00:00Z");
+    let now = time(5, "00:00:00");
     f.hub
         .register_station(new_station("ST0001", "Gangnam"), now)
         .unwrap();
@@ -425,7 +425,7 @@ fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
         sent[0].event,
         Event::PriceChanged(PriceChanged {
             version: 2,
-            effective_at: at("2026-03-02T00:00:00Z"),
+            effective_at: time(2, "00:00:00"),
             items: vec![
                 PriceItem {
                     product_id: "DSL".to_owned(),
@@ -455,7 +455,7 @@ fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
 #[test]
 fn a_bad_price_version_is_refused_and_changes_nothing() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T00:00:00Z");
+    let now = time(2, "00:00:00");
     f.hub
         .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
         .unwrap();
@@ -495,7 +495,7 @@ fn a_bad_price_version_is_refused_and_changes_nothing() {
 #[test]
 fn a_price_version_carries_over_the_products_it_leaves_out() {
     let mut f = hub_with_stations(&["ST0001", "ST0002"]);
-    let first_at = at("2026-03-02T00:00:00Z");
+    let first_at = time(2, "00:00:00");
     let first = f
         .hub
         .publish_price_version(
@@ -505,12 +505,12 @@ fn a_price_version_carries_over_the_products_it_leaves_out() {
             first_at,
         )
         .unwrap();
-    let second_at = at("2026-03-03T00:00:00Z");
+    let second_at = time(3, "00:00:00");
     let second = f
         .hub
         .publish_price_version(
             &prices(&[("GAS95", 1750)]),
-            Some(at("2026-03-04T06:00:00Z")),
+            Some(time(4, "06:00:00")),
             "kim",
             second_at,
         )
@@ -526,9 +526,9 @@ fn a_price_version_carries_over_the_products_it_leaves_out() {
         second,
         PriceVersionView {
             version: 2,
-            effective_at: "2026-03-04T06:00:00Z".to_owned(),
+            effective_at: stamp(4, "06:00:00"),
             created_by: "kim".to_owned(),
-            created_at: "2026-03-03T00:00:00Z".to_owned(),
+            created_at: stamp(3, "00:00:00"),
             items: vec![
                 item("DSL", "Diesel", "litre", 1500),
                 item("GAS95", "Gasoline 95", "litre", 1750),
@@ -537,7 +537,7 @@ fn a_price_version_carries_over_the_products_it_leaves_out() {
             stations_applied: 0,
         }
     );
-    assert_eq!(first.effective_at, "2026-03-02T00:00:00Z");
+    assert_eq!(first.effective_at, stamp(2, "00:00:00"));
     assert_eq!(f.hub.price_versions().unwrap(), vec![second.clone(), first]);
     assert_eq!(f.hub.price_version(2).unwrap(), second);
 
@@ -565,7 +565,7 @@ fn a_price_version_carries_over_the_products_it_leaves_out() {
 #[test]
 fn stations_applied_counts_the_stations_at_that_version_or_newer() {
     let mut f = hub_with_stations(&["ST0001", "ST0002", "ST0003"]);
-    let now = at("2026-03-02T00:00:00Z");
+    let now = time(2, "00:00:00");
     f.hub
         .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
         .unwrap();
@@ -576,7 +576,7 @@ fn stations_applied_counts_the_stations_at_that_version_or_newer() {
     let applied = |version, minute: &str| {
         Event::PriceVersionApplied(PriceVersionApplied {
             version,
-            applied_at: at(&format!("2026-03-02T00:{minute}:00Z")),
+            applied_at: time(2, &format!("00:{minute}:00")),
         })
     };
     let mut one = Station::new("ST0001");
@@ -597,16 +597,8 @@ fn stations_applied_counts_the_stations_at_that_version_or_newer() {
     assert_eq!(
         statuses,
         vec![
-            (
-                "ST0001".to_owned(),
-                Some(2),
-                Some("2026-03-02T00:02:00Z".to_owned())
-            ),
-            (
-                "ST0002".to_owned(),
-                Some(1),
-                Some("2026-03-02T00:03:00Z".to_owned())
-            ),
+            ("ST0001".to_owned(), Some(2), Some(stamp(2, "00:02:00"))),
+            ("ST0002".to_owned(), Some(1), Some(stamp(2, "00:03:00"))),
             ("ST0003".to_owned(), None, None),
         ]
     );
@@ -617,12 +609,9 @@ fn stations_applied_counts_the_stations_at_that_version_or_newer() {
 #[test]
 fn the_next_message_is_applied_and_acknowledged() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:05Z");
+    let now = time(2, "01:00:05");
     let mut st = Station::new("ST0001");
-    let message = st.next(
-        tank_registered(1, "GAS95", 20_000_000),
-        at("2026-03-02T01:00:00Z"),
-    );
+    let message = st.next(tank_registered(1, "GAS95", 20_000_000), time(2, "01:00:00"));
     let received = f
         .hub
         .receive_station_message("ST0001", &message, now)
@@ -647,7 +636,10 @@ fn the_next_message_is_applied_and_acknowledged() {
     );
     let status = &f.hub.station_statuses().unwrap()[0];
     assert_eq!(status.events_applied_through, 1);
-    assert_eq!(status.last_seen.as_deref(), Some("2026-03-02T01:00:05Z"));
+    assert_eq!(
+        status.last_seen.as_deref(),
+        Some(stamp(2, "01:00:05").as_str())
+    );
     let metrics = f.hub.metrics();
     assert_eq!(
         (metrics.events_received.get(), metrics.events_applied.get()),
@@ -658,7 +650,7 @@ fn the_next_message_is_applied_and_acknowledged() {
 #[test]
 fn a_duplicate_is_acknowledged_at_the_position_and_changes_nothing() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let mut st = Station::new("ST0001");
     let first = st.next(tank_registered(1, "GAS95", 20_000_000), now);
     f.hub
@@ -681,7 +673,7 @@ fn a_duplicate_is_acknowledged_at_the_position_and_changes_nothing() {
 
     let again = f
         .hub
-        .receive_station_message("ST0001", &first, at("2026-03-02T02:00:00Z"))
+        .receive_station_message("ST0001", &first, time(2, "02:00:00"))
         .unwrap();
     assert_eq!(
         again,
@@ -698,7 +690,7 @@ fn a_duplicate_is_acknowledged_at_the_position_and_changes_nothing() {
 #[test]
 fn a_message_after_a_gap_is_dropped_and_the_last_position_acknowledged() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let mut st = Station::new("ST0001");
     st.send(
         &mut f.hub,
@@ -711,7 +703,7 @@ fn a_message_after_a_gap_is_dropped_and_the_last_position_acknowledged() {
     let ahead = envelope("ST0001", 3, tank_registered(2, "DSL", 10_000_000), now);
     let received = f
         .hub
-        .receive_station_message("ST0001", &ahead, at("2026-03-02T02:00:00Z"))
+        .receive_station_message("ST0001", &ahead, time(2, "02:00:00"))
         .unwrap();
     assert_eq!(
         received,
@@ -730,7 +722,7 @@ fn a_message_after_a_gap_is_dropped_and_the_last_position_acknowledged() {
 #[test]
 fn an_undecodable_message_in_its_place_is_dead_lettered_and_the_position_moves() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let bad = edited("ST0001", 1, |v| v["payload"]["capacity_ml"] = "lots".into());
     let before = state(&f.hub);
 
@@ -746,7 +738,7 @@ fn an_undecodable_message_in_its_place_is_dead_lettered_and_the_position_moves()
     );
     assert!(letter.reason.contains("capacity_ml"), "{}", letter.reason);
     assert_eq!(letter.message.as_bytes(), bad.as_slice());
-    assert_eq!(letter.received_at, "2026-03-02T01:00:00Z");
+    assert_eq!(letter.received_at, stamp(2, "01:00:00"));
     // Nothing else moved.
     let after = state(&f.hub);
     assert_eq!(after.stock, before.stock);
@@ -764,7 +756,7 @@ fn an_undecodable_message_in_its_place_is_dead_lettered_and_the_position_moves()
 #[test]
 fn a_message_of_a_newer_schema_in_its_place_is_dead_lettered_and_the_position_moves() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let newer = edited("ST0001", 1, |v| v["schema"] = 2.into());
     let received = f
         .hub
@@ -780,7 +772,7 @@ fn a_message_of_a_newer_schema_in_its_place_is_dead_lettered_and_the_position_mo
 #[test]
 fn a_message_that_is_not_json_is_dead_lettered_without_a_place() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let received = f
         .hub
         .receive_station_message("ST0001", b"\xffnot json", now)
@@ -794,7 +786,7 @@ fn a_message_that_is_not_json_is_dead_lettered_without_a_place() {
 #[test]
 fn an_undecodable_repeat_of_an_applied_position_is_a_duplicate() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     Station::new("ST0001").send(&mut f.hub, tank_registered(1, "GAS95", 1_000), now, now);
     let before = state(&f.hub);
     let bad = edited("ST0001", 1, |v| v["payload"] = serde_json::Value::Null);
@@ -812,7 +804,7 @@ fn an_undecodable_repeat_of_an_applied_position_is_a_duplicate() {
 #[test]
 fn an_unknown_kind_is_dead_lettered_in_its_place() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let unknown = edited("ST0001", 1, |v| v["kind"] = "fuel_stolen".into());
     let received = f
         .hub
@@ -828,7 +820,7 @@ fn an_unknown_kind_is_dead_lettered_in_its_place() {
 #[test]
 fn an_hq_kind_sent_by_a_station_is_dead_lettered_as_wrong_direction() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     f.hub
         .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
         .unwrap();
@@ -862,7 +854,7 @@ fn an_hq_kind_sent_by_a_station_is_dead_lettered_as_wrong_direction() {
 #[test]
 fn a_message_of_another_origin_on_a_stations_topic_is_dead_lettered_without_acknowledgement() {
     let mut f = hub_with_stations(&["ST0001", "ST0002"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let foreign = envelope("ST0002", 1, tank_registered(1, "GAS95", 1_000), now);
     let before = state(&f.hub);
     let received = f
@@ -883,7 +875,7 @@ fn a_message_of_another_origin_on_a_stations_topic_is_dead_lettered_without_ackn
 #[test]
 fn a_message_from_an_unknown_station_is_dead_lettered() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let message = envelope("ST0009", 1, tank_registered(1, "GAS95", 1_000), now);
     let before = state(&f.hub);
     let received = f
@@ -909,7 +901,7 @@ fn a_message_from_an_unknown_station_is_dead_lettered() {
 #[test]
 fn an_event_that_cannot_be_applied_is_dead_lettered_in_its_place() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T01:00:00Z");
+    let now = time(2, "01:00:00");
     let before = state(&f.hub);
     let cancel_unknown = envelope(
         "ST0001",
@@ -938,7 +930,7 @@ fn an_event_that_cannot_be_applied_is_dead_lettered_in_its_place() {
 #[test]
 fn the_read_models_follow_a_day_at_a_station() {
     let mut f = hub_with_stations(&["ST0001", "ST0002"]);
-    let t = |hms: &str| at(&format!("2026-03-02T{hms}Z"));
+    let t = |hms: &str| time(2, hms);
     f.hub
         .publish_price_version(
             &prices(&[("GAS95", 1700), ("DSL", 1600), ("WATER", 1000)]),
@@ -947,8 +939,7 @@ fn the_read_models_follow_a_day_at_a_station() {
             t("00:00:00"),
         )
         .unwrap();
-    let day = date(2026, 3, 2);
-    let next_day = date(2026, 3, 3);
+    let (day, next_day) = (day(2), day(3));
     let order = Uuid::from_u128(0x0100);
     let mut st = Station::new("ST0001");
 
@@ -1053,8 +1044,8 @@ fn the_read_models_follow_a_day_at_a_station() {
     st.send(
         &mut f.hub,
         cancellation(&second, next_day),
-        at("2026-03-03T08:00:00Z"),
-        at("2026-03-03T08:00:01Z"),
+        time(3, "08:00:00"),
+        time(3, "08:00:01"),
     );
     st.send(
         &mut f.hub,
@@ -1066,17 +1057,17 @@ fn the_read_models_follow_a_day_at_a_station() {
             reason: "evaporation".to_owned(),
             approved_by: "park".to_owned(),
         }),
-        at("2026-03-03T09:00:00Z"),
-        at("2026-03-03T09:00:00Z"),
+        time(3, "09:00:00"),
+        time(3, "09:00:00"),
     );
     st.send(
         &mut f.hub,
         Event::PriceVersionApplied(PriceVersionApplied {
             version: 1,
-            applied_at: at("2026-03-03T09:30:00Z"),
+            applied_at: time(3, "09:30:00"),
         }),
-        at("2026-03-03T09:30:00Z"),
-        at("2026-03-03T09:30:02Z"),
+        time(3, "09:30:00"),
+        time(3, "09:30:02"),
     );
     // Recorded; no read model follows it.
     st.send(
@@ -1091,8 +1082,8 @@ fn the_read_models_follow_a_day_at_a_station() {
             counted_cash_won: 100_000,
             over_short_won: 0,
         }),
-        at("2026-03-03T10:00:00Z"),
-        at("2026-03-03T10:00:03Z"),
+        time(3, "10:00:00"),
+        time(3, "10:00:03"),
     );
     // Another station's sale, to see the filters.
     let mut other = Station::new("ST0002");
@@ -1116,9 +1107,9 @@ fn the_read_models_follow_a_day_at_a_station() {
         received_volume_ml: 9_750_000,
         status: "delivered".to_owned(),
         status_reason: None,
-        wanted_date: "2026-03-03".to_owned(),
-        ordered_at: "2026-03-02T06:10:00Z".to_owned(),
-        updated_at: "2026-03-02T13:30:05Z".to_owned(),
+        wanted_date: day_text(3),
+        ordered_at: stamp(2, "06:10:00"),
+        updated_at: stamp(2, "13:30:05"),
         shipments: vec![ShipmentView {
             shipment: shipment.shipment_id.to_string(),
             order: order.to_string(),
@@ -1126,11 +1117,11 @@ fn the_read_models_follow_a_day_at_a_station() {
             product: "GAS95".to_owned(),
             volume_ml: 9_800_000,
             truck: "T-12".to_owned(),
-            dispatched_at: "2026-03-02T07:00:00Z".to_owned(),
-            expected_at: Some("2026-03-02T14:00:00Z".to_owned()),
+            dispatched_at: stamp(2, "07:00:00"),
+            expected_at: Some(stamp(2, "14:00:00")),
             tank: Some(1),
             received_volume_ml: Some(9_750_000),
-            confirmed_at: Some("2026-03-02T13:30:00Z".to_owned()),
+            confirmed_at: Some(stamp(2, "13:30:00")),
         }],
     };
     assert_eq!(f.hub.orders(None).unwrap(), vec![expected_order.clone()]);
@@ -1157,28 +1148,28 @@ fn the_read_models_follow_a_day_at_a_station() {
             sales_volume_ml: 20_000,
             sales_amount_won: 32_000,
             net_amount_won: 32_000,
-            ..row("ST0001", "2026-03-02", "DSL")
+            ..row("ST0001", &day_text(2), "DSL")
         },
         SalesRowView {
             sales_count: 2,
             sales_volume_ml: 70_000,
             sales_amount_won: 119_000,
             net_amount_won: 119_000,
-            ..row("ST0001", "2026-03-02", "GAS95")
+            ..row("ST0001", &day_text(2), "GAS95")
         },
         SalesRowView {
             sales_count: 1,
             sales_quantity: 2,
             sales_amount_won: 2_000,
             net_amount_won: 2_000,
-            ..row("ST0001", "2026-03-02", "WATER")
+            ..row("ST0001", &day_text(2), "WATER")
         },
         SalesRowView {
             canceled_count: 1,
             canceled_volume_ml: 30_000,
             canceled_amount_won: 51_000,
             net_amount_won: -51_000,
-            ..row("ST0001", "2026-03-03", "GAS95")
+            ..row("ST0001", &day_text(3), "GAS95")
         },
     ];
     let st2_sales = vec![SalesRowView {
@@ -1186,7 +1177,7 @@ fn the_read_models_follow_a_day_at_a_station() {
         sales_quantity: 1,
         sales_amount_won: 1_000,
         net_amount_won: 1_000,
-        ..row("ST0002", "2026-03-02", "WATER")
+        ..row("ST0002", &day_text(2), "WATER")
     }];
     assert_eq!(f.hub.sales(Some("ST0001"), None).unwrap(), st1_sales);
     assert_eq!(
@@ -1194,7 +1185,9 @@ fn the_read_models_follow_a_day_at_a_station() {
         [st1_sales.clone(), st2_sales].concat()
     );
     assert_eq!(
-        f.hub.sales(Some("ST0001"), Some("2026-03-03")).unwrap(),
+        f.hub
+            .sales(Some("ST0001"), Some(day_text(3).as_str()))
+            .unwrap(),
         vec![st1_sales[3].clone()]
     );
 
@@ -1222,11 +1215,11 @@ fn the_read_models_follow_a_day_at_a_station() {
             station: "ST0001".to_owned(),
             name: "Station".to_owned(),
             online: false,
-            last_seen: Some("2026-03-03T10:00:03Z".to_owned()),
+            last_seen: Some(stamp(3, "10:00:03")),
             events_applied_through: 12,
             events_waiting_to_station: 2,
             price_version_applied: Some(1),
-            price_applied_at: Some("2026-03-03T09:30:00Z".to_owned()),
+            price_applied_at: Some(stamp(3, "09:30:00")),
         }
     );
     assert_eq!(f.hub.price_version(1).unwrap().stations_applied, 1);
@@ -1239,13 +1232,13 @@ fn the_read_models_follow_a_day_at_a_station() {
 #[test]
 fn an_order_is_rejected_only_while_it_is_ordered() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     let (open, shipped, canceled) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
     let mut st = Station::new("ST0001");
     for order in [open, shipped, canceled] {
         st.send(
             &mut f.hub,
-            order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+            order_placed(order, "DSL", 5_000_000, day(4)),
             now,
             now,
         );
@@ -1270,7 +1263,7 @@ fn an_order_is_rejected_only_while_it_is_ordered() {
         .unwrap();
 
     let before = state(&f.hub);
-    let later = at("2026-03-02T09:00:00Z");
+    let later = time(2, "09:00:00");
     for (order, status) in [(shipped, "shipped"), (canceled, "canceled")] {
         let refused = f.hub.reject_order(&order.to_string(), "no truck", later);
         assert!(
@@ -1308,7 +1301,7 @@ fn an_order_is_rejected_only_while_it_is_ordered() {
         (
             "rejected",
             Some("no truck this week"),
-            "2026-03-02T09:00:00Z"
+            stamp(2, "09:00:00").as_str()
         )
     );
     let last = outbox_events(&f.hub, "ST0001").pop().unwrap();
@@ -1337,11 +1330,11 @@ fn an_order_is_rejected_only_while_it_is_ordered() {
 #[test]
 fn a_shipment_needs_a_truck_a_volume_and_an_open_order() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     let order = Uuid::from_u128(1);
     Station::new("ST0001").send(
         &mut f.hub,
-        order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+        order_placed(order, "DSL", 5_000_000, day(4)),
         now,
         now,
     );
@@ -1379,7 +1372,7 @@ fn a_shipment_needs_a_truck_a_volume_and_an_open_order() {
         .unwrap();
     let view = f
         .hub
-        .dispatch_shipment(&id, shipment("T-2", 2_000_000), at("2026-03-02T08:05:00Z"))
+        .dispatch_shipment(&id, shipment("T-2", 2_000_000), time(2, "08:05:00"))
         .unwrap();
     assert_eq!(view.status, "shipped");
     assert_eq!(view.shipped_volume_ml, 5_000_000);
@@ -1391,13 +1384,13 @@ fn a_shipment_needs_a_truck_a_volume_and_an_open_order() {
 #[test]
 fn the_automatic_dispatch_policy_ships_a_new_order_in_full() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     assert!(!f.hub.auto_dispatch().unwrap());
     let mut st = Station::new("ST0001");
     let manual = Uuid::from_u128(1);
     st.send(
         &mut f.hub,
-        order_placed(manual, "DSL", 5_000_000, date(2026, 3, 4)),
+        order_placed(manual, "DSL", 5_000_000, day(4)),
         now,
         now,
     );
@@ -1407,10 +1400,10 @@ fn the_automatic_dispatch_policy_ships_a_new_order_in_full() {
     f.hub.set_auto_dispatch(true).unwrap();
     assert!(f.hub.auto_dispatch().unwrap());
     let automatic = Uuid::from_u128(2);
-    let received_at = at("2026-03-02T08:01:00Z");
+    let received_at = time(2, "08:01:00");
     st.send(
         &mut f.hub,
-        order_placed(automatic, "GAS95", 7_000_000, date(2026, 3, 4)),
+        order_placed(automatic, "GAS95", 7_000_000, day(4)),
         now,
         received_at,
     );
@@ -1426,7 +1419,7 @@ fn the_automatic_dispatch_policy_ships_a_new_order_in_full() {
             view.shipments[0].volume_ml,
             view.shipments[0].dispatched_at.as_str()
         ),
-        ("AUTO", 7_000_000, "2026-03-02T08:01:00Z")
+        ("AUTO", 7_000_000, stamp(2, "08:01:00").as_str())
     );
     let sent = outbox_events(&f.hub, "ST0001");
     assert_eq!(sent.len(), 1);
@@ -1445,7 +1438,7 @@ fn the_automatic_dispatch_policy_ships_a_new_order_in_full() {
     let third = Uuid::from_u128(3);
     st.send(
         &mut f.hub,
-        order_placed(third, "DSL", 1_000_000, date(2026, 3, 4)),
+        order_placed(third, "DSL", 1_000_000, day(4)),
         now,
         now,
     );
@@ -1458,7 +1451,7 @@ fn the_automatic_dispatch_policy_ships_a_new_order_in_full() {
 #[test]
 fn outbox_acknowledgements_never_pass_the_last_message_nor_go_back() {
     let mut f = hub_with_stations(&["ST0001", "ST0002"]);
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     for won in [1700, 1710, 1720] {
         f.hub
             .publish_price_version(&prices(&[("GAS95", won)]), None, "admin", now)
@@ -1504,17 +1497,17 @@ fn outbox_acknowledgements_never_pass_the_last_message_nor_go_back() {
 fn a_station_going_online_and_offline_shows_in_its_status_and_the_metrics() {
     let mut f = hub_with_stations(&["ST0001", "ST0002"]);
     f.hub
-        .station_status_changed("ST0001", true, at("2026-03-02T08:00:00Z"))
+        .station_status_changed("ST0001", true, time(2, "08:00:00"))
         .unwrap();
     f.hub
-        .station_status_changed("ST0002", true, at("2026-03-02T08:00:01Z"))
+        .station_status_changed("ST0002", true, time(2, "08:00:01"))
         .unwrap();
     f.hub
-        .station_status_changed("ST0002", false, at("2026-03-02T08:30:00Z"))
+        .station_status_changed("ST0002", false, time(2, "08:30:00"))
         .unwrap();
     // A station HQ does not know is ignored.
     f.hub
-        .station_status_changed("ST0009", true, at("2026-03-02T08:00:00Z"))
+        .station_status_changed("ST0009", true, time(2, "08:00:00"))
         .unwrap();
     let statuses: Vec<(String, bool, Option<String>)> = f
         .hub
@@ -1526,16 +1519,8 @@ fn a_station_going_online_and_offline_shows_in_its_status_and_the_metrics() {
     assert_eq!(
         statuses,
         vec![
-            (
-                "ST0001".to_owned(),
-                true,
-                Some("2026-03-02T08:00:00Z".to_owned())
-            ),
-            (
-                "ST0002".to_owned(),
-                false,
-                Some("2026-03-02T08:30:00Z".to_owned())
-            ),
+            ("ST0001".to_owned(), true, Some(stamp(2, "08:00:00"))),
+            ("ST0002".to_owned(), false, Some(stamp(2, "08:30:00"))),
         ]
     );
     assert_eq!(f.hub.metrics().stations_online(), 1);
@@ -1545,7 +1530,7 @@ fn a_station_going_online_and_offline_shows_in_its_status_and_the_metrics() {
 fn the_database_keeps_everything_across_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hub.db");
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     let before = {
         let mut hub = Hub::open(&path, Arc::new(Metrics::default())).unwrap();
         hub.upsert_product("GAS95", "Gasoline 95", ProductUnit::Litre)
@@ -1564,16 +1549,16 @@ fn the_database_keeps_everything_across_a_reopen() {
 #[test]
 fn an_event_that_breaks_a_constraint_is_dead_lettered_and_does_not_block_the_stream() {
     let mut f = hub_with_stations(&["ST0001"]);
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     let order = Uuid::from_u128(1);
     let mut st = Station::new("ST0001");
     st.send(
         &mut f.hub,
-        order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+        order_placed(order, "DSL", 5_000_000, day(4)),
         now,
         now,
     );
-    let again = st.next(order_placed(order, "DSL", 6_000_000, date(2026, 3, 5)), now);
+    let again = st.next(order_placed(order, "DSL", 6_000_000, day(5)), now);
     let received = f.hub.receive_station_message("ST0001", &again, now);
     assert!(
         matches!(
@@ -1596,11 +1581,11 @@ fn an_event_that_breaks_a_constraint_is_dead_lettered_and_does_not_block_the_str
 #[test]
 fn a_station_cannot_confirm_the_delivery_of_another_stations_order() {
     let mut f = hub_with_stations(&["ST0001", "ST0002"]);
-    let now = at("2026-03-02T08:00:00Z");
+    let now = time(2, "08:00:00");
     let order = Uuid::from_u128(1);
     Station::new("ST0001").send(
         &mut f.hub,
-        order_placed(order, "DSL", 5_000_000, date(2026, 3, 4)),
+        order_placed(order, "DSL", 5_000_000, day(4)),
         now,
         now,
     );

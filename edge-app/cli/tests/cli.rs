@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::Shell;
+use common::{Shell, at, at_plus, day, receipt_no};
+use jiff::ToSpan;
 use serde_json::{Value, json};
 use sync_protocol::{Envelope, Event, HUB_ORIGIN, SCHEMA_VERSION, ShipmentDispatched};
 
@@ -26,7 +27,7 @@ fn shipment_message(shell: &Shell, seq: u64, order: &str, shipment: uuid::Uuid) 
         event_id: uuid::Uuid::now_v7(),
         origin: HUB_ORIGIN.to_owned(),
         sequence: seq,
-        occurred_at: "2026-11-25T00:30:00Z".parse().unwrap(),
+        occurred_at: at_plus(30.minutes()),
         schema_version: SCHEMA_VERSION,
         event: Event::ShipmentDispatched(ShipmentDispatched {
             shipment_id: shipment,
@@ -34,7 +35,7 @@ fn shipment_message(shell: &Shell, seq: u64, order: &str, shipment: uuid::Uuid) 
             product_id: "CD1001".into(),
             volume_ml: 20_000_000,
             truck: "83가1234".into(),
-            expected_at: Some("2026-11-25T05:00:00Z".parse().unwrap()),
+            expected_at: Some(at_plus(5.hours())),
         }),
     };
     let path = shell.path().with_file_name(format!("message-{seq}.json"));
@@ -44,7 +45,10 @@ fn shipment_message(shell: &Shell, seq: u64, order: &str, shipment: uuid::Uuid) 
 
 fn place_order(shell: &Shell) -> String {
     let order = shell
-        .manager("order place --product CD1001 --litres 20000 --wanted 2026-11-26")
+        .manager(&format!(
+            "order place --product CD1001 --litres 20000 --wanted {}",
+            day(1)
+        ))
         .ok();
     assert_eq!(order["status"], "ordered");
     order["order"].as_str().unwrap().to_owned()
@@ -98,14 +102,16 @@ fn a_day_at_the_station_from_the_shell() {
         cash_sale["payment"],
         json!({"method": "cash", "tendered_won": 70_000, "change_won": 2_000})
     );
-    assert_eq!(cash_sale["receipt_no"], "ST0001-20261125-0001");
+    assert_eq!(cash_sale["receipt_no"], receipt_no(0, 1));
     let sale_id = cash_sale["sale"].as_str().unwrap().to_owned();
     assert_eq!(
         shell.run(&format!("sale show --sale {sale_id}")).ok(),
         cash_sale
     );
     assert_eq!(
-        shell.run("sale show --receipt ST0001-20261125-0001").ok(),
+        shell
+            .run(&format!("sale show --receipt {}", receipt_no(0, 1)))
+            .ok(),
         cash_sale
     );
 
@@ -161,7 +167,7 @@ fn a_day_at_the_station_from_the_shell() {
     assert_eq!(paid["balance_won"], 52_500);
 
     // The summary nets the cancellation out.
-    let summary = shell.run("sales summary --day 2026-11-25").ok();
+    let summary = shell.run(&format!("sales summary --day {}", day(0))).ok();
     let diesel = summary
         .as_array()
         .unwrap()
@@ -183,10 +189,13 @@ fn a_day_at_the_station_from_the_shell() {
     assert_eq!(closed["over_short_won"], -1_000);
 
     let report = shell.manager("day close").ok();
-    assert_eq!(report["business_day"], "2026-11-25");
+    assert_eq!(report["business_day"], day(0));
     assert_eq!(report["closed_by"], "park");
     assert_eq!(report["net_amount_won"], 50_000 + 82_500);
-    assert_eq!(shell.run("day report --day 2026-11-25").ok(), report);
+    assert_eq!(
+        shell.run(&format!("day report --day {}", day(0))).ok(),
+        report
+    );
 
     // Everything HQ must hear about is in the outbox, gapless, in the order it happened.
     let outbox = shell.run("outbox list").ok();
@@ -256,11 +265,11 @@ fn bad_input_gets_a_named_error_and_changes_nothing() {
         ("kim 0000", "sale settle --line product=CD1001,litres=5 --cash 10000".into(), "bad_credentials", "wrong PIN"),
         ("park 9999", format!("sale cancel --sale {unknown} --reason x"), "unknown_sale", &unknown),
         ("kim 1234", format!("sale cancel --sale {sale} --reason x"), "manager_required", "manager"),
-        ("park 9999", "order place --product CD1001 --litres 0 --wanted 2026-11-26".into(), "not_positive", "more than zero"),
+        ("park 9999", format!("order place --product CD1001 --litres 0 --wanted {}", day(1)), "not_positive", "more than zero"),
         ("park 9999", format!("order cancel --order {unknown} --reason x"), "unknown_order", &unknown),
         ("park 9999", format!("delivery confirm --shipment {unknown} --tank 1 --litres 100"), "unknown_shipment", &unknown),
         ("park 9999", "stock adjust --tank 1 --litres -999999 --reason leak".into(), "tank_below_empty", "tank 1"),
-        ("park 9999", "price receive --version 1 --effective-at 2026-11-25T00:00:00Z --item CD1001:Diesel:litre:1600".into(), "price_version_not_newer", "1"),
+        ("park 9999", format!("price receive --version 1 --effective-at {} --item CD1001:Diesel:litre:1600", at()), "price_version_not_newer", "1"),
     ];
     for (who, command, code, named) in cases {
         let (user, pin) = who.split_once(' ').unwrap();

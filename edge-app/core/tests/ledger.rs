@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use jiff::{Timestamp, ToSpan};
+use jiff::ToSpan;
 use station_core::*;
 use sync_protocol::{Envelope, Event, EventKind, HUB_ORIGIN, SCHEMA_VERSION};
 
@@ -203,7 +203,7 @@ fn a_sale_lowers_stock_raises_totals_and_its_cancellation_puts_both_back() {
             change: Won(492)
         }
     );
-    assert_eq!(sale.receipt_no, "ST0001-20261124-0001");
+    assert_eq!(sale.receipt_no, receipt_no(start_day(), 1));
     assert_eq!(book_stock(&f.station, 1), Millilitres(10_000_000 - 30_005));
     let row = summary(&f.station, DIESEL);
     assert_eq!(
@@ -345,7 +345,7 @@ fn the_price_in_force_follows_the_clock_and_its_application_is_reported_once() {
     let mut f = Fixture::new();
     f.fill(3, 5_000);
     f.open_shift(0);
-    let at_noon: Timestamp = "2026-11-24T03:00:00Z".parse().unwrap();
+    let at_noon = start_time().checked_add(3.hours()).unwrap();
     let applied = f
         .station
         .receive_price_version(price_version(2, at_noon, 1_600, 1_800), f.now)
@@ -536,24 +536,91 @@ fn a_shift_counts_its_cash_and_the_day_closes_only_when_every_shift_has() {
 
     let now = f.tick();
     let day = f.station.close_business_day(&f.approval, now).unwrap();
-    assert_eq!(day.business_day.to_string(), "2026-11-24");
+    assert_eq!(day.business_day, start_day());
     assert_eq!(day.net_amount, Won(35_000 + 17_500));
     assert_eq!(day.shifts.len(), 1);
     assert_eq!(f.station.open_business_day().unwrap(), None);
 
-    // Still 24 November in Seoul, but that day is closed: the next sale belongs to the 25th.
+    // Still the same day in Seoul, but that day is closed: the next sale belongs to the next.
     f.open_shift(0);
     let next = f
         .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
         .unwrap();
     assert_eq!(
-        (next.business_day.to_string(), next.receipt_no.as_str()),
-        ("2026-11-25".into(), "ST0001-20261125-0001")
+        (next.business_day, next.receipt_no),
+        (
+            start_day().tomorrow().unwrap(),
+            receipt_no(start_day().tomorrow().unwrap(), 1)
+        )
     );
-    let closed_report = f.station.day_report("2026-11-24".parse().unwrap()).unwrap();
+    let closed_report = f.station.day_report(start_day()).unwrap();
     assert_eq!(
         closed_report.net_amount, day.net_amount,
         "a closed day's report does not change"
+    );
+}
+
+/// A business day is named by Seoul's calendar, not UTC's, and lasts until it is closed: the last
+/// second of a Seoul day and the first of the next (15:00 UTC, still the previous UTC date) stay
+/// on the open day; once it is closed, the next sale opens the Seoul date of its own instant.
+#[test]
+fn a_business_day_follows_seoul_midnight_and_lasts_until_it_is_closed() {
+    let mut f = Fixture::new();
+    f.fill(3, 5_000);
+    let day = start_day();
+    let next_day = day.tomorrow().unwrap();
+    let seoul = |date: jiff::civil::Date, h, m, s| {
+        date.at(h, m, s, 0)
+            .in_tz(DEFAULT_TIME_ZONE)
+            .unwrap()
+            .timestamp()
+    };
+    let last_second = seoul(day, 23, 59, 59);
+    f.now = last_second.checked_sub(2.seconds()).unwrap();
+    f.open_shift(0);
+    let late = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
+    assert_eq!(f.now, last_second);
+    assert_eq!(
+        (late.business_day, late.receipt_no),
+        (day, receipt_no(day, 1))
+    );
+
+    let after_midnight = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
+    assert_eq!(f.now, seoul(next_day, 0, 0, 0));
+    assert_eq!(
+        (after_midnight.business_day, after_midnight.receipt_no),
+        (day, receipt_no(day, 2)),
+        "the day is still open after midnight"
+    );
+
+    let now = f.tick();
+    let cashier = f.cashier.clone();
+    f.station.close_shift(&cashier, Won(3_500), now).unwrap();
+    let now = f.tick();
+    assert_eq!(
+        f.station
+            .close_business_day(&f.approval, now)
+            .unwrap()
+            .business_day,
+        day
+    );
+
+    f.open_shift(0);
+    let first_of_next = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 1_000)], 10_000)
+        .unwrap();
+    assert_eq!(
+        f.now.in_tz("UTC").unwrap().date(),
+        day,
+        "in UTC it is still the earlier date"
+    );
+    assert_eq!(
+        (first_of_next.business_day, first_of_next.receipt_no),
+        (next_day, receipt_no(next_day, 1))
     );
 }
 

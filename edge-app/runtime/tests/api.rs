@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Api, code};
+use support::{Api, code, seoul_date_in};
 
 #[test]
 fn a_cashier_sells_and_only_a_manager_approves_what_needs_one() {
@@ -269,7 +269,8 @@ fn the_back_office_runs_orders_accounts_users_and_the_day_with_a_managers_sessio
     assert_eq!(prices[0]["status"], "in_force");
 
     // Orders: a manager's, not a cashier's.
-    let order = json!({"product": "CD1001", "volume_ml": 8_000_000, "wanted_date": "2026-12-01"});
+    let order =
+        json!({"product": "CD1001", "volume_ml": 8_000_000, "wanted_date": seoul_date_in(1)});
     let refused = api.post("/api/orders", &cashier, order.clone());
     assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
     let placed = api.post("/api/orders", &manager, order);
@@ -446,7 +447,7 @@ fn the_remaining_reads_and_an_order_canceled_answer_as_documented() {
     let order = api.post(
         "/api/orders",
         &manager,
-        json!({"product": "GS1001", "volume_ml": 5_000_000, "wanted_date": "2026-12-02"}),
+        json!({"product": "GS1001", "volume_ml": 5_000_000, "wanted_date": seoul_date_in(1)}),
     );
     let order_id = order.1["order"].as_str().unwrap();
     let refused = api.post(

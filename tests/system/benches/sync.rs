@@ -150,6 +150,10 @@ async fn connected(port: u16, client_id: &str) -> Link {
 }
 
 fn sale_event(station: &str, seq: u64) -> Vec<u8> {
+    let today = jiff::Timestamp::now()
+        .in_tz("Asia/Seoul")
+        .expect("Asia/Seoul is in the bundled time zone database")
+        .date();
     sync_protocol::encode(&Envelope {
         event_id: uuid::Uuid::now_v7(),
         origin: station.to_owned(),
@@ -158,8 +162,8 @@ fn sale_event(station: &str, seq: u64) -> Vec<u8> {
         schema_version: sync_protocol::SCHEMA_VERSION,
         event: Event::SaleSettled(SaleSettled {
             sale_id: uuid::Uuid::now_v7(),
-            receipt_no: format!("{station}-20261125-{seq:04}"),
-            business_day: jiff::civil::date(2026, 11, 25),
+            receipt_no: format!("{station}-{}-{seq:04}", today.strftime("%Y%m%d")),
+            business_day: today,
             shift_id: uuid::Uuid::now_v7(),
             cashier: "kim".into(),
             lines: vec![SaleLine {

@@ -80,6 +80,26 @@ pub async fn wait_until_async(
     }
 }
 
+/// Seoul's date `days` after today (`YYYY-MM-DD`): the processes under test read the real clock,
+/// so the dates a test gives them are chosen relative to it, never written out.
+pub fn seoul_date_in(days: i64) -> String {
+    jiff::Timestamp::now()
+        .in_tz("Asia/Seoul")
+        .expect("the bundled time zone database knows Asia/Seoul")
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .expect("a date within jiff's range")
+        .to_string()
+}
+
+/// The instant `days` days from now (negative: ago), RFC 3339 in UTC.
+pub fn instant_in_days(days: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .expect("an instant within jiff's range")
+        .to_string()
+}
+
 /// The workspace root (where `Cargo.toml`, `scripts/` and `cloud-hub/` are).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, channel};
 
 use serde_json::{Value, json};
 use support::{BrokerChoice, Hub, Station, binary, deadline};
-use system_tests::{ChildGuard, free_port};
+use system_tests::{ChildGuard, free_port, instant_in_days};
 
 /// A device simulator on a pseudo-terminal: its events as they come, and its control input.
 struct Simulator {
@@ -96,9 +96,10 @@ fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is
 
     // A station with no HQ in reach (nothing listens on the broker port): it sells anyway.
     let mut station = Station::new("ST0001", free_port());
-    station.manager(
-        "price receive --version 1 --effective-at 2026-01-01T00:00:00Z --item CD1001:경유:litre:1650",
-    );
+    station.manager(&format!(
+        "price receive --version 1 --effective-at {} --item CD1001:경유:litre:1650",
+        instant_in_days(-1)
+    ));
     station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
     station.broker_args.extend([
         "--printer".to_owned(),

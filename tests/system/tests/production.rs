@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::json;
 use support::{BrokerChoice, Hub, Station, assert_in_step};
-use system_tests::ProductionBroker;
+use system_tests::{ProductionBroker, seoul_date_in};
 
 fn station_over_tls(broker: &ProductionBroker, id: &str) -> Station {
     let mut station = Station::new(id, broker.tls_port);
@@ -36,7 +36,10 @@ fn stations_sync_over_tls_with_their_own_credentials_through_the_production_brok
     let first = station_over_tls(&broker, "ST0001");
     let second = station_over_tls(&broker, "ST0002");
 
-    let order = first.manager("order place --product CD1001 --litres 12000 --wanted 2026-12-01");
+    let order = first.manager(&format!(
+        "order place --product CD1001 --litres 12000 --wanted {}",
+        seoul_date_in(1)
+    ));
     let order_id = order["order"].as_str().unwrap().to_owned();
     hub.wait_for("HQ sees ST0001's order", |h| {
         h.get("/api/orders?station=ST0001")

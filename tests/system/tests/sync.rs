@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use support::{BrokerChoice, Hub, Probe, Station, assert_in_step};
 use sync_protocol::transport::{Ack, Channel, topic};
 use sync_protocol::{Envelope, Event, TankRegistered};
-use system_tests::{Mosquitto, free_port};
+use system_tests::{Mosquitto, free_port, instant_in_days, seoul_date_in};
 
 /// The original demonstration: order → shipment → expected delivery → confirmation → delivered
 /// at HQ; a price change reaches the station and the next sale uses it; sales and a
@@ -22,7 +22,10 @@ fn demonstration(hub: &Hub, station: &mut Station) {
     station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
 
     // Order and delivery.
-    let order = station.manager("order place --product CD1001 --litres 20000 --wanted 2026-12-01");
+    let order = station.manager(&format!(
+        "order place --product CD1001 --litres 20000 --wanted {}",
+        seoul_date_in(1)
+    ));
     let order_id = order["order"].as_str().unwrap().to_owned();
     hub.wait_for("HQ sees the order", |h| {
         h.get("/api/orders")
@@ -203,7 +206,10 @@ fn two_stations_see_only_their_own_shipments_and_both_see_the_price_change() {
         station.wait_for_diesel_price(1650);
         station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
     }
-    let order = first.manager("order place --product CD1001 --litres 10000 --wanted 2026-12-01");
+    let order = first.manager(&format!(
+        "order place --product CD1001 --litres 10000 --wanted {}",
+        seoul_date_in(1)
+    ));
     let order_id = order["order"].as_str().unwrap().to_owned();
     hub.wait_for("HQ sees the order", |h| {
         h.get("/api/orders").as_array().unwrap().len() == 1
@@ -239,7 +245,10 @@ fn duplicated_and_reordered_messages_change_nothing() {
     let mut probe = Probe::connect(broker.port(), "probe");
     probe.subscribe(&topic("ST0001", Channel::Down));
     ready_to_sell(&hub, &mut station);
-    let order = station.manager("order place --product CD1001 --litres 10000 --wanted 2026-12-01");
+    let order = station.manager(&format!(
+        "order place --product CD1001 --litres 10000 --wanted {}",
+        seoul_date_in(1)
+    ));
     let order_id = order["order"].as_str().unwrap().to_owned();
     hub.wait_for("HQ sees the order", |h| {
         h.get("/api/orders").as_array().unwrap().len() == 1
@@ -296,7 +305,10 @@ fn what_hq_sends_while_a_station_is_offline_arrives_in_order_when_it_is_back() {
     let hub = Hub::start(BrokerChoice::External(broker.port()));
     let mut station = Station::new("ST0001", broker.port());
     ready_to_sell(&hub, &mut station);
-    let order = station.manager("order place --product CD1001 --litres 10000 --wanted 2026-12-01");
+    let order = station.manager(&format!(
+        "order place --product CD1001 --litres 10000 --wanted {}",
+        seoul_date_in(1)
+    ));
     let order_id = order["order"].as_str().unwrap().to_owned();
     hub.wait_for("HQ sees the order", |h| {
         h.get("/api/orders").as_array().unwrap().len() == 1
@@ -316,7 +328,7 @@ fn what_hq_sends_while_a_station_is_offline_arrives_in_order_when_it_is_back() {
     );
     hub.post(
         "/api/prices",
-        &json!({"prices": [{"product": "CD1001", "unit_price_won": 1800}], "effective_at": "2030-01-01T00:00:00Z"}),
+        &json!({"prices": [{"product": "CD1001", "unit_price_won": 1800}], "effective_at": instant_in_days(30)}),
     );
     hub.post(
         &format!("/api/orders/{order_id}/shipments"),
@@ -385,14 +397,19 @@ fn bad_messages_are_dead_lettered_and_the_ones_behind_them_still_apply() {
             }),
         })
     };
-    let malformed = br#"{"schema":1,"event_id":"01a20af7-a00a-79b2-9f55-aad57714dc91","origin":"ST0009","seq":2,
-        "occurred_at":"2026-11-25T00:00:00Z","kind":"tank_registered","payload":{"tank":"one"}}"#;
-    let unknown = br#"{"schema":1,"event_id":"01a20af7-a00a-79b2-9f55-aad57714dc92","origin":"ST0009","seq":3,
-        "occurred_at":"2026-11-25T00:00:00Z","kind":"fuel_theft_reported","payload":{}}"#;
+    let now = jiff::Timestamp::now();
+    let malformed = format!(
+        r#"{{"schema":1,"event_id":"01a20af7-a00a-79b2-9f55-aad57714dc91","origin":"ST0009","seq":2,
+        "occurred_at":"{now}","kind":"tank_registered","payload":{{"tank":"one"}}}}"#
+    );
+    let unknown = format!(
+        r#"{{"schema":1,"event_id":"01a20af7-a00a-79b2-9f55-aad57714dc92","origin":"ST0009","seq":3,
+        "occurred_at":"{now}","kind":"fuel_theft_reported","payload":{{}}}}"#
+    );
     let up = topic("ST0009", Channel::Up);
     forged.publish(&up, &envelope(1, 1));
-    forged.publish(&up, malformed);
-    forged.publish(&up, unknown);
+    forged.publish(&up, malformed.as_bytes());
+    forged.publish(&up, unknown.as_bytes());
     forged.publish(&up, &envelope(4, 2));
     forged.wait_until("HQ acknowledged through 4", |p| {
         p.received_on(&ack_topic)

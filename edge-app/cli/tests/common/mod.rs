@@ -6,8 +6,41 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The time every command of a test happens at, unless it says otherwise: 09:00 in Seoul.
-pub const AT: &str = "2026-11-25T09:00:00+09:00";
+/// The time every command of a test happens at, unless it says otherwise: 09:00 in Seoul on the
+/// day the test runs (RFC 3339), given to the tool with `--at`, so the suite means the same on any
+/// day it runs.
+pub fn at() -> &'static str {
+    static AT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AT.get_or_init(|| {
+        let today = jiff::Timestamp::now().in_tz("Asia/Seoul").unwrap().date();
+        let nine = today.at(9, 0, 0, 0).in_tz("Asia/Seoul").unwrap();
+        nine.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    })
+}
+
+/// `at()` moved by `span` (for example `1.hour()`).
+pub fn at_plus(span: jiff::Span) -> jiff::Timestamp {
+    at().parse::<jiff::Timestamp>()
+        .unwrap()
+        .checked_add(span)
+        .unwrap()
+}
+
+/// The Seoul date `offset` days after the day of `at()`: `YYYY-MM-DD`.
+pub fn day(offset: i64) -> String {
+    at_plus(jiff::Span::new())
+        .in_tz("Asia/Seoul")
+        .unwrap()
+        .date()
+        .checked_add(jiff::Span::new().days(offset))
+        .unwrap()
+        .to_string()
+}
+
+/// The receipt number of the `n`th sale at ST0001 on the business day `offset` days after `at()`'s.
+pub fn receipt_no(offset: i64, n: u32) -> String {
+    format!("ST0001-{}-{n:04}", day(offset).replace('-', ""))
+}
 
 /// What one run of the binary gave.
 #[derive(Debug)]
@@ -57,7 +90,7 @@ impl Shell {
         command
             .arg("--db")
             .arg(&self.db)
-            .args(["--at", AT])
+            .args(["--at", at()])
             .args(args)
             .env_remove("STATION_DB")
             .env_remove("STATION_AT")
@@ -95,10 +128,11 @@ impl Shell {
             .manager("user add --id kim --name Kim --role cashier --new-pin 1234")
             .ok();
         shell
-            .manager(
-                "price receive --version 1 --effective-at 2026-11-24T00:00:00Z \
+            .manager(&format!(
+                "price receive --version 1 --effective-at {} \
                  --item CD1001:Diesel:litre:1650 --item SN2001:Water:piece:1000",
-            )
+                at_plus(jiff::Span::new().hours(-24))
+            ))
             .ok();
         shell
             .manager("tank register --tank 1 --product CD1001 --capacity 30000")

@@ -23,9 +23,24 @@ pub struct Fixture {
     pub now: Timestamp,
 }
 
-/// 2026-11-24 09:00 in Seoul.
+/// 09:00 in Seoul on the day the test runs: every operation is given its time as `now`, and the
+/// fixture starts from the real calendar so the suite means the same on any day it runs.
 pub fn start_time() -> Timestamp {
-    "2026-11-24T00:00:00Z".parse().unwrap()
+    start_day()
+        .at(9, 0, 0, 0)
+        .in_tz(DEFAULT_TIME_ZONE)
+        .unwrap()
+        .timestamp()
+}
+
+/// The business day (in Seoul) the fixture starts on: today's.
+pub fn start_day() -> jiff::civil::Date {
+    Timestamp::now().in_tz(DEFAULT_TIME_ZONE).unwrap().date()
+}
+
+/// The receipt number of the `n`th sale of `day` at ST0001.
+pub fn receipt_no(day: jiff::civil::Date, n: u32) -> String {
+    format!("ST0001-{}-{n:04}", day.strftime("%Y%m%d"))
 }
 
 pub fn product(code: &str) -> ProductId {

@@ -898,6 +898,10 @@ pub fn prepare_station(dir: &Path) -> Result<PathBuf> {
     let db = dir.join("station.db");
     let db_arg = db.to_string_lossy().into_owned();
     let manager = ["--db", db_arg.as_str(), "--user", "park", "--pin", "9999"];
+    // In force since yesterday, whatever the calendar says today.
+    let yesterday = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24))?
+        .to_string();
     let steps: [Vec<&str>; 4] = [
         vec![
             "--db",
@@ -938,7 +942,7 @@ pub fn prepare_station(dir: &Path) -> Result<PathBuf> {
                 "--version",
                 "1",
                 "--effective-at",
-                "2026-01-01T00:00:00Z",
+                &yesterday,
                 "--item",
                 "CD1001:Diesel:litre:1650",
                 "--item",

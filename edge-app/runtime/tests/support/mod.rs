@@ -81,6 +81,18 @@ pub struct Api {
     _dir: tempfile::TempDir,
 }
 
+/// The station's (Seoul's) date `days` after today, as the API writes dates: the runtime reads
+/// the real clock, so dates in requests are chosen relative to it.
+pub fn seoul_date_in(days: i64) -> String {
+    Timestamp::now()
+        .in_tz("Asia/Seoul")
+        .unwrap()
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
 /// A station: manager park/9999, cashier kim/1234; diesel CD1001 at 1,650 won/L in tank 1,
 /// gasoline GS1001 at 1,750 won/L in tank 2, water SN2001 at 1,000 won a piece.
 pub fn create_station(db: &std::path::Path) {
