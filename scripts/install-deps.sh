@@ -36,6 +36,9 @@ need_apt xvfb xauth webkit2gtk-driver chromium
 need_apt dbus-daemon
 # libfaketime, with which scripts/test-clock-shift.sh runs the suite with the clock moved.
 need_apt faketime
+# The sqlite3 shell: a browser test writes a receipt stored before the text check into a
+# station's database, as an old version of the station would have left it.
+need_apt sqlite3
 # Korean text on the screens (the webview and the browser draw boxes without a CJK font).
 need_apt fonts-noto-cjk
 

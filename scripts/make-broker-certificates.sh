@@ -8,7 +8,8 @@
 # Writes DIR/ca.key, DIR/ca.crt (give ca.crt to every station), DIR/server.key, DIR/server.crt.
 # NAMEs go into subjectAltName (DNS names, or IP addresses); the first is also the CN. Keep ca.key
 # offline if you can: whoever has it can impersonate the broker. Run again to renew the server
-# certificate under the same CA.
+# certificate under the same CA. CA_NAME names a new CA (default "GasStation MQTT CA");
+# scripts/make-station-certificate.sh makes a station's HTTPS certificate the same way.
 set -euo pipefail
 
 if (($# < 2)); then
@@ -41,7 +42,7 @@ quietly() {
 umask 077
 if [[ ! -e $dir/ca.key ]]; then
     quietly openssl req -x509 -new -newkey rsa:3072 -nodes -sha256 -days 3650 \
-        -subj "/CN=GasStation MQTT CA" \
+        -subj "/CN=${CA_NAME:-GasStation MQTT CA}" \
         -keyout "$dir/ca.key" -out "$dir/ca.crt"
 fi
 quietly openssl req -new -newkey rsa:2048 -nodes -sha256 \

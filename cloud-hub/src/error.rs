@@ -29,6 +29,13 @@ pub enum HubError {
     UserExists(String),
     #[error("unknown user or wrong password")]
     BadCredentials,
+    #[error("too many wrong passwords for {username}: try again in {retry_after_s} s")]
+    LoginTooSoon {
+        username: String,
+        retry_after_s: u64,
+    },
+    #[error("{0} is locked out after too many wrong passwords; another HQ user can lift it")]
+    LockedOut(String),
     #[error("not logged in, or the session has expired")]
     Unauthenticated,
     #[error("unknown shipment {0}")]
@@ -54,6 +61,8 @@ impl HubError {
             HubError::EmptyPriceVersion => "empty_price_version",
             HubError::UserExists(_) => "user_exists",
             HubError::BadCredentials => "bad_credentials",
+            HubError::LoginTooSoon { .. } => "login_too_soon",
+            HubError::LockedOut(_) => "locked_out",
             HubError::Unauthenticated => "unauthenticated",
             HubError::UnknownShipment(_) => "unknown_shipment",
             HubError::Conflict(_) => "conflict",

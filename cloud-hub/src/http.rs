@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
+        .route("/api/hq-users/{username}/lockout/lift", post(lift_lockout))
+        .route("/api/audit", get(hq_audit))
         .route("/api/stations", get(list_stations).post(register_station))
         .route("/api/stations/status", get(station_statuses))
         .route("/api/products", get(list_products))
@@ -65,12 +67,12 @@ pub fn router(state: AppState) -> Router {
 #[openapi(
     info(title = "GasStation edge hub API", description = "HQ operations and read models. Money in integer won, volume in integer millilitres."),
     paths(
-        healthz, readyz, metrics, login, logout, list_stations, register_station, station_statuses,
+        healthz, readyz, metrics, login, logout, lift_lockout, hq_audit, list_stations, register_station, station_statuses,
         list_products, upsert_product, list_prices, publish_prices, list_orders, show_order,
         dispatch_shipment, reject_order, dispatch_policy, set_dispatch_policy, sales, stock, wet_stock,
         dead_letters
     ),
-    components(schemas(ApiError, ErrorBody)),
+    components(schemas(ApiError, ErrorBody, HqAuditView)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -117,6 +119,8 @@ impl IntoResponse for HubError {
             | HubError::OrderNotOpen { .. }
             | HubError::Conflict(_) => StatusCode::CONFLICT,
             HubError::BadCredentials | HubError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            HubError::LoginTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            HubError::LockedOut(_) => StatusCode::LOCKED,
             HubError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &self {
@@ -277,16 +281,80 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<LoginResponse> {
-    // Password hashing is deliberately slow: keep it off the async workers.
-    let session = tokio::task::spawn_blocking(move || {
-        lock(&state).login(&request.username, &request.password, Timestamp::now())
-    })
-    .await
-    .map_err(|e| HubError::Storage(e.to_string()))??;
+    // Three steps, so that the slow hashing holds no lock: the attempt is allowed and counted
+    // (hub locked), the password verified (nothing locked), the outcome recorded (hub locked).
+    // A flood of log-ins never stalls the stations' sync.
+    let hub = state.clone();
+    let username = request.username;
+    let check = blocking(move || lock(&hub).begin_login(&username, Timestamp::now())).await?;
+    let password = request.password;
+    let verdict = blocking(move || Ok(check.verify(&password))).await?;
+    let session = blocking(move || lock(&state).finish_login(verdict, Timestamp::now())).await?;
     Ok(Json(LoginResponse {
         token: session.token,
         expires_at: session.expires_at.to_string(),
     }))
+}
+
+/// Runs blocking work (SQLite, Argon2) on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, HubError> + Send + 'static,
+) -> Result<T, HubError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| HubError::Storage(e.to_string()))?
+}
+
+/// Lift the lockout of an HQ user after too many wrong passwords.
+#[utoipa::path(post, path = "/api/hq-users/{username}/lockout/lift", security(("bearer" = [])),
+    params(("username" = String, Path)), responses((status = 204), (status = 401, body = ApiError)))]
+async fn lift_lockout(
+    State(state): State<AppState>,
+    session: HqSession,
+    Path(username): Path<String>,
+) -> Result<StatusCode, HubError> {
+    let by = crate::auth::HqUser {
+        username: session.username,
+    };
+    lock(&state).lift_lockout(&by, &username, Timestamp::now())?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An entry of HQ's access log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HqAuditView {
+    pub entry: i64,
+    pub at: String,
+    /// `login`, `login_failed`, `locked_out`, `lockout_lifted`.
+    pub action: String,
+    pub actor: String,
+    pub subject: Option<String>,
+    pub detail: String,
+}
+
+/// HQ's access log (log-ins, failed attempts, lockouts), newest first.
+#[utoipa::path(get, path = "/api/audit", security(("bearer" = [])), params(LimitFilter),
+    responses((status = 200, body = Vec<HqAuditView>)))]
+async fn hq_audit(
+    State(state): State<AppState>,
+    _session: HqSession,
+    ApiQuery(filter): ApiQuery<LimitFilter>,
+) -> ApiResult<Vec<HqAuditView>> {
+    let limit = usize::try_from(filter.limit.unwrap_or(100)).unwrap_or(1_000);
+    let entries = lock(&state).hq_audit(limit)?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| HqAuditView {
+                entry: e.entry_no,
+                at: e.at.to_string(),
+                action: e.action,
+                actor: e.actor,
+                subject: e.subject,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
 }
 
 /// End the session of the token used.

@@ -46,6 +46,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/0001_hub.sql")),
         M::up(include_str!("../migrations/0002_wet_stock.sql")),
+        M::up(include_str!("../migrations/0003_hq_access.sql")),
     ])
 }
 

@@ -174,6 +174,10 @@ impl Hub {
             .query_map(params![station, day], |r| {
                 let sales: i64 = r.get(6)?;
                 let canceled: i64 = r.get(10)?;
+                // Both sums are checked as events move them; their difference may still not fit.
+                let net = sales
+                    .checked_sub(canceled)
+                    .ok_or(rusqlite::Error::IntegralValueOutOfRange(10, canceled))?;
                 Ok(SalesRowView {
                     station: r.get(0)?,
                     business_day: r.get(1)?,
@@ -186,7 +190,7 @@ impl Hub {
                     canceled_volume_ml: r.get(8)?,
                     canceled_quantity: r.get(9)?,
                     canceled_amount_won: canceled,
-                    net_amount_won: sales - canceled,
+                    net_amount_won: net,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

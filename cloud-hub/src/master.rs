@@ -67,10 +67,18 @@ pub(crate) fn check_code(field: &'static str, code: &str) -> Result<()> {
     }
 }
 
+/// A name stations show and print: 1 to 100 characters, each one a station can take and a
+/// receipt can carry (`sync_protocol::text`), or a station would refuse the whole price version.
 fn check_name(field: &'static str, name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(HubError::invalid(field, "it must be 1 to 100 characters"));
+    }
+    if let Some(refused) = sync_protocol::text::first_unprintable(name) {
+        return Err(HubError::invalid(
+            field,
+            format!("stations cannot print it: {refused}"),
+        ));
     }
     Ok(name.to_owned())
 }

@@ -5,13 +5,22 @@
 //! own rules exactly, so HQ's totals equal the station's: a sale counts each of its lines on the
 //! sale's business day; a cancellation counts its lines as canceled on the day it happened;
 //! book stock moves by deliveries received, fuel sold, fuel put back and adjustments.
+//!
+//! Every figure comes from outside (a station's message), so none is trusted: an event whose
+//! volume, quantity or amount lies beyond what a station records is refused before anything is
+//! added up, and every sum is checked, so an overflow is a typed refusal (the message is
+//! dead-lettered with its reason) and never a panic, a wrapped figure or a float in SQLite.
 
-use rusqlite::{Connection, params};
-use sync_protocol::Event;
+use rusqlite::{Connection, OptionalExtension, params};
+// The ceilings of a single figure of an event, either way: the station's own.
+use sync_protocol::{Event, MAX_AMOUNT_WON, MAX_VOLUME_ML, SaleLine};
 
 use crate::error::{HubError, Result};
 use crate::hub::to_i64;
 
+/// Moves the read models by one event, in the caller's transaction. An event with a figure out
+/// of range, or whose sums would overflow, is refused with [`HubError::InvalidInput`]; whatever
+/// it moved before the refusal goes with the caller's savepoint or transaction.
 pub(crate) fn apply(
     tx: &Connection,
     station: &str,
@@ -19,6 +28,7 @@ pub(crate) fn apply(
     occurred_ms: i64,
     now_ms: i64,
 ) -> Result<()> {
+    check_figures(event)?;
     match event {
         Event::TankRegistered(tank) => {
             tx.prepare_cached("INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml) VALUES (?1, ?2, ?3, ?4)
@@ -54,9 +64,15 @@ pub(crate) fn apply(
                     shipment.expected_at.map(|t| t.as_millisecond())
                 ],
             )?;
-            tx.prepare_cached("UPDATE rm_orders SET shipped_volume_ml = shipped_volume_ml + ?2, status = 'shipped', updated_at_ms = ?3
-                 WHERE order_id = ?1")?.execute(params![order, shipment.volume_ml, now_ms],
-            )?;
+            let shipped: Option<i64> = tx
+                .prepare_cached("SELECT shipped_volume_ml FROM rm_orders WHERE order_id = ?1")?
+                .query_row(params![order], |r| r.get(0))
+                .optional()?;
+            if let Some(shipped) = shipped {
+                let shipped = add("shipped volume (ml)", shipped, shipment.volume_ml)?;
+                tx.prepare_cached("UPDATE rm_orders SET shipped_volume_ml = ?2, status = 'shipped', updated_at_ms = ?3
+                     WHERE order_id = ?1")?.execute(params![order, shipped, now_ms])?;
+            }
         }
         Event::OrderRejected(rejection) => {
             set_order_status(
@@ -70,12 +86,22 @@ pub(crate) fn apply(
         }
         Event::DeliveryConfirmed(delivery) => {
             let order = delivery.order_id.to_string();
-            let changed = tx.prepare_cached("UPDATE rm_orders SET received_volume_ml = received_volume_ml + ?3, status = 'delivered', updated_at_ms = ?4
-                 WHERE order_id = ?1 AND station_id = ?2")?.execute(params![order, station, delivery.received_volume_ml, now_ms],
-            )?;
-            if changed == 0 {
+            let received: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT received_volume_ml FROM rm_orders WHERE order_id = ?1 AND station_id = ?2",
+                )?
+                .query_row(params![order, station], |r| r.get(0))
+                .optional()?;
+            let Some(received) = received else {
                 return Err(HubError::UnknownOrder(order));
-            }
+            };
+            let received = add(
+                "received volume (ml)",
+                received,
+                delivery.received_volume_ml,
+            )?;
+            tx.prepare_cached("UPDATE rm_orders SET received_volume_ml = ?3, status = 'delivered', updated_at_ms = ?4
+                 WHERE order_id = ?1 AND station_id = ?2")?.execute(params![order, station, received, now_ms])?;
             let changed = tx.prepare_cached("UPDATE rm_shipments SET tank = ?4, received_volume_ml = ?5, confirmed_at_ms = ?6
                  WHERE shipment_id = ?1 AND order_id = ?2 AND station_id = ?3")?.execute(params![
                     delivery.shipment_id.to_string(),
@@ -100,26 +126,22 @@ pub(crate) fn apply(
         Event::SaleSettled(sale) => {
             let day = sale.business_day.to_string();
             for line in &sale.lines {
-                tx.prepare_cached("INSERT INTO rm_sales (station_id, business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won)
-                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
-                     ON CONFLICT (station_id, business_day, product_id) DO UPDATE SET
-                        sales_count = sales_count + 1, sales_volume_ml = sales_volume_ml + ?4,
-                        sales_quantity = sales_quantity + ?5, sales_amount_won = sales_amount_won + ?6")?.execute(params![station, day, line.product_id, line.volume_ml.unwrap_or(0), line.quantity.unwrap_or(0), line.amount_won],
-                )?;
+                count_line(tx, station, &day, line, Tally::Sales)?;
                 if let (Some(tank), Some(volume)) = (line.tank, line.volume_ml) {
-                    move_stock(tx, station, tank, &line.product_id, -volume)?;
+                    let out = volume.checked_neg().ok_or_else(|| {
+                        HubError::invalid(
+                            "sale line volume (ml)",
+                            format!("{volume} cannot be taken out of a tank"),
+                        )
+                    })?;
+                    move_stock(tx, station, tank, &line.product_id, out)?;
                 }
             }
         }
         Event::SaleCanceled(cancel) => {
             let day = cancel.business_day.to_string();
             for line in &cancel.lines {
-                tx.prepare_cached("INSERT INTO rm_sales (station_id, business_day, product_id, canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won)
-                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
-                     ON CONFLICT (station_id, business_day, product_id) DO UPDATE SET
-                        canceled_count = canceled_count + 1, canceled_volume_ml = canceled_volume_ml + ?4,
-                        canceled_quantity = canceled_quantity + ?5, canceled_amount_won = canceled_amount_won + ?6")?.execute(params![station, day, line.product_id, line.volume_ml.unwrap_or(0), line.quantity.unwrap_or(0), line.amount_won],
-                )?;
+                count_line(tx, station, &day, line, Tally::Cancellations)?;
                 if let (Some(tank), Some(volume)) = (line.tank, line.volume_ml) {
                     move_stock(tx, station, tank, &line.product_id, volume)?;
                 }
@@ -200,12 +222,192 @@ fn move_stock(
     product: &str,
     delta_ml: i64,
 ) -> Result<()> {
-    let changed = tx.prepare_cached("UPDATE rm_tanks SET book_stock_ml = book_stock_ml + ?3 WHERE station_id = ?1 AND tank = ?2")?.execute(params![station, tank, delta_ml],
-    )?;
-    if changed == 0 {
-        // A tank HQ has not heard of (registered before sync existed): start it from this flow.
-        tx.prepare_cached("INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml, book_stock_ml) VALUES (?1, ?2, ?3, 0, ?4)")?.execute(params![station, tank, product, delta_ml],
-        )?;
+    let book: Option<i64> = tx
+        .prepare_cached("SELECT book_stock_ml FROM rm_tanks WHERE station_id = ?1 AND tank = ?2")?
+        .query_row(params![station, tank], |r| r.get(0))
+        .optional()?;
+    match book {
+        Some(book) => {
+            let book = add("book stock (ml)", book, delta_ml)?;
+            tx.prepare_cached(
+                "UPDATE rm_tanks SET book_stock_ml = ?3 WHERE station_id = ?1 AND tank = ?2",
+            )?
+            .execute(params![station, tank, book])?;
+        }
+        None => {
+            // A tank HQ has not heard of (registered before sync existed): start it from this flow.
+            tx.prepare_cached("INSERT INTO rm_tanks (station_id, tank, product_id, capacity_ml, book_stock_ml) VALUES (?1, ?2, ?3, 0, ?4)")?.execute(params![station, tank, product, delta_ml],
+            )?;
+        }
     }
     Ok(())
+}
+
+/// The figures of a product's business day that a sale line moves: its sales, or (for a
+/// cancellation) its cancellations.
+#[derive(Debug, Clone, Copy)]
+enum Tally {
+    Sales,
+    Cancellations,
+}
+
+impl Tally {
+    /// The tally's count, volume, quantity and amount of one station, day and product.
+    fn select(self) -> &'static str {
+        match self {
+            Tally::Sales => {
+                "SELECT sales_count, sales_volume_ml, sales_quantity, sales_amount_won FROM rm_sales
+                 WHERE station_id = ?1 AND business_day = ?2 AND product_id = ?3"
+            }
+            Tally::Cancellations => {
+                "SELECT canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won FROM rm_sales
+                 WHERE station_id = ?1 AND business_day = ?2 AND product_id = ?3"
+            }
+        }
+    }
+
+    /// Writes the tally's new count, volume, quantity and amount (`?4`…`?7`).
+    fn upsert(self) -> &'static str {
+        match self {
+            Tally::Sales => {
+                "INSERT INTO rm_sales (station_id, business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (station_id, business_day, product_id) DO UPDATE SET
+                    sales_count = ?4, sales_volume_ml = ?5, sales_quantity = ?6, sales_amount_won = ?7"
+            }
+            Tally::Cancellations => {
+                "INSERT INTO rm_sales (station_id, business_day, product_id, canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (station_id, business_day, product_id) DO UPDATE SET
+                    canceled_count = ?4, canceled_volume_ml = ?5, canceled_quantity = ?6, canceled_amount_won = ?7"
+            }
+        }
+    }
+
+    /// The names of the tally's figures, for a refusal.
+    fn fields(self) -> [&'static str; 4] {
+        match self {
+            Tally::Sales => [
+                "sales count",
+                "sales volume (ml)",
+                "sales quantity",
+                "sales amount (won)",
+            ],
+            Tally::Cancellations => [
+                "cancellation count",
+                "canceled volume (ml)",
+                "canceled quantity",
+                "canceled amount (won)",
+            ],
+        }
+    }
+}
+
+/// Counts one sale line in its product's day, each figure's sum checked.
+fn count_line(
+    tx: &Connection,
+    station: &str,
+    day: &str,
+    line: &SaleLine,
+    tally: Tally,
+) -> Result<()> {
+    let current: Option<[i64; 4]> = tx
+        .prepare_cached(tally.select())?
+        .query_row(params![station, day, line.product_id], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+        })
+        .optional()?;
+    let [count, volume, quantity, amount] = current.unwrap_or_default();
+    let [count_field, volume_field, quantity_field, amount_field] = tally.fields();
+    tx.prepare_cached(tally.upsert())?.execute(params![
+        station,
+        day,
+        line.product_id,
+        add(count_field, count, 1)?,
+        add(volume_field, volume, line.volume_ml.unwrap_or(0))?,
+        add(quantity_field, quantity, line.quantity.unwrap_or(0))?,
+        add(amount_field, amount, line.amount_won)?,
+    ])?;
+    Ok(())
+}
+
+/// `current + delta` for a read model's figure, or a refusal naming the figure when the sum
+/// would leave the 64-bit range (SQLite would make it a float, which a STRICT table refuses as a
+/// conflict without saying why).
+fn add(field: &'static str, current: i64, delta: i64) -> Result<i64> {
+    current.checked_add(delta).ok_or_else(|| {
+        HubError::invalid(
+            field,
+            format!("adding {delta} to the {current} HQ holds would overflow"),
+        )
+    })
+}
+
+/// Refuses an event whose volumes, quantities or amounts lie beyond what a station records,
+/// before any of them is added up. Events no read model adds up are not looked at.
+fn check_figures(event: &Event) -> Result<()> {
+    match event {
+        Event::TankRegistered(tank) => {
+            within("tank capacity (ml)", tank.capacity_ml, MAX_VOLUME_ML)
+        }
+        Event::OrderPlaced(order) => within("ordered volume (ml)", order.volume_ml, MAX_VOLUME_ML),
+        Event::ShipmentDispatched(shipment) => {
+            within("shipped volume (ml)", shipment.volume_ml, MAX_VOLUME_ML)
+        }
+        Event::DeliveryConfirmed(delivery) => {
+            within(
+                "expected volume (ml)",
+                delivery.expected_volume_ml,
+                MAX_VOLUME_ML,
+            )?;
+            within(
+                "received volume (ml)",
+                delivery.received_volume_ml,
+                MAX_VOLUME_ML,
+            )
+        }
+        Event::SaleSettled(sale) => sale.lines.iter().try_for_each(check_line),
+        Event::SaleCanceled(cancel) => cancel.lines.iter().try_for_each(check_line),
+        Event::StockAdjusted(adjustment) => {
+            within("stock adjustment (ml)", adjustment.delta_ml, MAX_VOLUME_ML)
+        }
+        Event::OrderCanceled(_)
+        | Event::OrderRejected(_)
+        | Event::PriceVersionApplied(_)
+        | Event::WetStockReconciled(_)
+        | Event::ShiftClosed(_)
+        | Event::DayClosed(_)
+        | Event::CreditAccountOpened(_)
+        | Event::CreditPaymentReceived(_)
+        | Event::PriceChanged(_) => Ok(()),
+    }
+}
+
+fn check_line(line: &SaleLine) -> Result<()> {
+    let of_line = |error: HubError| match error {
+        HubError::InvalidInput { field, problem } => HubError::InvalidInput {
+            field,
+            problem: format!("line {}: {problem}", line.line_no),
+        },
+        other => other,
+    };
+    if let Some(volume) = line.volume_ml {
+        within("sale line volume (ml)", volume, MAX_VOLUME_ML).map_err(of_line)?;
+    }
+    if let Some(quantity) = line.quantity {
+        within("sale line quantity", quantity, MAX_VOLUME_ML).map_err(of_line)?;
+    }
+    within("sale line amount (won)", line.amount_won, MAX_AMOUNT_WON).map_err(of_line)
+}
+
+/// Refuses `value` when it lies beyond `max` either way.
+fn within(field: &'static str, value: i64, max: i64) -> Result<()> {
+    if value.unsigned_abs() <= max.unsigned_abs() {
+        Ok(())
+    } else {
+        Err(HubError::invalid(
+            field,
+            format!("{value} is outside what a station records (at most {max} either way)"),
+        ))
+    }
 }

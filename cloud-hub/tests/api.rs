@@ -251,9 +251,11 @@ fn fuel_sale(sale_id: u128, volume_ml: i64, amount_won: i64) -> SaleSettled {
 }
 
 /// Every route under `/api` the router serves, as (method, path template).
-const API_ROUTES: [(&str, &str); 19] = [
+const API_ROUTES: [(&str, &str); 21] = [
     ("post", "/api/login"),
     ("post", "/api/logout"),
+    ("post", "/api/hq-users/{username}/lockout/lift"),
+    ("get", "/api/audit"),
     ("get", "/api/stations"),
     ("post", "/api/stations"),
     ("get", "/api/stations/status"),
@@ -278,6 +280,12 @@ fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
     let order = Uuid::from_u128(1);
     vec![
         (Method::POST, "/api/logout".into(), None),
+        (
+            Method::POST,
+            "/api/hq-users/someone/lockout/lift".into(),
+            None,
+        ),
+        (Method::GET, "/api/audit".into(), None),
         (Method::GET, "/api/stations".into(), None),
         (
             Method::POST,
@@ -468,6 +476,108 @@ fn login_gives_a_bearer_token_and_refuses_wrong_credentials() {
         );
         assert_error(&reply, 401, "bad_credentials");
     }
+}
+
+/// Three wrong passwords cost nothing but the check; the next one comes too soon and is
+/// refused unchecked, for a real user and an unknown one alike. Ten in a row lock the username
+/// until another HQ user lifts it; the access log shows each step.
+#[test]
+fn password_guessing_is_slowed_then_locked_out_and_another_hq_user_lifts_it() {
+    let api = Api::start();
+    let attempt = |username: &str, password: &str| {
+        api.request(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(&json!({"username": username, "password": password})),
+        )
+    };
+    for username in [USER, "nobody"] {
+        for _ in 0..3 {
+            assert_error(&attempt(username, "wrong password"), 401, "bad_credentials");
+        }
+        let early = attempt(username, PASSWORD);
+        assert_error(&early, 429, "login_too_soon");
+        assert!(early.body.contains("try again in 1 s"), "{}", early.body);
+    }
+
+    // Ten failures in a row, each after its wait (given to the hub as `now`), lock the name.
+    let mut hub = api.hub.lock().unwrap();
+    hub.add_hq_user("lee", "another password", Timestamp::now())
+        .unwrap();
+    let mut now = Timestamp::now();
+    for failures in 3..cloud_hub::auth::LOCKOUT_AFTER_LOGIN_FAILURES {
+        now = now
+            .checked_add(cloud_hub::auth::login_retry_delay(failures))
+            .unwrap();
+        let err = hub.login(USER, "wrong password", now).unwrap_err();
+        assert_eq!(err.code(), "bad_credentials", "{failures}");
+    }
+    drop(hub);
+    assert_error(&attempt(USER, PASSWORD), 423, "locked_out");
+
+    let lee = attempt("lee", "another password").json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lifted = api.request(
+        Method::POST,
+        &format!("/api/hq-users/{USER}/lockout/lift"),
+        Some(&lee),
+        None,
+    );
+    assert_eq!(lifted.status, 204, "{}", lifted.body);
+    api.login();
+
+    let log = api.get("/api/audit?limit=100", &lee).ok();
+    let actions: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let count = |action: &str, actor: &str| {
+        actions
+            .iter()
+            .filter(|(a, who)| a == action && who == actor)
+            .count()
+    };
+    assert_eq!(count("login_failed", USER), 10);
+    assert_eq!(count("login_failed", "nobody"), 3);
+    assert_eq!(count("locked_out", USER), 1);
+    assert_eq!(count("lockout_lifted", "lee"), 1);
+    assert_eq!(actions[0], ("login".to_owned(), USER.to_owned()));
+}
+
+/// Log-ins hash outside the hub's lock: while one is being checked, the hub answers others.
+#[test]
+fn a_log_in_being_checked_does_not_hold_the_hub() {
+    let api = Api::start();
+    let token = api.login();
+    let check = api
+        .hub
+        .lock()
+        .unwrap()
+        .begin_login(USER, Timestamp::now())
+        .unwrap();
+    // The slow step runs with nothing locked: the hub serves a request meanwhile.
+    let served = std::thread::scope(|scope| {
+        let verifying = scope.spawn(|| check.verify(PASSWORD));
+        let served = api.get("/api/stations", &token).status;
+        let verdict = verifying.join().unwrap();
+        api.hub
+            .lock()
+            .unwrap()
+            .finish_login(verdict, Timestamp::now())
+            .unwrap();
+        served
+    });
+    assert_eq!(served, 200);
 }
 
 // ---- stations

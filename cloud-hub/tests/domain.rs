@@ -1624,3 +1624,278 @@ fn a_station_cannot_confirm_the_delivery_of_another_stations_order() {
     assert_eq!(received, dead_lettered(Some(1), "unknown_order", Some(1)));
     assert_eq!(f.hub.orders(None).unwrap(), before);
 }
+
+// ---- figures from outside at the ends of the 64-bit range
+
+/// A stock adjustment of `delta_ml` in tank 1 of gasoline.
+fn stock_adjusted(id: u128, delta_ml: i64) -> Event {
+    Event::StockAdjusted(StockAdjusted {
+        adjustment_id: Uuid::from_u128(id),
+        tank: 1,
+        product_id: "GAS95".to_owned(),
+        delta_ml,
+        reason: "dip".to_owned(),
+        approved_by: "park".to_owned(),
+    })
+}
+
+/// Issue: `-volume` on `i64::MIN` in the projections panicked in a debug build and killed HQ's
+/// sync task on every restart (the message was never handled, so it came back). A figure no
+/// station can produce is dead-lettered in its place with its reason, nothing moves, and the
+/// station's later events apply.
+#[test]
+fn figures_at_the_ends_of_i64_are_dead_lettered_and_the_events_behind_them_apply() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = time(2, "01:00:00");
+    let mut st = Station::new("ST0001");
+    st.send(
+        &mut f.hub,
+        tank_registered(1, "GAS95", 20_000_000),
+        now,
+        now,
+    );
+    let order = Uuid::from_u128(0x0A00);
+    st.send(
+        &mut f.hub,
+        order_placed(order, "GAS95", 10_000_000, day(3)),
+        now,
+        now,
+    );
+    f.hub
+        .dispatch_shipment(
+            &order.to_string(),
+            NewShipment {
+                truck: "T-1".to_owned(),
+                volume_ml: 10_000_000,
+                expected_at: None,
+            },
+            now,
+        )
+        .unwrap();
+    let Event::ShipmentDispatched(shipment) = &outbox_events(&f.hub, "ST0001")[0].event else {
+        panic!("a shipment was sent");
+    };
+    let shipment = shipment.shipment_id;
+    let good = |id: u128| {
+        sale(
+            Uuid::from_u128(id),
+            day(2),
+            vec![fuel_line(1, "GAS95", 1, 10_000, 17_000)],
+        )
+    };
+    st.send(&mut f.hub, Event::SaleSettled(good(0x0B01)), now, now);
+    let before = state(&f.hub);
+
+    let delivered = |received_volume_ml| {
+        Event::DeliveryConfirmed(DeliveryConfirmed {
+            order_id: order,
+            shipment_id: shipment,
+            tank: 1,
+            product_id: "GAS95".to_owned(),
+            expected_volume_ml: 10_000_000,
+            received_volume_ml,
+            confirmed_by: "kim".to_owned(),
+        })
+    };
+    let sale_of = |id: u128, line: SaleLine| sale(Uuid::from_u128(id), day(2), vec![line]);
+    let hostile: Vec<(&str, Event)> = vec![
+        (
+            "sold volume i64::MIN",
+            Event::SaleSettled(sale_of(0x0C01, fuel_line(1, "GAS95", 1, i64::MIN, 17_000))),
+        ),
+        (
+            "sold volume i64::MAX",
+            Event::SaleSettled(sale_of(0x0C02, fuel_line(1, "GAS95", 1, i64::MAX, 17_000))),
+        ),
+        (
+            "sold amount i64::MAX",
+            Event::SaleSettled(sale_of(0x0C03, fuel_line(1, "GAS95", 1, 10_000, i64::MAX))),
+        ),
+        (
+            "sold amount i64::MIN",
+            Event::SaleSettled(sale_of(0x0C04, fuel_line(1, "GAS95", 1, 10_000, i64::MIN))),
+        ),
+        (
+            "sold quantity i64::MAX",
+            Event::SaleSettled(sale_of(0x0C05, shop_line(1, "WATER", i64::MAX, 1_000))),
+        ),
+        (
+            "canceled volume i64::MIN",
+            cancellation(
+                &sale_of(0x0C06, fuel_line(1, "GAS95", 1, i64::MIN, 17_000)),
+                day(2),
+            ),
+        ),
+        (
+            "canceled amount i64::MAX",
+            cancellation(
+                &sale_of(0x0C07, fuel_line(1, "GAS95", 1, 10_000, i64::MAX)),
+                day(2),
+            ),
+        ),
+        ("adjusted by i64::MIN", stock_adjusted(0x0D01, i64::MIN)),
+        ("adjusted by i64::MAX", stock_adjusted(0x0D02, i64::MAX)),
+        ("received i64::MAX", delivered(i64::MAX)),
+        ("received i64::MIN", delivered(i64::MIN)),
+        (
+            "ordered i64::MAX",
+            order_placed(Uuid::from_u128(0x0A01), "GAS95", i64::MAX, day(3)),
+        ),
+        ("tank of i64::MAX", tank_registered(2, "GAS95", i64::MAX)),
+    ];
+    for (what, event) in &hostile {
+        let message = st.next(event.clone(), now);
+        let seq = st.next_seq - 1;
+        let received = f
+            .hub
+            .receive_station_message("ST0001", &message, now)
+            .unwrap();
+        assert_eq!(
+            received,
+            dead_lettered(Some(seq), "invalid_input", Some(seq)),
+            "{what}"
+        );
+    }
+
+    let after = state(&f.hub);
+    assert_eq!(after.sales, before.sales, "no sales moved");
+    assert_eq!(after.stock, before.stock, "no stock moved");
+    assert_eq!(after.orders, before.orders, "no order moved");
+    let letters = &after.dead_letters;
+    assert_eq!(letters.len(), hostile.len());
+    for letter in letters {
+        assert_eq!(letter.code, "invalid_input");
+        assert!(
+            letter.reason.contains("is not valid")
+                && letter.reason.contains("outside what a station records"),
+            "the reason names the figure and the problem: {}",
+            letter.reason
+        );
+    }
+    assert!(
+        letters
+            .iter()
+            .any(|l| l.reason.contains(&i64::MIN.to_string())),
+        "{letters:?}"
+    );
+
+    // The hub keeps working: the station's next events apply in their places.
+    st.send(&mut f.hub, Event::SaleSettled(good(0x0B02)), now, now);
+    st.send(&mut f.hub, delivered(9_000_000), now, now);
+    let last = state(&f.hub);
+    let gas = last.sales.iter().find(|r| r.product == "GAS95").unwrap();
+    assert_eq!(
+        (gas.sales_count, gas.sales_volume_ml, gas.sales_amount_won),
+        (2, 20_000, 34_000)
+    );
+    assert_eq!(last.stock[0].book_stock_ml, 9_000_000 - 20_000);
+    assert_eq!(last.sync[0].inbox, st.next_seq - 1);
+}
+
+/// A read model already at the top of the 64-bit range (seeded by hand: reaching it with real
+/// sales would take ninety thousand of the largest) is not pushed over it: the event that would
+/// overflow is dead-lettered with its reason, and events for other figures still apply.
+#[test]
+fn an_event_that_would_overflow_a_read_model_is_dead_lettered_with_its_reason() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = time(2, "01:00:00");
+    let mut st = Station::new("ST0001");
+    st.send(
+        &mut f.hub,
+        tank_registered(1, "GAS95", 20_000_000),
+        now,
+        now,
+    );
+    let first = sale(
+        Uuid::from_u128(0x0E01),
+        day(2),
+        vec![fuel_line(1, "GAS95", 1, 10_000, 17_000)],
+    );
+    st.send(&mut f.hub, Event::SaleSettled(first), now, now);
+    let db = rusqlite::Connection::open(f._dir.path().join("hub.db")).unwrap();
+    db.execute(
+        "UPDATE rm_sales SET sales_amount_won = ?1 WHERE product_id = 'GAS95'",
+        [i64::MAX - 10_000],
+    )
+    .unwrap();
+    db.execute("UPDATE rm_tanks SET book_stock_ml = ?1", [i64::MIN + 5_000])
+        .unwrap();
+    drop(db);
+    let before = state(&f.hub);
+
+    let sells_more = sale(
+        Uuid::from_u128(0x0E02),
+        day(2),
+        vec![fuel_line(1, "GAS95", 1, 1_000, 17_000)],
+    );
+    let message = st.next(Event::SaleSettled(sells_more), now);
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &message, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(3), "invalid_input", Some(3)));
+    let takes_out = st.next(stock_adjusted(0x0E03, -10_000), now);
+    let received = f
+        .hub
+        .receive_station_message("ST0001", &takes_out, now)
+        .unwrap();
+    assert_eq!(received, dead_lettered(Some(4), "invalid_input", Some(4)));
+    let after = state(&f.hub);
+    assert_eq!(
+        (after.sales.clone(), after.stock.clone()),
+        (before.sales, before.stock)
+    );
+    let reasons: Vec<&str> = after
+        .dead_letters
+        .iter()
+        .map(|l| l.reason.as_str())
+        .collect();
+    assert!(
+        reasons.iter().all(|r| r.contains("overflow")),
+        "{reasons:?}"
+    );
+
+    // Another day's sales and a stock movement back into range still apply.
+    let next_day = sale(
+        Uuid::from_u128(0x0E04),
+        day(3),
+        vec![shop_line(1, "WATER", 1, 1_000)],
+    );
+    st.send(&mut f.hub, Event::SaleSettled(next_day), now, now);
+    st.send(&mut f.hub, stock_adjusted(0x0E05, 5_000), now, now);
+    assert_eq!(state(&f.hub).stock[0].book_stock_ml, i64::MIN + 10_000);
+}
+
+/// HQ refuses a name no station could take or print (stations refuse the whole price version
+/// that carries it), naming the character; nothing stored changes.
+#[test]
+fn a_product_name_stations_cannot_print_is_refused_at_hq() {
+    let mut f = hub_with_stations(&[]);
+    for (name, shown) in [
+        ("Café au lait", "'é'"),
+        ("똠양꿍", "'똠'"),
+        ("Diesel\tpremium", "'\\t'"),
+    ] {
+        let err = f
+            .hub
+            .upsert_product("DSL", name, ProductUnit::Litre)
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{name}");
+        let message = err.to_string();
+        assert!(
+            message.contains("stations cannot print it") && message.contains(shown),
+            "{message}"
+        );
+    }
+    let names: Vec<String> = f
+        .hub
+        .products()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(names.contains(&"Diesel".to_owned()), "{names:?}");
+    f.hub
+        .upsert_product("DSL", "경유 (Diesel)", ProductUnit::Litre)
+        .unwrap();
+}

@@ -23,6 +23,7 @@
 mod codec;
 mod events;
 pub mod stream;
+pub mod text;
 pub mod transport;
 
 pub use codec::{DecodeError, decode, encode, peek_origin_sequence};
@@ -30,6 +31,16 @@ pub use events::*;
 
 /// The schema version this crate writes, and the newest it reads.
 pub const SCHEMA_VERSION: u16 = 1;
+
+/// The largest volume (ml) or quantity any single figure may hold, on either side of the wire:
+/// 10 million litres. Far above any tank or truck, and low enough that every product with a
+/// price fits in `i64` won.
+pub const MAX_VOLUME_ML: i64 = 10_000_000_000;
+/// The largest unit price: 10 million won per litre or piece.
+pub const MAX_UNIT_PRICE_WON: i64 = 10_000_000;
+/// The largest amount one figure may come to: the largest volume at the largest unit price,
+/// 100 trillion won; 99 such lines still fit in `i64`.
+pub const MAX_AMOUNT_WON: i64 = MAX_VOLUME_ML / 1000 * MAX_UNIT_PRICE_WON;
 
 /// The `origin` of every message the hub sends.
 pub const HUB_ORIGIN: &str = "HQ";

@@ -43,7 +43,9 @@ test("a manager adds a user and changes a PIN", async () => {
   await page.getByTestId("user-row-lee").getByTestId("user-change-pin").click();
   await page.getByTestId("user-new-pin").fill("1357");
   await page.getByTestId("user-pin-save").click();
-  await page.getByTestId("notice").waitFor();
+  // Not just any notice: the one of adding lee may still be showing.
+  await waitFor("the PIN changed notice", async () =>
+    /PIN of lee changed/.test((await page.getByTestId("notice").textContent({ timeout: 1000 })) ?? ""));
   assert.equal((await system.stationApi("POST", "/api/session", { user: "lee", pin: "2468" })).status, 401);
   assert.ok(await system.stationLogin({ user: "lee", pin: "1357" }));
 
@@ -72,13 +74,15 @@ test("a cashier sees only the POS screens and the API refuses the back office", 
   await login(cashier, CASHIER);
   assert.equal(await cashier.getByTestId("nav-forecourt").count(), 1);
   assert.equal(await cashier.getByTestId("nav-sales").count(), 1);
-  for (const name of ["stock", "orders", "prices", "accounts", "users", "sync"]) {
+  for (const name of ["stock", "orders", "prices", "accounts", "users", "audit", "sync"]) {
     assert.equal(await cashier.getByTestId(`nav-${name}`).count(), 0, `nav-${name} hidden`);
   }
   const token = await system.stationLogin(CASHIER);
   const refused = await system.stationApi("GET", "/api/users", undefined, token);
   assert.equal(refused.status, 403);
   assert.equal(refused.json.error.code, "manager_required");
+  const audit = await system.stationApi("GET", "/api/audit", undefined, token);
+  assert.equal(audit.status, 403);
 });
 
 test("an unknown session token returns to the login screen", async () => {

@@ -48,9 +48,11 @@ test("manual fuel paid on a credit account raises its balance", async () => {
   const row = back.getByTestId(`account-row-${account.account}`);
   await waitFor("the balance on the accounts screen", async () => (await row.getAttribute("data-balance-won")) === "66000");
   await row.getByTestId("account-show").click();
-  // Cash would go into a shift's drawer (the manager has none open); a card payment needs none.
+  // Cash would go into a shift's drawer (the manager has none open); a card payment needs none,
+  // but carries the card terminal's approval number.
   await back.getByTestId("payment-amount").fill("16000");
   await back.getByTestId("payment-method").selectOption("card");
+  await back.getByTestId("payment-reference").fill("APPROVAL-5521");
   await back.getByTestId("payment-take").click();
   await waitFor("the balance after the payment", async () => (await row.getAttribute("data-balance-won")) === "50000");
   await screenshot(back, "accounts");

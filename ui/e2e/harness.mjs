@@ -317,6 +317,8 @@ export async function startSystem({ gauge = false } = {}) {
       stationOk: (method, urlPath, body, token) => ok(stationBase, method, urlPath, body, token),
       hubOk: (method, urlPath, body) => ok(hubBase, method, urlPath, body, hubToken),
       cli,
+      /** Runs the station tool and answers its exit code and output, refusals included. */
+      cliResult: (...args) => run(path.join(bin, "station"), ["--db", db, ...args]),
       asManager,
       pumps: pumpSim,
       printer: printerSim,

@@ -237,8 +237,48 @@ export interface User {
   user: string;
   name: string;
   role: Role;
+  /** A deactivated user stays listed but cannot sign in; a manager can let them back in. */
   active: boolean;
+  /** Locked out after too many wrong PINs, until a manager lifts it. */
+  locked_out: boolean;
 }
+
+/** What an audit entry records (the runtime's `AuditAction`). */
+export const AUDIT_ACTIONS = [
+  "login",
+  "login_failed",
+  "locked_out",
+  "lockout_lifted",
+  "manager_approval",
+  "price_override",
+  "sale_canceled",
+  "account_payment",
+  "user_added",
+  "pin_changed",
+  "user_deactivated",
+  "user_reactivated",
+  "receipt_reprinted",
+  "receipt_fallback_printed",
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** One entry of the audit log: who did what, when, and who approved it. */
+export interface AuditEntry {
+  /** Its place in the log, from 1; `before` pages back by it. */
+  entry: number;
+  at: string;
+  action: AuditAction;
+  /** Who acted or tried to: a user id as typed, which may be no user's. */
+  actor: string;
+  approved_by: string | null;
+  /** What it concerns: a sale, a user, an account. */
+  subject: string | null;
+  detail: string;
+}
+
+/** The most audit entries the runtime answers in one page. */
+export const AUDIT_PAGE_MAX = 1000;
 
 export interface DeviceState {
   configured: boolean;
@@ -253,7 +293,22 @@ export interface LiveState {
   pump_line: DeviceState;
   pumps: Pump[];
   waiting_receipts: number;
+  /** Receipts set aside because they cannot be printed (a manager can print a fallback copy). */
+  set_aside_receipts: number;
   revision: number;
+}
+
+/** A receipt set aside because it cannot be printed (e.g. a character outside the code page). */
+export interface SetAsideReceipt {
+  job: number;
+  sale: string;
+  receipt_no: string | null;
+  /** Why the receipt was printed: `sale` or `reprint`. */
+  reason: string;
+  /** Why it cannot be printed, in words. */
+  last_error: string | null;
+  set_aside_at: string | null;
+  fallback_by: string | null;
 }
 
 export interface DeadLetter {
@@ -294,10 +349,28 @@ export function setUnauthenticatedHandler(handler: () => void): void {
   onUnauthenticated = handler;
 }
 
+/**
+ * A request made this long after the user's last touch or key is the page refreshing itself
+ * (polls, live updates): it says so (`x-background`), and the station does not count it as use,
+ * so an unattended screen's session still ends when idle.
+ */
+const USER_ACTIVITY_MS = 5_000;
+let lastUserInputAt = Date.now();
+for (const type of ["pointerdown", "keydown"]) {
+  window.addEventListener(
+    type,
+    () => {
+      lastUserInputAt = Date.now();
+    },
+    { capture: true, passive: true },
+  );
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   const token = storedToken();
   if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (Date.now() - lastUserInputAt > USER_ACTIVITY_MS) headers["x-background"] = "1";
   if (body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
   try {
@@ -383,16 +456,33 @@ export const api = {
   account: (account: string) => get<AccountDetail>(`/api/accounts/${seg(account)}`),
   openAccount: (name: string, credit_limit_won: number) =>
     post<Account>("/api/accounts", { name, credit_limit_won }),
-  takePayment: (account: string, amount_won: number, method: "cash" | "card") =>
-    post<Account>(`/api/accounts/${seg(account)}/payments`, { amount_won, method }),
+  /** Cash goes into the receiver's open shift; a card payment carries the terminal's approval number. */
+  takePayment: (account: string, amount_won: number, payment: { method: "cash" } | { method: "card"; reference: string }) =>
+    post<AccountDetail>(`/api/accounts/${seg(account)}/payments`, { amount_won, ...payment }),
 
   users: () => get<User[]>("/api/users"),
   addUser: (user: string, name: string, role: Role, pin: string) =>
     post<User[]>("/api/users", { user, name, role, pin }),
   changePin: (user: string, pin: string) => post<unknown>(`/api/users/${seg(user)}/pin`, { pin }),
+  /** Deactivates a user (their sessions end at once) or lets them back in; answers the users. */
+  setUserActive: (user: string, active: boolean) => post<User[]>(`/api/users/${seg(user)}/active`, { active }),
+  liftLockout: (user: string) => post<User[]>(`/api/users/${seg(user)}/lockout/lift`),
+
+  /** The audit log, newest first; `before` an entry number pages back. */
+  audit: (query: { action?: AuditAction | null; before?: number | null; limit?: number }) => {
+    const params = new URLSearchParams();
+    if (query.action !== undefined && query.action !== null) params.set("action", query.action);
+    if (query.before !== undefined && query.before !== null) params.set("before", String(query.before));
+    if (query.limit !== undefined) params.set("limit", String(Math.min(query.limit, AUDIT_PAGE_MAX)));
+    const text = params.toString();
+    return get<AuditEntry[]>(`/api/audit${text === "" ? "" : `?${text}`}`);
+  },
 
   status: () => get<LiveState>("/api/status"),
   deadLetters: () => get<DeadLetter[]>("/api/dead-letters"),
+  setAsideReceipts: () => get<SetAsideReceipt[]>("/api/receipts/set-aside"),
+  /** Queues a copy of a set-aside receipt with '?' for what the printer cannot print. */
+  printFallback: (job: number) => post<SetAsideReceipt>(`/api/receipts/${job}/fallback`),
 };
 
 /** The URL of the server-sent events channel for a session token. */

@@ -25,6 +25,7 @@ import { Orders } from "./screens/Orders";
 import { Prices } from "./screens/Prices";
 import { Accounts } from "./screens/Accounts";
 import { Users } from "./screens/Users";
+import { AuditScreen } from "./screens/Audit";
 import { SyncScreen } from "./screens/Sync";
 
 export interface Problem {
@@ -32,7 +33,7 @@ export interface Problem {
   message: string;
 }
 
-const SCREENS = ["forecourt", "sales", "stock", "orders", "prices", "accounts", "users", "sync"] as const;
+const SCREENS = ["forecourt", "sales", "stock", "orders", "prices", "accounts", "users", "audit", "sync"] as const;
 type Screen = (typeof SCREENS)[number];
 const PRICE_REFRESH_MS = 30_000;
 const CASHIER_SCREENS: readonly Screen[] = ["forecourt", "sales"];
@@ -91,10 +92,17 @@ export function App() {
         ? problem.message
         : errorText(lang, problem.code, problem.message);
 
+  // An ended session is not a fault: it says so, and why, rather than "Error".
+  const sessionEnded = problem?.code === "unauthenticated";
   const banner =
     problem === null ? null : (
-      <div class="error-banner" role="alert" data-testid="error-banner" data-code={problem.code}>
-        <strong>{t("error.title")}</strong> <span>{problemText}</span>
+      <div
+        class={sessionEnded ? "error-banner info" : "error-banner"}
+        role="alert"
+        data-testid="error-banner"
+        data-code={problem.code}
+      >
+        <strong>{t(sessionEnded ? "session.ended_title" : "error.title")}</strong> <span>{problemText}</span>
         <button type="button" class="icon" aria-label={t("common.close")} onClick={() => setProblem(null)}>
           ×
         </button>
@@ -279,6 +287,7 @@ function SignedIn(props: {
           {current === "prices" && <Prices />}
           {current === "accounts" && <Accounts />}
           {current === "users" && <Users />}
+          {current === "audit" && <AuditScreen />}
           {current === "sync" && <SyncScreen />}
         </main>
         <StatusBar live={live} connected={connected} />

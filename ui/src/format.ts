@@ -60,8 +60,11 @@ export function amountForVolume(volumeMl: number, unitPriceWon: number): number 
   return Number((milliwon + half) / 1000n);
 }
 
-/** A timestamp in the station's time zone, e.g. "2026-11-26 10:15". */
-export function formatTime(iso: string | null, timeZone: string): string {
+/**
+ * A timestamp in the station's time zone, e.g. "2026-11-26 10:15", or with `seconds`
+ * "2026-11-26 10:15:07" (for logs, where several entries share a minute).
+ */
+export function formatTime(iso: string | null, timeZone: string, { seconds = false } = {}): string {
   if (iso === null) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
@@ -72,10 +75,12 @@ export function formatTime(iso: string | null, timeZone: string): string {
     day: "2-digit",
     hour: "2-digit",
     minute: "2-digit",
+    ...(seconds ? { second: "2-digit" as const } : {}),
     hourCycle: "h23",
   }).formatToParts(date);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${part("year")}-${part("month")}-${part("day")} ${part("hour")}:${part("minute")}`;
+  const minute = `${part("year")}-${part("month")}-${part("day")} ${part("hour")}:${part("minute")}`;
+  return seconds ? `${minute}:${part("second")}` : minute;
 }
 
 /** Today's date (YYYY-MM-DD) in a time zone, shifted by whole days. */

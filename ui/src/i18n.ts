@@ -20,6 +20,7 @@ const en = {
   "nav.prices": "Prices",
   "nav.accounts": "Accounts",
   "nav.users": "Users",
+  "nav.audit": "Audit log",
   "nav.sync": "Sync & devices",
   "nav.logout": "Sign out",
   "role.cashier": "Cashier",
@@ -30,6 +31,7 @@ const en = {
   "status.backlog": "Waiting to send",
   "status.printer": "Printer",
   "status.live_lost": "Reconnecting to the station…",
+  "status.set_aside": "Receipts set aside",
   "device.not_configured": "not configured",
   "device.connecting": "connecting",
   "device.ready": "ready",
@@ -239,6 +241,7 @@ const en = {
   "accounts.payment_done": "Payment recorded.",
   "accounts.opened_done": "Account {name} opened.",
   "accounts.show": "Details",
+  "accounts.bad_reference": "The approval number was refused: {reason}",
 
   "users.title": "Users",
   "users.id": "User ID",
@@ -251,6 +254,50 @@ const en = {
   "users.new_pin": "New PIN",
   "users.added_done": "User {user} added.",
   "users.pin_done": "PIN of {user} changed.",
+  "users.status": "Status",
+  "users.inactive": "Deactivated",
+  "users.locked_out": "Locked out",
+  "users.lift_lockout": "Lift lockout",
+  "users.lifted_done": "Lockout of {user} lifted.",
+  "users.deactivate": "Deactivate",
+  "users.reactivate": "Reactivate",
+  "users.you": "you",
+  "users.deactivate_title": "Deactivate {name} ({user})?",
+  "users.deactivate_body":
+    "{name} can no longer sign in, and their open sessions end at once. They stay in the list and in the records; you can let them back in later.",
+  "users.deactivate_confirm": "Deactivate {user}",
+  "users.reactivate_title": "Reactivate {name} ({user})?",
+  "users.reactivate_body": "{name} can sign in again with their PIN.",
+  "users.reactivate_confirm": "Reactivate {user}",
+  "users.deactivated_done": "{user} deactivated.",
+  "users.reactivated_done": "{user} can sign in again.",
+
+  "audit.title": "Audit log",
+  "audit.entry": "No.",
+  "audit.action": "Action",
+  "audit.actor": "Who",
+  "audit.approved_by": "Approved by",
+  "audit.subject": "Subject",
+  "audit.detail": "Detail",
+  "audit.filter": "Action",
+  "audit.all": "All actions",
+  "audit.older": "Older entries",
+  "audit.no_older": "No older entries.",
+  "audit.shown": "Entries shown: {count}",
+  "audit.action.login": "Sign-in",
+  "audit.action.login_failed": "Failed sign-in",
+  "audit.action.locked_out": "Locked out",
+  "audit.action.lockout_lifted": "Lockout lifted",
+  "audit.action.manager_approval": "Manager approval",
+  "audit.action.price_override": "Price override",
+  "audit.action.sale_canceled": "Sale canceled",
+  "audit.action.account_payment": "Account payment",
+  "audit.action.user_added": "User added",
+  "audit.action.pin_changed": "PIN changed",
+  "audit.action.user_deactivated": "User deactivated",
+  "audit.action.user_reactivated": "User reactivated",
+  "audit.action.receipt_reprinted": "Receipt reprinted",
+  "audit.action.receipt_fallback_printed": "Fallback copy of a receipt printed",
 
   "sync.title": "Sync & devices",
   "sync.hq": "Connection to HQ",
@@ -267,8 +314,17 @@ const en = {
   "sync.code": "Code",
   "sync.reason": "Reason",
   "sync.received": "Received",
+  "sync.set_aside": "Receipts set aside (cannot be printed)",
+  "sync.set_aside_receipt": "Receipt no.",
+  "sync.set_aside_at": "Set aside at",
+  "sync.set_aside_why": "Why",
+  "sync.fallback": "Print fallback copy",
+  "sync.fallback_label": "Print fallback copy of receipt {no}",
+  "sync.fallback_queued": "Fallback copy queued",
+  "sync.fallback_done": "Fallback copy of receipt {no} sent to the printer.",
 
   "error.title": "Error",
+  "session.ended_title": "Signed out",
   "error.network": "The station runtime cannot be reached.",
   "error.not_positive": "The value must be greater than zero.",
   "error.invalid_input": "Some input is missing or not valid.",
@@ -311,7 +367,16 @@ const en = {
   "error.pump_busy": "The pump is busy.",
   "error.pump_unavailable": "The pump is not available.",
   "error.storage": "The station could not store this. Try again.",
-  "error.unauthenticated": "Your session has ended. Please sign in again.",
+  "error.unauthenticated":
+    "Your session has ended (30 minutes unused, 12 hours after sign-in, or your access changed). Please sign in again.",
+  "error.pin_attempts_too_soon": "Too many wrong PINs. Wait a moment, then try again.",
+  "error.pin_attempts_too_soon_wait": "Too many wrong PINs. Wait {seconds} s, then try again.",
+  "error.user_locked_out": "This user is locked out after too many wrong PINs. Ask a manager to lift the lockout.",
+  "error.user_change_refused": "This change is refused: a manager cannot deactivate themselves, nor the last active manager.",
+  "error.user_change_refused_self": "A manager cannot deactivate themselves.",
+  "error.user_change_refused_last_manager": "The last active manager cannot be deactivated.",
+  "error.foreign_origin":
+    "The station refused the request: it did not come from the station's own page. Open the POS at the station's own address.",
 } as const;
 
 export type TextKey = keyof typeof en;
@@ -334,6 +399,7 @@ const ko: Record<TextKey, string> = {
   "nav.prices": "가격",
   "nav.accounts": "외상 계정",
   "nav.users": "사용자",
+  "nav.audit": "감사 로그",
   "nav.sync": "동기화·장치",
   "nav.logout": "로그아웃",
   "role.cashier": "캐셔",
@@ -344,6 +410,7 @@ const ko: Record<TextKey, string> = {
   "status.backlog": "전송 대기",
   "status.printer": "프린터",
   "status.live_lost": "점포 서버에 다시 연결하는 중…",
+  "status.set_aside": "출력 보류 영수증",
   "device.not_configured": "미설정",
   "device.connecting": "연결 중",
   "device.ready": "준비됨",
@@ -553,6 +620,7 @@ const ko: Record<TextKey, string> = {
   "accounts.payment_done": "입금을 기록했습니다.",
   "accounts.opened_done": "계정 {name}을(를) 개설했습니다.",
   "accounts.show": "상세",
+  "accounts.bad_reference": "승인번호가 거부되었습니다: {reason}",
 
   "users.title": "사용자",
   "users.id": "사용자 ID",
@@ -565,6 +633,50 @@ const ko: Record<TextKey, string> = {
   "users.new_pin": "새 PIN",
   "users.added_done": "사용자 {user}을(를) 추가했습니다.",
   "users.pin_done": "{user}의 PIN을 변경했습니다.",
+  "users.status": "상태",
+  "users.inactive": "비활성",
+  "users.locked_out": "잠김",
+  "users.lift_lockout": "잠금 해제",
+  "users.lifted_done": "{user}의 잠금을 해제했습니다.",
+  "users.deactivate": "비활성화",
+  "users.reactivate": "다시 활성화",
+  "users.you": "본인",
+  "users.deactivate_title": "{name}({user}) 사용자를 비활성화할까요?",
+  "users.deactivate_body":
+    "{name}님은 더 이상 로그인할 수 없고, 열려 있는 세션은 바로 끝납니다. 사용자 목록과 기록에는 그대로 남으며, 나중에 다시 활성화할 수 있습니다.",
+  "users.deactivate_confirm": "{user} 비활성화",
+  "users.reactivate_title": "{name}({user}) 사용자를 다시 활성화할까요?",
+  "users.reactivate_body": "{name}님이 자신의 PIN으로 다시 로그인할 수 있게 됩니다.",
+  "users.reactivate_confirm": "{user} 다시 활성화",
+  "users.deactivated_done": "{user}을(를) 비활성화했습니다.",
+  "users.reactivated_done": "{user}이(가) 다시 로그인할 수 있습니다.",
+
+  "audit.title": "감사 로그",
+  "audit.entry": "번호",
+  "audit.action": "작업",
+  "audit.actor": "수행자",
+  "audit.approved_by": "승인자",
+  "audit.subject": "대상",
+  "audit.detail": "내용",
+  "audit.filter": "작업 종류",
+  "audit.all": "모든 작업",
+  "audit.older": "이전 기록 더 보기",
+  "audit.no_older": "더 이전 기록이 없습니다.",
+  "audit.shown": "표시된 기록: {count}건",
+  "audit.action.login": "로그인",
+  "audit.action.login_failed": "로그인 실패",
+  "audit.action.locked_out": "잠김",
+  "audit.action.lockout_lifted": "잠금 해제",
+  "audit.action.manager_approval": "점장 승인",
+  "audit.action.price_override": "가격 수동 지정",
+  "audit.action.sale_canceled": "판매 취소",
+  "audit.action.account_payment": "외상 입금",
+  "audit.action.user_added": "사용자 추가",
+  "audit.action.pin_changed": "PIN 변경",
+  "audit.action.user_deactivated": "사용자 비활성화",
+  "audit.action.user_reactivated": "사용자 다시 활성화",
+  "audit.action.receipt_reprinted": "영수증 재출력",
+  "audit.action.receipt_fallback_printed": "인쇄 불가 영수증 대체본 출력",
 
   "sync.title": "동기화·장치",
   "sync.hq": "본사 연결",
@@ -581,8 +693,17 @@ const ko: Record<TextKey, string> = {
   "sync.code": "코드",
   "sync.reason": "사유",
   "sync.received": "수신",
+  "sync.set_aside": "출력 보류 영수증 (인쇄할 수 없음)",
+  "sync.set_aside_receipt": "영수증 번호",
+  "sync.set_aside_at": "보류 시각",
+  "sync.set_aside_why": "사유",
+  "sync.fallback": "대체본 인쇄",
+  "sync.fallback_label": "영수증 {no} 대체본 인쇄",
+  "sync.fallback_queued": "대체본 인쇄 요청됨",
+  "sync.fallback_done": "영수증 {no}의 대체본을 프린터로 보냈습니다.",
 
   "error.title": "오류",
+  "session.ended_title": "로그아웃됨",
   "error.network": "점포 서버에 연결할 수 없습니다.",
   "error.not_positive": "0보다 큰 값을 입력하세요.",
   "error.invalid_input": "입력값이 없거나 올바르지 않습니다.",
@@ -625,10 +746,24 @@ const ko: Record<TextKey, string> = {
   "error.pump_busy": "주유기가 사용 중입니다.",
   "error.pump_unavailable": "주유기를 사용할 수 없습니다.",
   "error.storage": "점포 서버가 저장하지 못했습니다. 다시 시도하세요.",
-  "error.unauthenticated": "세션이 끝났습니다. 다시 로그인하세요.",
+  "error.unauthenticated":
+    "세션이 끝났습니다(30분 동안 사용하지 않았거나, 로그인 후 12시간이 지났거나, 접근 권한이 바뀌었습니다). 다시 로그인하세요.",
+  "error.pin_attempts_too_soon": "PIN이 여러 번 틀렸습니다. 잠시 기다린 뒤 다시 시도하세요.",
+  "error.pin_attempts_too_soon_wait": "PIN이 여러 번 틀렸습니다. {seconds}초 기다린 뒤 다시 시도하세요.",
+  "error.user_locked_out": "PIN을 너무 많이 틀려 잠긴 사용자입니다. 점장에게 잠금 해제를 요청하세요.",
+  "error.user_change_refused": "변경할 수 없습니다: 점장은 자기 자신이나 마지막 활성 점장을 비활성화할 수 없습니다.",
+  "error.user_change_refused_self": "점장은 자기 자신을 비활성화할 수 없습니다.",
+  "error.user_change_refused_last_manager": "마지막 활성 점장은 비활성화할 수 없습니다.",
+  "error.foreign_origin":
+    "점포 서버가 요청을 거부했습니다: 점포 POS 화면에서 온 요청이 아닙니다. 점포 서버 주소로 POS를 여세요.",
 };
 
 const dictionaries: Record<Lang, Record<TextKey, string>> = { en, ko };
+
+/** Whether a key built at run time (e.g. from a code the server sent) has a text. */
+export function isTextKey(key: string): key is TextKey {
+  return key in en;
+}
 
 export type Translate = (key: TextKey, params?: Record<string, string | number>) => string;
 
@@ -645,8 +780,32 @@ export function translator(lang: Lang): Translate {
   };
 }
 
+/** The seconds to wait in a `pin_attempts_too_soon` message ("… try again in 4 s"), if it says. */
+export function retryAfterSeconds(serverMessage: string): number | null {
+  const match = /\bin (\d+) ?s\b/.exec(serverMessage);
+  return match === null ? null : Number(match[1]);
+}
+
+/** A more precise key for a code whose server message tells cases apart, when it does. */
+function refinedKey(code: string, serverMessage: string): { key: TextKey; params?: Record<string, number> } | null {
+  switch (code) {
+    case "pin_attempts_too_soon": {
+      const seconds = retryAfterSeconds(serverMessage);
+      return seconds === null ? null : { key: "error.pin_attempts_too_soon_wait", params: { seconds } };
+    }
+    case "user_change_refused":
+      if (serverMessage.includes("themselves")) return { key: "error.user_change_refused_self" };
+      if (serverMessage.includes("last active manager")) return { key: "error.user_change_refused_last_manager" };
+      return null;
+    default:
+      return null;
+  }
+}
+
 /** The translated message for an API error code, or the server's own message when unknown. */
 export function errorText(lang: Lang, code: string, serverMessage: string): string {
+  const refined = refinedKey(code, serverMessage);
+  if (refined !== null) return translator(lang)(refined.key, refined.params);
   const key = `error.${code}`;
   return key in en ? dictionaries[lang][key as TextKey] : serverMessage;
 }

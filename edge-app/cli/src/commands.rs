@@ -29,23 +29,25 @@ impl Session {
     }
 
     /// The user performing the operation, their PIN checked.
-    fn actor(&self, station: &Station) -> Result<Actor, Failure> {
+    fn actor(&self, station: &mut Station) -> Result<Actor, Failure> {
         let (Some(user), Some(pin)) = (&self.global.user, &self.global.pin) else {
             return Err(Failure::Usage(
                 "this command needs the user performing it: --user and --pin".into(),
             ));
         };
-        Ok(station.authenticate(user, pin)?)
+        Ok(station.authenticate(user, pin, self.now)?)
     }
 
     /// A manager's approval: `--manager` with `--manager-pin`, or else the user if a manager.
     fn approval(
         &self,
-        station: &Station,
+        station: &mut Station,
         action: &'static str,
     ) -> Result<ManagerApproval, Failure> {
         match (&self.global.manager, &self.global.manager_pin) {
-            (Some(manager), Some(pin)) => Ok(station.approve_as_manager(manager, pin, action)?),
+            (Some(manager), Some(pin)) => {
+                Ok(station.approve_as_manager(manager, pin, action, self.now)?)
+            }
             (Some(_), None) | (None, Some(_)) => Err(Failure::Usage(
                 "--manager and --manager-pin go together".into(),
             )),
@@ -161,7 +163,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             litres,
         }) => {
             let mut station = s.open()?;
-            let actor = s.actor(&station)?;
+            let actor = s.actor(&mut station)?;
             for n in 1..=count {
                 let at = s.global.at.unwrap_or_else(Timestamp::now);
                 let sale = station.settle_sale(
@@ -211,7 +213,7 @@ fn user(s: &Session, command: UserCommand) -> Result<(), Failure> {
             role,
             new_pin,
         } => {
-            let approval = s.approval(&station, "adding a user")?;
+            let approval = s.approval(&mut station, "adding a user")?;
             station.add_user(
                 &approval,
                 NewUser {
@@ -225,7 +227,7 @@ fn user(s: &Session, command: UserCommand) -> Result<(), Failure> {
             emit(&json!({"added": id.as_str(), "role": role.as_str()}))
         }
         UserCommand::SetPin { id, new_pin } => {
-            let approval = s.approval(&station, "setting a PIN")?;
+            let approval = s.approval(&mut station, "setting a PIN")?;
             station.set_pin(&approval, &id, &new_pin, s.now)?;
             emit(&json!({"pin_set": id.as_str()}))
         }
@@ -242,7 +244,7 @@ fn price(s: &Session, command: PriceCommand) -> Result<(), Failure> {
             items,
         } => {
             // Price versions normally come from HQ; entering one by hand takes a manager.
-            s.approval(&station, "entering a price version")?;
+            s.approval(&mut station, "entering a price version")?;
             let items = items
                 .iter()
                 .map(|item| parse_item(item))
@@ -288,7 +290,7 @@ fn tank(s: &Session, command: TankCommand) -> Result<(), Failure> {
             product,
             capacity,
         } => {
-            let approval = s.approval(&station, "registering a tank")?;
+            let approval = s.approval(&mut station, "registering a tank")?;
             station.register_tank(&approval, tank, &product, capacity, s.now)?;
             emit(
                 &json!({"registered": tank.get(), "product": product.as_str(), "capacity_ml": capacity.get()}),
@@ -335,7 +337,7 @@ fn stock(s: &Session, command: StockCommand) -> Result<(), Failure> {
             litres,
             reason,
         } => {
-            let approval = s.approval(&station, "adjusting stock")?;
+            let approval = s.approval(&mut station, "adjusting stock")?;
             station.adjust_stock(&approval, tank, litres, &reason, s.now)?;
             emit(&json!({"adjusted": tank.get(), "delta_ml": litres.get()}))
         }
@@ -350,7 +352,7 @@ fn order(s: &Session, command: OrderCommand) -> Result<(), Failure> {
             litres,
             wanted,
         } => {
-            let approval = s.approval(&station, "placing an order")?;
+            let approval = s.approval(&mut station, "placing an order")?;
             let order = station.place_order(
                 &approval,
                 NewOrder {
@@ -360,12 +362,12 @@ fn order(s: &Session, command: OrderCommand) -> Result<(), Failure> {
                 },
                 s.now,
             )?;
-            emit(&render::order(&station.order(order)?))
+            emit(&render::order(&read_back(station.order(order))?))
         }
         OrderCommand::Cancel { order, reason } => {
-            let approval = s.approval(&station, "canceling an order")?;
+            let approval = s.approval(&mut station, "canceling an order")?;
             station.cancel_order(&approval, order, &reason, s.now)?;
-            emit(&render::order(&station.order(order)?))
+            emit(&render::order(&read_back(station.order(order))?))
         }
         OrderCommand::List => emit(&station.orders()?.iter().map(render::order).collect()),
         OrderCommand::Show { order } => emit(&render::order(&station.order(order)?)),
@@ -380,13 +382,14 @@ fn delivery(s: &Session, command: DeliveryCommand) -> Result<(), Failure> {
             tank,
             litres,
         } => {
-            let approval = s.approval(&station, "confirming a delivery")?;
+            let approval = s.approval(&mut station, "confirming a delivery")?;
             station.confirm_delivery(&approval, shipment, tank, litres, s.now)?;
-            let confirmed = station
-                .deliveries()?
-                .into_iter()
-                .find(|d| d.expected.shipment == shipment)
-                .ok_or(station_core::StationError::UnknownShipment(shipment))?;
+            let confirmed = read_back(station.deliveries().and_then(|deliveries| {
+                deliveries
+                    .into_iter()
+                    .find(|d| d.expected.shipment == shipment)
+                    .ok_or(station_core::StationError::UnknownShipment(shipment))
+            }))?;
             emit(&render::delivery(&confirmed))
         }
         DeliveryCommand::List => {
@@ -397,13 +400,13 @@ fn delivery(s: &Session, command: DeliveryCommand) -> Result<(), Failure> {
 
 fn shift(s: &Session, command: ShiftCommand) -> Result<(), Failure> {
     let mut station = s.open()?;
-    let actor = s.actor(&station)?;
+    let actor = s.actor(&mut station)?;
     match command {
         ShiftCommand::Open { opening_float } => {
             station.open_shift(&actor, won(opening_float), s.now)?;
-            let open = station
-                .current_shift(actor.user())?
-                .ok_or_else(|| station_core::StationError::NoOpenShift(actor.user().clone()))?;
+            let open = read_back(station.current_shift(actor.user()).and_then(|open| {
+                open.ok_or_else(|| station_core::StationError::NoOpenShift(actor.user().clone()))
+            }))?;
             emit(&render::open_shift(&open))
         }
         ShiftCommand::Close { counted } => {
@@ -421,7 +424,7 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
     let mut station = s.open()?;
     match command {
         SaleCommand::Settle { lines, payment } => {
-            let actor = s.actor(&station)?;
+            let actor = s.actor(&mut station)?;
             let specs = lines
                 .iter()
                 .map(|line| parse_line(line))
@@ -436,7 +439,7 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
                     }
                     PricingSpec::Override(unit_price) => LinePricing::ManagerOverride {
                         unit_price,
-                        approval: s.approval(&station, "overriding a price")?,
+                        approval: s.approval(&mut station, "overriding a price")?,
                     },
                 };
                 requests.push(SaleLineRequest {
@@ -469,8 +472,8 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
             emit(&render::sale(&sale))
         }
         SaleCommand::Cancel { sale, reason } => {
-            let actor = s.actor(&station)?;
-            let approval = s.approval(&station, "canceling a sale")?;
+            let actor = s.actor(&mut station)?;
+            let approval = s.approval(&mut station, "canceling a sale")?;
             let canceled = station.cancel_sale(&actor, &approval, sale, &reason, s.now)?;
             emit(&render::sale(&canceled))
         }
@@ -488,7 +491,7 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
             emit(&render::sale(&record))
         }
         SaleCommand::Reprint { sale } => {
-            let actor = s.actor(&station)?;
+            let actor = s.actor(&mut station)?;
             let job = station.request_reprint(&actor, sale, s.now)?;
             emit(&json!({"queued": job, "sale": sale.to_string()}))
         }
@@ -509,27 +512,36 @@ fn account(s: &Session, command: AccountCommand) -> Result<(), Failure> {
     let mut station = s.open()?;
     match command {
         AccountCommand::Open { name, limit } => {
-            let approval = s.approval(&station, "opening a credit account")?;
+            let approval = s.approval(&mut station, "opening a credit account")?;
             let account = station.open_account(&approval, &name, won(limit), s.now)?;
-            emit(&render::account(&station.account(account)?))
+            emit(&render::account(&read_back(station.account(account))?))
         }
         AccountCommand::Pay {
             account,
             amount,
             method,
+            reference,
         } => {
-            let actor = s.actor(&station)?;
-            let method = match method.as_str() {
-                "cash" => AccountPaymentMethod::Cash,
-                "card" => AccountPaymentMethod::Card,
-                other => {
+            let actor = s.actor(&mut station)?;
+            let method = match (method.as_str(), reference) {
+                ("cash", None) => AccountPaymentMethod::Cash,
+                ("cash", Some(_)) => {
+                    return Err(Failure::Usage("--reference is for card payments".into()));
+                }
+                ("card", Some(reference)) => AccountPaymentMethod::Card { reference },
+                ("card", None) => {
+                    return Err(Failure::Usage(
+                        "a card payment needs the terminal's approval: --reference".into(),
+                    ));
+                }
+                (other, _) => {
                     return Err(Failure::Usage(format!(
                         "payment method `{other}` is neither `cash` nor `card`"
                     )));
                 }
             };
             station.receive_account_payment(&actor, account, won(amount), method, s.now)?;
-            emit(&render::account(&station.account(account)?))
+            emit(&render::account(&read_back(station.account(account))?))
         }
         AccountCommand::List => emit(&station.accounts()?.iter().map(render::account).collect()),
         AccountCommand::Show { account } => {
@@ -548,7 +560,7 @@ fn day(s: &Session, command: DayCommand) -> Result<(), Failure> {
     let mut station = s.open()?;
     match command {
         DayCommand::Close => {
-            let approval = s.approval(&station, "closing the business day")?;
+            let approval = s.approval(&mut station, "closing the business day")?;
             let report = station.close_business_day(&approval, s.now)?;
             emit(&render::day_report(&report))
         }
@@ -579,10 +591,16 @@ fn outbox(s: &Session, command: OutboxCommand) -> Result<(), Failure> {
             let newly = station.acknowledge_through(through, s.now)?;
             emit(&json!({
                 "newly_acknowledged": newly,
-                "acknowledged_through": station.acknowledged_through()?,
+                "acknowledged_through": read_back(station.acknowledged_through())?,
             }))
         }
     }
+}
+
+/// What a command reads back after its operation committed. A failure here is no refusal (the
+/// operation is done), so it is [`Failure::Unreported`] and exits 3, never 1.
+fn read_back<T>(result: Result<T, station_core::StationError>) -> Result<T, Failure> {
+    result.map_err(|e| Failure::Unreported(format!("reading it back failed: {e}")))
 }
 
 /// The business day asked for; else the open one; else the station's date now.

@@ -2,9 +2,12 @@
 //!
 //! Initialises a station database and performs every ledger operation from a shell, for
 //! operators, scripts and tests. Results go to stdout as JSON; an error goes to stderr as
-//! `{"error":{"code":…,"message":…}}` with exit status 1 when the station refused the request and
-//! 2 when the command line itself was wrong. The tool is a thin shell: it reads the clock (or
-//! `--at`), checks PINs through the core, and leaves every rule to the core.
+//! `{"error":{"code":…,"message":…}}` with exit status 1 when the station refused the request
+//! (the database is unchanged), 2 when the command line itself was wrong, and 3 when the command
+//! was done but its result could not be written (stdout closed, a broken pipe): a committed
+//! operation never exits 1, so a script that retries on 1 never does the same thing twice. The
+//! tool is a thin shell: it reads the clock (or `--at`), checks PINs through the core, and leaves
+//! every rule to the core.
 
 mod commands;
 mod lines;
@@ -348,6 +351,9 @@ enum AccountCommand {
         /// cash or card
         #[arg(long, default_value = "cash")]
         method: String,
+        /// The card terminal's approval reference (a card payment needs one).
+        #[arg(long)]
+        reference: Option<String>,
     },
     List,
     /// An account with its movements.
@@ -424,9 +430,16 @@ enum Failure {
     Usage(String),
     /// The station refused or failed.
     Station(station_core::StationError),
-    /// Reading or writing outside the database failed.
+    /// Reading the command's input failed, before anything was done.
     Io(String),
+    /// The command was done (a committed operation stays committed) but its result could not be
+    /// written or read back, e.g. stdout is a closed pipe. Never exit 1: that promises the
+    /// database is unchanged.
+    Unreported(String),
 }
+
+/// The exit status of a command that was done but whose result was lost.
+const EXIT_DONE_BUT_UNREPORTED: u8 = 3;
 
 impl From<station_core::StationError> for Failure {
     fn from(error: station_core::StationError) -> Failure {
@@ -440,6 +453,7 @@ impl Failure {
             Failure::Usage(_) => "usage",
             Failure::Station(error) => error.code(),
             Failure::Io(_) => "io",
+            Failure::Unreported(_) => "output_failed",
         }
     }
 
@@ -447,6 +461,9 @@ impl Failure {
         match self {
             Failure::Usage(message) | Failure::Io(message) => message.clone(),
             Failure::Station(error) => error.to_string(),
+            Failure::Unreported(problem) => {
+                format!("the command was done, but its result was not reported: {problem}")
+            }
         }
     }
 
@@ -454,6 +471,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => ExitCode::from(2),
             Failure::Station(_) | Failure::Io(_) => ExitCode::from(1),
+            Failure::Unreported(_) => ExitCode::from(EXIT_DONE_BUT_UNREPORTED),
         }
     }
 }
@@ -476,6 +494,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reports a failure on stderr when it can (a closed stderr changes nothing: the exit status
+/// still tells) and gives the exit status.
 fn fail(failure: &Failure) -> ExitCode {
     let body = serde_json::json!({
         "error": { "code": failure.code(), "message": failure.message().trim_end() }
@@ -485,11 +505,15 @@ fn fail(failure: &Failure) -> ExitCode {
 }
 
 /// Writes one JSON document to stdout, flushed, so a reader sees it before anything else happens.
+///
+/// Rust ignores SIGPIPE, so a reader that went away shows up here as an `EPIPE` error rather than
+/// killing the process; whatever the command did is done by now, so the failure is
+/// [`Failure::Unreported`] (exit 3), never a refusal.
 fn emit(value: &serde_json::Value) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{value}")
         .and_then(|()| out.flush())
-        .map_err(|e| Failure::Io(format!("writing the result: {e}")))
+        .map_err(|e| Failure::Unreported(format!("writing it to stdout failed: {e}")))
 }
 
 /// Won from the command line.

@@ -378,3 +378,131 @@ fn messages_from_hq_are_applied_once_in_order_and_bad_ones_are_dead_lettered() {
     assert_eq!(applied["outcome"], "applied");
     assert_eq!(shell.run("delivery list").ok().as_array().unwrap().len(), 2);
 }
+
+/// Runs `args` with its stdout a pipe whose read end is already closed, as
+/// `station … | head -c0` leaves it: every write the tool makes fails with a broken pipe.
+fn run_with_stdout_closed(shell: &Shell, args: &[&str]) -> (i32, Value) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = shell
+        .command(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let error: Value = serde_json::from_str(stderr.trim())
+        .unwrap_or_else(|e| panic!("stderr is not one JSON document ({e}): {stderr}"));
+    (
+        output.status.code().expect("the tool exits, not killed"),
+        error,
+    )
+}
+
+/// Issue: with its output a closed pipe, the tool exited 1 — "refused, database unchanged" — for
+/// a sale it had already committed, so a wrapper that retries on 1 settled the sale twice.
+#[test]
+fn a_committed_sale_whose_result_cannot_be_written_is_not_reported_as_refused() {
+    let shell = Shell::station();
+    shell.cashier("shift open --float 0").ok();
+
+    let (status, error) = run_with_stdout_closed(
+        &shell,
+        &[
+            "--user",
+            "kim",
+            "--pin",
+            "1234",
+            "sale",
+            "settle",
+            "--line",
+            "product=CD1001,litres=10",
+            "--card",
+            "APPROVAL-1",
+        ],
+    );
+    assert_ne!(status, 1, "exit 1 means refused, but the sale is committed");
+    assert_eq!(status, 3, "done, but the result could not be written");
+    assert_eq!(error["error"]["code"], "output_failed", "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("done"), "{message}");
+    assert!(message.to_lowercase().contains("broken pipe"), "{message}");
+
+    let sales = shell.run("sale list").ok();
+    assert_eq!(
+        sales.as_array().unwrap().len(),
+        1,
+        "settled exactly once: {sales}"
+    );
+    let events = shell.run("outbox list").ok()["events"].clone();
+    let settled = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sale_settled")
+        .count();
+    assert_eq!(settled, 1, "{events}");
+}
+
+/// The same for the simulator: the first sale is durable when its line cannot be written, and the
+/// tool stops there with the same status instead of settling more.
+#[test]
+fn the_simulator_stops_at_the_first_sale_it_cannot_report_and_does_not_exit_as_refused() {
+    let shell = Shell::station();
+    shell.cashier("shift open --float 0").ok();
+
+    let (status, error) = run_with_stdout_closed(
+        &shell,
+        &[
+            "--user",
+            "kim",
+            "--pin",
+            "1234",
+            "simulate",
+            "sales",
+            "--count",
+            "5",
+            "--product",
+            "CD1001",
+            "--litres",
+            "20",
+        ],
+    );
+    assert_eq!(status, 3, "{error}");
+    assert_eq!(error["error"]["code"], "output_failed");
+    assert_eq!(shell.run("sale list").ok().as_array().unwrap().len(), 1);
+}
+
+/// A command that changes nothing exits with the same status when its result is lost, and one the
+/// station refuses still exits 1 whatever happens to stdout.
+#[test]
+fn a_lost_result_and_a_refusal_keep_their_own_exit_statuses_with_stdout_closed() {
+    let shell = Shell::station();
+    let (status, error) = run_with_stdout_closed(&shell, &["info"]);
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (3, Some("output_failed"))
+    );
+
+    let before = state(&shell);
+    let (status, error) = run_with_stdout_closed(
+        &shell,
+        &[
+            "--user",
+            "kim",
+            "--pin",
+            "1234",
+            "sale",
+            "settle",
+            "--line",
+            "product=CD1001,litres=10",
+            "--card",
+            "APPROVAL-2",
+        ],
+    );
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (1, Some("no_open_shift"))
+    );
+    assert_eq!(state(&shell), before);
+}

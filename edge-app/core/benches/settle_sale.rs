@@ -172,7 +172,7 @@ impl SaleBench {
         };
         let mut station = Station::create(path, setup, now).expect("create");
         let manager = station
-            .authenticate(&"park".parse().expect("id"), &manager_pin)
+            .authenticate(&"park".parse().expect("id"), &manager_pin, now)
             .expect("login");
         let approval = manager.as_manager("set-up").expect("manager");
         let diesel: ProductId = "CD1001".parse().expect("product");

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use sync_protocol::{CreditAccountOpened, CreditPaymentReceived, Event};
 
+use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Actor, ManagerApproval};
 use crate::error::{Result, StationError, ensure_positive, ensure_text};
 use crate::ids::{AccountId, ShiftId, new_v7};
@@ -17,17 +18,19 @@ use crate::station::{Station, Tx};
 use crate::units::Won;
 
 /// How a customer pays towards an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountPaymentMethod {
+    /// Cash into the drawer of the receiver's open shift.
     Cash,
-    Card,
+    /// A card payment, with the terminal's approval reference so that it can be reconciled.
+    Card { reference: String },
 }
 
 impl AccountPaymentMethod {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             AccountPaymentMethod::Cash => "cash",
-            AccountPaymentMethod::Card => "card",
+            AccountPaymentMethod::Card { .. } => "card",
         }
     }
 }
@@ -103,22 +106,39 @@ impl Station {
         now: Timestamp,
     ) -> Result<Won> {
         ensure_positive("payment (won)", amount.get())?;
+        let reference = match &method {
+            AccountPaymentMethod::Cash => None,
+            AccountPaymentMethod::Card { reference } => {
+                Some(ensure_text("card reference", reference, 64)?)
+            }
+        };
         self.write(now, |tx| {
             let (balance, _) = account_balance(&tx.sql, account)?;
             if amount > balance {
                 return Err(StationError::PaymentExceedsBalance { account, amount, balance });
             }
+            // Cash goes into a drawer, so it needs the receiver's open shift; a card payment is
+            // in the shift when one is open, and its reference reconciles it either way.
             let shift: Option<ShiftId> = match method {
                 AccountPaymentMethod::Cash => Some(open_shift_of(tx, actor.user())?),
-                AccountPaymentMethod::Card => open_shift_of(tx, actor.user()).ok(),
+                AccountPaymentMethod::Card { .. } => open_shift_of(tx, actor.user()).ok(),
             };
             let payment = new_v7(tx.now);
             tx.sql.execute(
-                "INSERT INTO credit_payments (payment_id, account_id, amount_won, method, shift_id, received_by, received_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![payment.to_string(), account, amount.get(), method.as_str(), shift, actor.user(), tx.now_ms()],
+                "INSERT INTO credit_payments (payment_id, account_id, amount_won, method, shift_id, received_by, received_at_ms, reference)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![payment.to_string(), account, amount.get(), method.as_str(), shift, actor.user(), tx.now_ms(), reference],
             )?;
             add_to_balance(tx, account, Won(-amount.get()))?;
+            let detail = match &reference {
+                Some(reference) => format!("{} won by card, reference {reference}", amount.get()),
+                None => format!("{} won in cash", amount.get()),
+            };
+            tx.audit(
+                AuditRecord::new(AuditAction::AccountPayment, actor.user().as_str())
+                    .subject(&account.to_string())
+                    .detail(&detail),
+            )?;
             tx.emit(Event::CreditPaymentReceived(CreditPaymentReceived {
                 payment_id: payment,
                 account_id: account.uuid(),

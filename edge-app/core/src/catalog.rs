@@ -4,6 +4,11 @@
 //! force at an instant is the one of the highest version whose effective time has come; a
 //! product missing from that version is no longer sold. Versions only move forward: one not
 //! newer than the newest the station holds is refused.
+//!
+//! The clock does not decide alone: the version last applied (and reported to HQ) is stored, and
+//! no older version is ever in force again, so a POS clock corrected backwards cannot bring an old
+//! price back. In force is the highest version whose time has come at any `now` the station has
+//! applied prices at.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -353,10 +358,16 @@ pub(crate) fn apply_due_price_version(tx: &Tx<'_>) -> Result<Option<u64>> {
     Ok(Some(version))
 }
 
+/// The version in force at `at_ms`: the highest whose effective time has come, but never one
+/// older than the version the station last applied, whatever `at_ms` says.
 fn version_in_force(conn: &rusqlite::Connection, at_ms: i64) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT max(version) FROM price_versions WHERE effective_at_ms <= ?1")?
-        .query_row(params![at_ms], |r| r.get(0))?)
+    let version: i64 = conn
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT max(version) FROM price_versions WHERE effective_at_ms <= ?1), 0),
+                        coalesce((SELECT applied_price_version FROM station), 0))",
+        )?
+        .query_row(params![at_ms], |r| r.get(0))?;
+    Ok((version > 0).then_some(version))
 }
 
 pub(crate) fn price_in_force(

@@ -21,6 +21,17 @@ pub enum StationError {
     },
     #[error(transparent)]
     InvalidId(#[from] IdParseError),
+    #[error(
+        "{field} cannot go on a receipt: {character:?} (U+{:04X}) at character {position} {why}",
+        u32::from(*.character)
+    )]
+    UnprintableText {
+        field: &'static str,
+        character: char,
+        /// Counting characters from 1.
+        position: usize,
+        why: &'static str,
+    },
 
     // ---- records that do not exist
     #[error("unknown product {0}")]
@@ -39,6 +50,8 @@ pub enum StationError {
     UnknownUser(UserId),
     #[error("unknown fueling {0}")]
     UnknownFueling(FuelingId),
+    #[error("unknown print job {0}")]
+    UnknownPrintJob(i64),
 
     // ---- who may do what
     #[error("unknown user or wrong PIN")]
@@ -47,6 +60,12 @@ pub enum StationError {
     ManagerRequired { action: &'static str, user: UserId },
     #[error("user {0} already exists")]
     UserExists(UserId),
+    #[error("too many wrong PINs for {user}: try again in {retry_after_s} s")]
+    PinAttemptsTooSoon { user: UserId, retry_after_s: u64 },
+    #[error("{0} is locked out after too many wrong PINs; a manager can lift the lockout")]
+    UserLockedOut(UserId),
+    #[error("{reason}")]
+    UserChangeRefused { reason: &'static str },
 
     // ---- products, prices, tanks
     #[error("product {product} has no price in force")]
@@ -172,6 +191,7 @@ impl StationError {
             NotPositive { .. } => "not_positive",
             InvalidInput { .. } => "invalid_input",
             InvalidId(_) => "invalid_id",
+            UnprintableText { .. } => "unprintable_text",
             UnknownProduct(_) => "unknown_product",
             UnknownTank(_) => "unknown_tank",
             UnknownOrder(_) => "unknown_order",
@@ -180,9 +200,13 @@ impl StationError {
             UnknownAccount(_) => "unknown_account",
             UnknownUser(_) => "unknown_user",
             UnknownFueling(_) => "unknown_fueling",
+            UnknownPrintJob(_) => "unknown_print_job",
             BadCredentials => "bad_credentials",
             ManagerRequired { .. } => "manager_required",
             UserExists(_) => "user_exists",
+            PinAttemptsTooSoon { .. } => "pin_attempts_too_soon",
+            UserLockedOut(_) => "user_locked_out",
+            UserChangeRefused { .. } => "user_change_refused",
             NoPriceInForce { .. } => "no_price_in_force",
             PriceVersionNotNewer { .. } => "price_version_not_newer",
             WrongMeasure { .. } => "wrong_measure",
@@ -248,7 +272,11 @@ pub(crate) fn ensure_positive(field: &'static str, value: i64) -> Result<()> {
     }
 }
 
-/// Refuses blank text.
+/// Text for names, references and reasons: trimmed, not blank, at most `max_chars` characters,
+/// and only what a receipt and the wire can carry, since any of them may be printed: no control
+/// character (a tab or line feed is a printer command) and nothing outside the receipt printer's
+/// Korean code page, KS X 1001 as EUC-KR (`sync_protocol::text`, the rule HQ's names follow too). The
+/// error names the field and the first character refused.
 pub(crate) fn ensure_text(field: &'static str, value: &str, max_chars: usize) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -263,5 +291,55 @@ pub(crate) fn ensure_text(field: &'static str, value: &str, max_chars: usize) ->
             problem: format!("it must be at most {max_chars} characters"),
         });
     }
+    if let Some(refused) = sync_protocol::text::first_unprintable(trimmed) {
+        return Err(StationError::UnprintableText {
+            field,
+            character: refused.character,
+            position: refused.position,
+            why: refused.why.why(),
+        });
+    }
     Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod ensure_text_tests {
+    use super::*;
+
+    #[test]
+    fn text_is_refused_naming_the_field_and_the_first_character_a_receipt_cannot_carry() {
+        let refused = |value: &str| ensure_text("card reference", value, 64).unwrap_err();
+        let cases = [
+            (
+                "  APPROVAL\t7781 ",
+                "card reference cannot go on a receipt: '\\t' (U+0009) at character 9 is a control character",
+            ),
+            (
+                "Café",
+                "card reference cannot go on a receipt: 'é' (U+00E9) at character 4 is not in the receipt printer's Korean code page (KS X 1001, EUC-KR)",
+            ),
+            (
+                "똠얌",
+                "card reference cannot go on a receipt: '똠' (U+B620) at character 1 is not in the receipt printer's Korean code page (KS X 1001, EUC-KR)",
+            ),
+        ];
+        for (value, message) in cases {
+            let error = refused(value);
+            assert_eq!(
+                (error.code(), error.to_string().as_str()),
+                ("unprintable_text", message)
+            );
+        }
+        assert_eq!(refused("   ").code(), "invalid_input");
+        assert_eq!(
+            ensure_text("name", &"가".repeat(101), 100)
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            ensure_text("name", " 한빛물류 ① A-1 ", 100).unwrap(),
+            "한빛물류 ① A-1"
+        );
+    }
 }

@@ -14,6 +14,7 @@
 //! - sales, cancellations and stock flows are never edited or deleted (the schema refuses it).
 
 mod accounts;
+mod audit;
 mod auth;
 mod catalog;
 mod error;
@@ -32,12 +33,18 @@ pub mod units;
 mod wetstock;
 
 pub use accounts::{AccountMovement, AccountPaymentMethod, CreditAccount};
-pub use auth::{Actor, ManagerApproval, NewUser, Pin, Role, UserRecord};
+pub use audit::{AUDIT_PAGE_LIMIT, AuditAction, AuditEntry};
+pub use auth::{
+    Actor, FREE_PIN_FAILURES, LOCKOUT_AFTER_FAILURES, ManagerApproval, NewUser, Pin, PinCheck,
+    PinHash, PinPurpose, PinVerdict, Role, UserRecord, pin_retry_delay,
+};
 pub use catalog::{
     PriceInForce, PriceItem, PriceVersion, PriceVersionStatus, StoredPriceVersion, Tank, Unit,
 };
 pub use error::{Result, StationError};
-pub use fuelings::{Fueling, NewFueling};
+pub use fuelings::{
+    Fueling, NewFueling, NozzleCounters, NozzleTotals, PumpReadBack, ReadBackOutcome,
+};
 pub use ids::{
     AccountId, FuelingId, IdParseError, OrderId, ProductId, SaleId, ShiftId, ShipmentId, StationId,
     TankNo, UserId,

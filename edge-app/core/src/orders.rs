@@ -364,6 +364,13 @@ impl Station {
 
 pub(crate) fn record_expected_delivery(tx: &Tx<'_>, delivery: &ExpectedDelivery) -> Result<()> {
     ensure_positive("shipped volume (ml)", delivery.volume.get())?;
+    // The volume comes from HQ's message: above the ceiling, the sums below could overflow.
+    if delivery.volume.get() > MAX_VOLUME_ML {
+        return Err(StationError::InvalidInput {
+            field: "shipped volume",
+            problem: "it is larger than any delivery".into(),
+        });
+    }
     let truck = ensure_text("truck", &delivery.truck, 40)?;
     let status = order_status(tx, delivery.order)?;
     if matches!(

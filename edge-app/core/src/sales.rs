@@ -18,6 +18,7 @@ use sync_protocol::{
 };
 
 use crate::accounts::{account_balance, add_to_balance};
+use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Actor, ManagerApproval};
 use crate::catalog::{
     Unit, apply_due_price_version, price_in_force, product_unit, tank_product, tanks_of,
@@ -29,8 +30,8 @@ use crate::sql::{date_text, parse_date, timestamp};
 use crate::station::{Station, Tx};
 use crate::stock::{FlowKind, record_flow};
 use crate::units::{
-    MAX_UNIT_PRICE_WON, MAX_VOLUME_ML, Millilitres, UnitPrice, Won, amount_for_quantity,
-    amount_for_volume,
+    MAX_AMOUNT_WON, MAX_UNIT_PRICE_WON, MAX_VOLUME_ML, Millilitres, UnitPrice, Won,
+    amount_for_quantity, amount_for_volume,
 };
 
 /// How much of a product a line sells.
@@ -264,7 +265,11 @@ pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result
     }
     let total = lines
         .iter()
-        .fold(Won::ZERO, |sum, (line, _)| sum + line.amount);
+        .try_fold(Won::ZERO, |sum, (line, _)| sum.checked_add(line.amount))
+        .ok_or_else(|| StationError::InvalidInput {
+            field: "sale total",
+            problem: "its lines come to more won than an amount can hold".into(),
+        })?;
     let payment = match request.payment {
         PaymentRequest::Cash { tendered } => {
             if tendered < total {
@@ -280,7 +285,7 @@ pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result
         },
         PaymentRequest::Account(account) => {
             let (balance, limit) = account_balance(&tx.sql, account)?;
-            let would_be = balance + total;
+            let would_be = balance.checked_add(total).unwrap_or(Won(i64::MAX));
             if would_be > limit {
                 return Err(StationError::CreditLimitExceeded {
                     account,
@@ -344,6 +349,19 @@ pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result
                 line.price_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
                 override_by
             ])?;
+        if let Some(manager) = override_by {
+            tx.audit(
+                AuditRecord::new(AuditAction::PriceOverride, actor.user().as_str())
+                    .approved_by(manager.as_str())
+                    .subject(&receipt_no)
+                    .detail(&format!(
+                        "line {}: {} at {} won",
+                        line.line_no,
+                        line.product,
+                        line.unit_price.get()
+                    )),
+            )?;
+        }
         if let (Some(tank), Measure::Volume(v)) = (line.tank, line.measure) {
             record_flow(
                 tx,
@@ -438,9 +456,15 @@ fn price_line(
             });
         }
     };
-    let amount_at = |price: UnitPrice| match line.measure {
-        Measure::Volume(v) => amount_for_volume(v, price),
-        Measure::Quantity(q) => amount_for_quantity(q, price),
+    let amount_at = |price: UnitPrice| {
+        match line.measure {
+            Measure::Volume(v) => amount_for_volume(v, price),
+            Measure::Quantity(q) => amount_for_quantity(q, price),
+        }
+        .map_err(|e| StationError::InvalidInput {
+            field: "line amount",
+            problem: format!("line {line_no}: {e}"),
+        })
     };
     let check_price = |price: UnitPrice| {
         ensure_positive("unit price (won)", price.get())?;
@@ -457,7 +481,7 @@ fn price_line(
             let price = price_in_force(&tx.sql, &line.product, tx.now_ms())?;
             (
                 price.unit_price,
-                amount_at(price.unit_price),
+                amount_at(price.unit_price)?,
                 PriceSource::PriceList,
                 Some(price.version),
                 None,
@@ -466,6 +490,14 @@ fn price_line(
         LinePricing::Pump { unit_price, amount } => {
             check_price(unit_price)?;
             ensure_positive("pump amount (won)", amount.get())?;
+            if amount.get() > MAX_AMOUNT_WON {
+                return Err(StationError::InvalidInput {
+                    field: "pump amount",
+                    problem: format!(
+                        "{amount} won is above the {MAX_AMOUNT_WON} won a line can come to"
+                    ),
+                });
+            }
             (unit_price, amount, PriceSource::Pump, None, None)
         }
         LinePricing::ManagerOverride {
@@ -475,7 +507,7 @@ fn price_line(
             check_price(unit_price)?;
             (
                 unit_price,
-                amount_at(unit_price),
+                amount_at(unit_price)?,
                 PriceSource::ManagerOverride,
                 None,
                 Some(approval.manager().clone()),
@@ -604,6 +636,12 @@ fn cancel(
         lines: sale.lines.iter().map(wire_line).collect(),
         total_won: sale.total.get(),
     }))?;
+    tx.audit(
+        AuditRecord::new(AuditAction::SaleCanceled, actor.user().as_str())
+            .approved_by(approval.manager().as_str())
+            .subject(&sale.receipt_no)
+            .detail(reason),
+    )?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::ids::{ShiftId, UserId};
 use crate::sales::{SalesSummaryRow, summary_rows};
 use crate::sql::{date_text, parse_date, timestamp};
 use crate::station::{Station, Tx};
-use crate::units::Won;
+use crate::units::{MAX_AMOUNT_WON, Won};
 
 /// The figures of a closed shift.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +70,7 @@ impl Station {
         opening_float: Won,
         now: Timestamp,
     ) -> Result<OpenShift> {
-        if opening_float.get() < 0 {
-            return Err(StationError::InvalidInput {
-                field: "opening float",
-                problem: "it cannot be negative".into(),
-            });
-        }
+        ensure_cash("opening float", opening_float)?;
         self.write(now, |tx| {
             if open_shift_of(tx, actor.user()).is_ok() {
                 return Err(StationError::ShiftAlreadyOpen(actor.user().clone()));
@@ -127,12 +122,7 @@ impl Station {
         counted_cash: Won,
         now: Timestamp,
     ) -> Result<ShiftReport> {
-        if counted_cash.get() < 0 {
-            return Err(StationError::InvalidInput {
-                field: "counted cash",
-                problem: "it cannot be negative".into(),
-            });
-        }
+        ensure_cash("counted cash", counted_cash)?;
         self.write(now, |tx| {
             let shift = open_shift_of(tx, actor.user())?;
             let expected = expected_cash(&tx.sql, shift)?;
@@ -312,4 +302,25 @@ fn shifts_of_day(conn: &rusqlite::Connection, day: Date) -> Result<Vec<ShiftRepo
         .query_map(params![date_text(day)], |r| r.get::<_, ShiftId>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     ids.into_iter().map(|id| shift_report(conn, id)).collect()
+}
+
+/// An amount of cash in a drawer: not negative, and at most [`MAX_AMOUNT_WON`], so that the
+/// shift's sums stay far inside `i64` however many sales it holds.
+fn ensure_cash(field: &'static str, cash: Won) -> Result<()> {
+    if cash.get() < 0 {
+        return Err(StationError::InvalidInput {
+            field,
+            problem: "it cannot be negative".into(),
+        });
+    }
+    if cash.get() > MAX_AMOUNT_WON {
+        return Err(StationError::InvalidInput {
+            field,
+            problem: format!(
+                "{} won is more than any drawer holds (at most {MAX_AMOUNT_WON})",
+                cash.get()
+            ),
+        });
+    }
+    Ok(())
 }

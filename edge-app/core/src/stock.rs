@@ -92,7 +92,7 @@ impl Station {
         self.write(now, |tx| {
             let product = tank_product(&tx.sql, tank)?;
             let (book, capacity) = tank_levels(tx, tank)?;
-            let after = book.get() + delta.get();
+            let after = book.get().saturating_add(delta.get());
             if after < 0 {
                 return Err(StationError::TankBelowEmpty { tank, book_stock: book, delta });
             }

@@ -34,12 +34,15 @@ pub fn schema_version() -> i64 {
     MIGRATION_FILES.len() as i64
 }
 
-const MIGRATION_FILES: [&str; 5] = [
+const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0001_ledger.sql"),
     include_str!("../migrations/0002_outbox_position.sql"),
     include_str!("../migrations/0003_print_queue.sql"),
     include_str!("../migrations/0004_tank_readings.sql"),
     include_str!("../migrations/0005_fuelings.sql"),
+    include_str!("../migrations/0006_access_and_audit.sql"),
+    include_str!("../migrations/0007_pump_totals.sql"),
+    include_str!("../migrations/0008_receipts.sql"),
 ];
 
 /// Creates a new station database at `path`, which must not exist or be empty.

@@ -9,6 +9,11 @@
 //! [`amount_for_volume`] rounds it half up to the won (exact halves go up): 30.005 L at 1,650
 //! won/L is 49,508.25 won → 49,508 won; 0.5 won → 1 won. All arithmetic is in `i128`, so no
 //! intermediate overflows. Nothing else in the station rounds money.
+//!
+//! **Figures from outside are checked.** An amount that would not fit in `i64` is an
+//! [`AmountOutOfRange`], never a panic or a wrapped figure; sums and negations of figures that
+//! came from a request or a message use the `checked_*` methods. The operators (`+`, `-`, unary
+//! `-`) are for figures already known to lie within the ceilings below.
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,17 +30,34 @@ pub struct Millilitres(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnitPrice(pub i64);
 
-/// The largest volume or quantity any single figure may hold: 10 million litres. Far above any
-/// tank or truck, and low enough that every product with a price fits in `i64` won.
-pub const MAX_VOLUME_ML: i64 = 10_000_000_000;
-/// The largest unit price accepted: 10 million won per litre or piece.
-pub const MAX_UNIT_PRICE_WON: i64 = 10_000_000;
+/// The ceilings of every figure, the same on both sides of the wire (see `sync_protocol`). A
+/// pump's own amount above [`MAX_AMOUNT_WON`] is no pump's.
+pub use sync_protocol::{MAX_AMOUNT_WON, MAX_UNIT_PRICE_WON, MAX_VOLUME_ML};
+
+/// An amount that does not fit in `i64` won: the figures it was made of lie beyond any the ledger
+/// accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{figures} comes to more won than an amount can hold")]
+pub struct AmountOutOfRange {
+    /// What was multiplied or added, e.g. `9223372036854775807 ml at 1650 won/L`.
+    pub figures: String,
+}
 
 impl Won {
     pub const ZERO: Won = Won(0);
 
     pub fn get(self) -> i64 {
         self.0
+    }
+
+    /// `self + rhs`, or `None` when the sum does not fit in `i64`.
+    pub fn checked_add(self, rhs: Won) -> Option<Won> {
+        self.0.checked_add(rhs.0).map(Won)
+    }
+
+    /// `self - rhs`, or `None` when the difference does not fit in `i64`.
+    pub fn checked_sub(self, rhs: Won) -> Option<Won> {
+        self.0.checked_sub(rhs.0).map(Won)
     }
 }
 
@@ -46,9 +68,20 @@ impl Millilitres {
         self.0
     }
 
-    /// Whole litres and millilitres, e.g. `12345` ml is `12.345` L.
+    /// Whole litres and millilitres, e.g. `12345` ml is `12.345` L. For figures written in code;
+    /// litres typed or received are read with [`FromStr`], which refuses what does not fit.
     pub fn from_litres(litres: i64) -> Millilitres {
         Millilitres(litres * 1000)
+    }
+
+    /// `self + rhs`, or `None` when the sum does not fit in `i64`.
+    pub fn checked_add(self, rhs: Millilitres) -> Option<Millilitres> {
+        self.0.checked_add(rhs.0).map(Millilitres)
+    }
+
+    /// `-self`, or `None` for `i64::MIN`, which has no opposite in `i64`.
+    pub fn checked_neg(self) -> Option<Millilitres> {
+        self.0.checked_neg().map(Millilitres)
     }
 }
 
@@ -79,20 +112,30 @@ impl std::ops::Neg for Millilitres {
     }
 }
 
-/// The amount for a volume at a unit price per litre, rounded half up to the won.
-pub fn amount_for_volume(volume: Millilitres, price: UnitPrice) -> Won {
+/// The amount for a volume at a unit price per litre, rounded half up to the won; an
+/// [`AmountOutOfRange`] when it does not fit in `i64` (never within the ceilings above).
+pub fn amount_for_volume(volume: Millilitres, price: UnitPrice) -> Result<Won, AmountOutOfRange> {
+    // Any two i64 multiply within i128, and ±500 on the product cannot overflow it either.
     let exact_milliwon = i128::from(volume.0) * i128::from(price.0);
     let won = if exact_milliwon >= 0 {
         (exact_milliwon + 500) / 1000
     } else {
         (exact_milliwon - 500) / 1000
     };
-    Won(i64::try_from(won).expect("volume and price bounds keep amounts within i64"))
+    i64::try_from(won).map(Won).map_err(|_| AmountOutOfRange {
+        figures: format!("{} ml at {} won/L", volume.0, price.0),
+    })
 }
 
-/// The amount for a number of pieces at a unit price per piece.
-pub fn amount_for_quantity(quantity: i64, price: UnitPrice) -> Won {
-    Won(quantity * price.0)
+/// The amount for a number of pieces at a unit price per piece; an [`AmountOutOfRange`] when it
+/// does not fit in `i64`.
+pub fn amount_for_quantity(quantity: i64, price: UnitPrice) -> Result<Won, AmountOutOfRange> {
+    quantity
+        .checked_mul(price.0)
+        .map(Won)
+        .ok_or_else(|| AmountOutOfRange {
+            figures: format!("{quantity} pieces at {} won each", price.0),
+        })
 }
 
 /// The VAT (10%) contained in a VAT-inclusive total: `total / 11`, rounded half up to the won.
@@ -182,7 +225,7 @@ mod tests {
         let check = |ml, price, won| {
             assert_eq!(
                 amount_for_volume(Millilitres(ml), UnitPrice(price)),
-                Won(won),
+                Ok(Won(won)),
                 "{ml} ml at {price} won/L"
             );
         };
@@ -194,6 +237,55 @@ mod tests {
         check(-3, 1500, -5); // a refund mirrors the sale
         check(0, 1650, 0);
         check(MAX_VOLUME_ML, MAX_UNIT_PRICE_WON, 100_000_000_000_000);
+        assert_eq!(
+            amount_for_volume(Millilitres(MAX_VOLUME_ML), UnitPrice(MAX_UNIT_PRICE_WON)),
+            Ok(Won(MAX_AMOUNT_WON))
+        );
+    }
+
+    #[test]
+    fn amounts_beyond_i64_are_refused_not_wrapped() {
+        for (ml, price) in [
+            (i64::MAX, i64::MAX),
+            (i64::MIN, i64::MAX),
+            (i64::MIN, i64::MIN),
+            (i64::MAX, 1_001),
+        ] {
+            let refused = amount_for_volume(Millilitres(ml), UnitPrice(price)).unwrap_err();
+            assert_eq!(
+                refused.to_string(),
+                format!("{ml} ml at {price} won/L comes to more won than an amount can hold")
+            );
+        }
+        // The largest volume that still fits at 1,000 won/L is every millilitre of i64.
+        assert_eq!(
+            amount_for_volume(Millilitres(i64::MAX), UnitPrice(1_000)),
+            Ok(Won(i64::MAX))
+        );
+        assert_eq!(
+            amount_for_quantity(10_000, UnitPrice(MAX_UNIT_PRICE_WON)),
+            Ok(Won(100_000_000_000))
+        );
+        assert!(amount_for_quantity(i64::MAX, UnitPrice(2)).is_err());
+        assert!(amount_for_quantity(i64::MIN, UnitPrice(-1)).is_err());
+    }
+
+    #[test]
+    fn checked_sums_and_negations_refuse_what_does_not_fit() {
+        assert_eq!(Won(i64::MAX).checked_add(Won(1)), None);
+        assert_eq!(Won(i64::MIN).checked_sub(Won(1)), None);
+        assert_eq!(Won(5).checked_add(Won(-7)), Some(Won(-2)));
+        assert_eq!(Won(5).checked_sub(Won(7)), Some(Won(-2)));
+        assert_eq!(Millilitres(i64::MIN).checked_neg(), None);
+        assert_eq!(
+            Millilitres(i64::MAX).checked_neg(),
+            Some(Millilitres(-i64::MAX))
+        );
+        assert_eq!(Millilitres(i64::MAX).checked_add(Millilitres(1)), None);
+        assert_eq!(
+            Millilitres(1).checked_add(Millilitres(2)),
+            Some(Millilitres(3))
+        );
     }
 
     #[test]

@@ -454,7 +454,9 @@ fn credit_accounts_hold_their_limit_and_balance() {
             &cashier,
             account,
             Won(40_000),
-            AccountPaymentMethod::Card,
+            AccountPaymentMethod::Card {
+                reference: "APPROVAL-9".into(),
+            },
             now,
         )
         .unwrap_err();
@@ -626,7 +628,7 @@ fn a_business_day_follows_seoul_midnight_and_lasts_until_it_is_closed() {
 
 #[test]
 fn only_managers_approve_and_pins_are_checked() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let err = f.cashier.as_manager("cancelling a sale").unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -638,17 +640,18 @@ fn only_managers_approve_and_pins_are_checked() {
             &"kim".parse().unwrap(),
             &"1234".parse().unwrap(),
             "adjusting stock",
+            f.now,
         )
         .unwrap_err();
     assert_eq!(err.code(), "manager_required");
     let err = f
         .station
-        .authenticate(&"park".parse().unwrap(), &"0000".parse().unwrap())
+        .authenticate(&"park".parse().unwrap(), &"0000".parse().unwrap(), f.now)
         .unwrap_err();
     assert_eq!(err.code(), "bad_credentials");
     let err = f
         .station
-        .authenticate(&"nobody".parse().unwrap(), &"0000".parse().unwrap())
+        .authenticate(&"nobody".parse().unwrap(), &"0000".parse().unwrap(), f.now)
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -1369,7 +1372,11 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
         // Back to the first schema: no position column, the position only in the outbox rows.
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE fuelings; DROP TABLE tank_readings; DROP TABLE print_jobs;
+            "DROP TABLE audit_log; DROP TABLE pin_attempts;
+             ALTER TABLE users DROP COLUMN credential_generation;
+             ALTER TABLE credit_payments DROP COLUMN reference;
+             DROP TABLE pump_totals;
+             DROP TABLE fuelings; DROP TABLE tank_readings; DROP TABLE print_jobs;
              ALTER TABLE station DROP COLUMN outbox_acked_through;
              PRAGMA user_version = 1;",
         )
@@ -1578,4 +1585,620 @@ fn a_fueling_is_recorded_as_the_pump_measured_it_and_paid_exactly_once() {
         assert_eq!(refused.unwrap_err().code(), code);
     }
     assert_eq!(f.dump(), before, "refused fuelings are not stored");
+}
+
+/// Ten guesses of a PIN, with growing waits from the fourth, then a lockout only a manager lifts;
+/// an unknown user id meets exactly the same, so the answers never tell who exists. Every step
+/// is in the audit log.
+#[test]
+fn pin_guessing_is_slowed_then_locked_out_until_a_manager_lifts_it() {
+    let mut f = Fixture::new();
+    let wrong: Pin = "0000".parse().unwrap();
+    let right: Pin = "1234".parse().unwrap();
+    for who in ["kim", "nobody"] {
+        let user: UserId = who.parse().unwrap();
+        let mut now = f.now;
+        for failures in 0..LOCKOUT_AFTER_FAILURES {
+            let wait = pin_retry_delay(failures);
+            if !wait.is_zero() {
+                // An attempt inside the wait is refused without looking at the PIN.
+                let early = now.checked_sub(1.millisecond()).unwrap();
+                let err = f.station.authenticate(&user, &right, early).unwrap_err();
+                assert_eq!(err.code(), "pin_attempts_too_soon", "{who} {failures}");
+            }
+            let err = f.station.authenticate(&user, &wrong, now).unwrap_err();
+            assert_eq!(err.code(), "bad_credentials", "{who} {failures}");
+            now = now.checked_add(pin_retry_delay(failures + 1)).unwrap();
+        }
+        let err = f.station.authenticate(&user, &right, now).unwrap_err();
+        assert_eq!(err.code(), "user_locked_out", "{who}: even the right PIN");
+        f.station.lift_lockout(&f.approval, &user, now).unwrap();
+        f.now = now;
+    }
+    let now = f.tick();
+    let kim = f
+        .station
+        .authenticate(&"kim".parse().unwrap(), &right, now)
+        .unwrap();
+    assert_eq!(kim.user().as_str(), "kim");
+
+    let log = f.station.audit_log(None, None, 1_000).unwrap();
+    let count = |action: AuditAction, actor: &str| {
+        log.iter()
+            .filter(|e| {
+                e.action == action && (e.actor == actor || e.subject.as_deref() == Some(actor))
+            })
+            .count()
+    };
+    for who in ["kim", "nobody"] {
+        assert_eq!(count(AuditAction::LoginFailed, who), 10, "{who}");
+        assert_eq!(count(AuditAction::LockedOut, who), 1, "{who}");
+        assert_eq!(count(AuditAction::LockoutLifted, who), 1, "{who}");
+    }
+    assert_eq!(log[0].action, AuditAction::Login);
+    assert_eq!(log[0].actor, "kim");
+}
+
+/// The wait grows 1, 2, 4 … seconds after the free attempts, and a success forgets the failures.
+#[test]
+fn the_wait_between_pin_attempts_doubles_and_a_success_resets_it() {
+    assert_eq!(
+        (0..=FREE_PIN_FAILURES + 3)
+            .map(|n| pin_retry_delay(n).as_secs())
+            .collect::<Vec<_>>(),
+        [0, 0, 0, 1, 2, 4, 8]
+    );
+    let mut f = Fixture::new();
+    let kim: UserId = "kim".parse().unwrap();
+    let now = f.now;
+    for _ in 0..FREE_PIN_FAILURES {
+        f.station
+            .authenticate(&kim, &"0000".parse().unwrap(), now)
+            .unwrap_err();
+    }
+    let err = f
+        .station
+        .authenticate(&kim, &"1234".parse().unwrap(), now)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "too many wrong PINs for kim: try again in 1 s"
+    );
+    let later = now.checked_add(1.second()).unwrap();
+    f.station
+        .authenticate(&kim, &"1234".parse().unwrap(), later)
+        .unwrap();
+    f.station
+        .authenticate(&kim, &"0000".parse().unwrap(), later)
+        .unwrap_err();
+    f.station
+        .authenticate(&kim, &"1234".parse().unwrap(), later)
+        .unwrap();
+}
+
+/// A user who left is deactivated, never deleted; a changed PIN or a deactivation ends the
+/// sessions made before it; a manager cannot shut themselves or the last manager out.
+#[test]
+fn users_are_deactivated_not_deleted_and_their_sessions_end() {
+    let mut f = Fixture::new();
+    let kim: UserId = "kim".parse().unwrap();
+    let park: UserId = "park".parse().unwrap();
+    assert!(f.station.session_still_valid(&f.cashier).unwrap());
+
+    let now = f.tick();
+    f.station
+        .set_pin(&f.approval, &kim, &"4321".parse().unwrap(), now)
+        .unwrap();
+    assert!(
+        !f.station.session_still_valid(&f.cashier).unwrap(),
+        "a session made with the old PIN"
+    );
+    let now = f.tick();
+    let again = f
+        .station
+        .authenticate(&kim, &"4321".parse().unwrap(), now)
+        .unwrap();
+    assert!(f.station.session_still_valid(&again).unwrap());
+
+    let now = f.tick();
+    f.station
+        .set_user_active(&f.approval, &kim, false, now)
+        .unwrap();
+    assert!(!f.station.session_still_valid(&again).unwrap());
+    let err = f
+        .station
+        .authenticate(&kim, &"4321".parse().unwrap(), now)
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_credentials", "no hint that kim exists");
+    let users = f.station.users().unwrap();
+    assert!(users.iter().any(|u| u.user_id == kim && !u.active), "kept");
+
+    let before = f.dump();
+    let now = f.tick();
+    let err = f
+        .station
+        .set_user_active(&f.approval, &park, false, now)
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string()),
+        (
+            "user_change_refused",
+            "a manager cannot deactivate themselves".into()
+        )
+    );
+    assert_eq!(f.dump(), before, "a refused change changes nothing");
+
+    f.station
+        .set_user_active(&f.approval, &kim, true, now)
+        .unwrap();
+    f.station
+        .authenticate(&kim, &"4321".parse().unwrap(), now)
+        .unwrap();
+    let actions: Vec<AuditAction> = f
+        .station
+        .audit_log(None, None, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions[..6],
+        [
+            AuditAction::Login,
+            AuditAction::UserReactivated,
+            AuditAction::LoginFailed,
+            AuditAction::UserDeactivated,
+            AuditAction::Login,
+            AuditAction::PinChanged,
+        ]
+    );
+}
+
+/// Money into an account leaves a trace: a card payment needs its terminal reference, cash needs
+/// the receiver's open shift, and both are in the audit log.
+#[test]
+fn account_payments_need_a_reference_or_a_shift_and_are_audited() {
+    let mut f = Fixture::new();
+    f.fill(1, 1_000);
+    f.open_shift(0);
+    let now = f.tick();
+    let account = f
+        .station
+        .open_account(&f.approval, "Hanil", Won(1_000_000), now)
+        .unwrap();
+    let cashier = f.cashier.clone();
+    let now = f.tick();
+    f.station
+        .settle_sale(
+            &cashier,
+            SaleRequest {
+                lines: vec![SaleLineRequest {
+                    tank: Some(tank(1)),
+                    ..f.fuel_line(DIESEL, 20_000)
+                }],
+                payment: PaymentRequest::Account(account),
+            },
+            now,
+        )
+        .unwrap();
+    let before = f.dump();
+    let err = f
+        .station
+        .receive_account_payment(
+            &f.manager,
+            account,
+            Won(10_000),
+            AccountPaymentMethod::Card {
+                reference: " ".into(),
+            },
+            now,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("card reference"), "{err}");
+    let err = f
+        .station
+        .receive_account_payment(
+            &f.manager,
+            account,
+            Won(10_000),
+            AccountPaymentMethod::Cash,
+            now,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "no_open_shift",
+        "the manager has no drawer open"
+    );
+    assert_eq!(f.dump(), before);
+
+    f.station
+        .receive_account_payment(
+            &f.manager,
+            account,
+            Won(10_000),
+            AccountPaymentMethod::Card {
+                reference: "APPROVAL-5521".into(),
+            },
+            now,
+        )
+        .unwrap();
+    f.station
+        .receive_account_payment(
+            &cashier,
+            account,
+            Won(5_000),
+            AccountPaymentMethod::Cash,
+            now,
+        )
+        .unwrap();
+    let payments: Vec<(String, String)> = f
+        .station
+        .audit_log(Some(AuditAction::AccountPayment), None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.detail))
+        .collect();
+    assert_eq!(
+        payments,
+        [
+            ("kim".to_owned(), "5000 won in cash".to_owned()),
+            (
+                "park".to_owned(),
+                "10000 won by card, reference APPROVAL-5521".to_owned()
+            ),
+        ]
+    );
+}
+
+/// Sale requests whose volumes, prices or amounts sit at the ends of the 64-bit range are refused
+/// by name and change nothing: no overflow panics a debug build or lands a wrapped figure in
+/// the ledger. Then an ordinary sale still goes through.
+#[test]
+fn sale_figures_at_the_ends_of_i64_are_refused_by_name_and_change_nothing() {
+    let mut f = Fixture::new();
+    f.fill(1, 5_000);
+    f.open_shift(0);
+    let now = f.tick();
+    let account = f
+        .station
+        .open_account(&f.approval, "fleet", Won(1_000_000_000), now)
+        .unwrap();
+    let manager = f.manager.as_manager("overriding a price").unwrap();
+    let diesel = |measure, pricing| SaleLineRequest {
+        product: product(DIESEL),
+        measure,
+        tank: Some(tank(1)),
+        pricing,
+    };
+    let volume = |ml| Measure::Volume(Millilitres(ml));
+    let pump = |price, amount| LinePricing::Pump {
+        unit_price: UnitPrice(price),
+        amount: Won(amount),
+    };
+    let water = |quantity| SaleLineRequest {
+        product: product(WATER),
+        measure: Measure::Quantity(quantity),
+        tank: None,
+        pricing: LinePricing::PriceList,
+    };
+    let half_and_one = i64::MAX / 2 + 1;
+    let cases: Vec<(&str, Vec<SaleLineRequest>, PaymentRequest, &str, &str)> = vec![
+        (
+            "volume i64::MAX",
+            vec![diesel(volume(i64::MAX), LinePricing::PriceList)],
+            card(),
+            "invalid_input",
+            "volume",
+        ),
+        (
+            "volume i64::MIN",
+            vec![diesel(volume(i64::MIN), LinePricing::PriceList)],
+            card(),
+            "not_positive",
+            "volume",
+        ),
+        (
+            "quantity i64::MAX",
+            vec![water(i64::MAX)],
+            card(),
+            "invalid_input",
+            "quantity",
+        ),
+        (
+            "override at i64::MAX won/L",
+            vec![diesel(
+                volume(10_000),
+                LinePricing::ManagerOverride {
+                    unit_price: UnitPrice(i64::MAX),
+                    approval: manager.clone(),
+                },
+            )],
+            card(),
+            "invalid_input",
+            "unit price",
+        ),
+        (
+            "pump price i64::MAX",
+            vec![diesel(volume(10_000), pump(i64::MAX, 16_500))],
+            card(),
+            "invalid_input",
+            "unit price",
+        ),
+        (
+            "pump amount i64::MAX",
+            vec![diesel(volume(10_000), pump(1_650, i64::MAX))],
+            card(),
+            "invalid_input",
+            "pump amount",
+        ),
+        (
+            "pump amount i64::MIN",
+            vec![diesel(volume(10_000), pump(1_650, i64::MIN))],
+            card(),
+            "not_positive",
+            "pump amount",
+        ),
+        (
+            "two pump lines overflowing the total",
+            vec![
+                diesel(volume(10_000), pump(1_650, half_and_one)),
+                diesel(volume(10_000), pump(1_650, half_and_one)),
+            ],
+            card(),
+            "invalid_input",
+            "pump amount",
+        ),
+        (
+            "the largest pump amount on credit",
+            vec![diesel(volume(10_000), pump(1_650, i64::MAX))],
+            PaymentRequest::Account(account),
+            "invalid_input",
+            "pump amount",
+        ),
+        (
+            "cash tendered i64::MIN",
+            vec![diesel(volume(10_000), LinePricing::PriceList)],
+            PaymentRequest::Cash {
+                tendered: Won(i64::MIN),
+            },
+            "insufficient_tender",
+            "16,500",
+        ),
+    ];
+    for (name, lines, payment, code, names) in cases {
+        let before = f.dump();
+        let now = f.tick();
+        let err = f
+            .station
+            .settle_sale(&f.cashier.clone(), SaleRequest { lines, payment }, now)
+            .expect_err(name);
+        assert_eq!(err.code(), code, "{name}: {err}");
+        assert!(
+            err.to_string().contains(names),
+            "{name}: `{err}` should name {names}"
+        );
+        assert_eq!(f.dump(), before, "{name} changed the database");
+    }
+
+    let sale = f
+        .sell_cash(vec![diesel(volume(10_000), LinePricing::PriceList)], 20_000)
+        .unwrap();
+    assert_eq!(sale.total, Won(16_500));
+    let largest = f
+        .station
+        .settle_sale(
+            &f.cashier.clone(),
+            SaleRequest {
+                lines: vec![diesel(volume(10_000), pump(1_650, units::MAX_AMOUNT_WON))],
+                payment: card(),
+            },
+            f.now,
+        )
+        .unwrap();
+    assert_eq!(
+        largest.total,
+        Won(units::MAX_AMOUNT_WON),
+        "the ceiling itself is accepted"
+    );
+}
+
+fn card() -> PaymentRequest {
+    PaymentRequest::Card {
+        reference: "APPROVAL-1".into(),
+    }
+}
+
+/// Messages from HQ whose figures sit at the ends of the 64-bit range are dead-lettered with
+/// their reason and move nothing; HQ's later messages still apply in order. Before, a shipment
+/// of `i64::MAX` millilitres was applied and the next one overflowed the expected stock: a
+/// storage fault that no dead letter ends, so the inbox stopped for good.
+#[test]
+fn hub_messages_with_figures_at_the_ends_of_i64_are_dead_lettered_and_the_rest_apply() {
+    let mut f = Fixture::new();
+    let now = f.tick();
+    let order = f
+        .station
+        .place_order(
+            &f.approval,
+            NewOrder {
+                product: product(DIESEL),
+                volume: litres(5_000),
+                wanted_date: f.station.local_date(now),
+            },
+            now,
+        )
+        .unwrap();
+    let message = |seq: u64, event: Event| {
+        sync_protocol::encode(&Envelope {
+            event_id: uuid::Uuid::now_v7(),
+            origin: HUB_ORIGIN.into(),
+            sequence: seq,
+            occurred_at: now,
+            schema_version: SCHEMA_VERSION,
+            event,
+        })
+    };
+    let shipment = |volume_ml| {
+        Event::ShipmentDispatched(sync_protocol::ShipmentDispatched {
+            shipment_id: uuid::Uuid::now_v7(),
+            order_id: order.uuid(),
+            product_id: DIESEL.into(),
+            volume_ml,
+            truck: "경기34나5678".into(),
+            expected_at: None,
+        })
+    };
+    let prices = |version, unit_price_won| {
+        Event::PriceChanged(sync_protocol::PriceChanged {
+            version,
+            effective_at: now,
+            items: vec![sync_protocol::PriceItem {
+                product_id: DIESEL.into(),
+                name: "경유".into(),
+                unit: sync_protocol::ProductUnit::Litre,
+                unit_price_won,
+            }],
+        })
+    };
+    let hostile = [
+        (
+            "shipment of i64::MAX ml",
+            shipment(i64::MAX),
+            "invalid_input",
+            "shipped volume",
+        ),
+        (
+            "shipment of i64::MIN ml",
+            shipment(i64::MIN),
+            "not_positive",
+            "shipped volume",
+        ),
+        (
+            "price of i64::MAX won",
+            prices(2, i64::MAX),
+            "invalid_input",
+            "unit price",
+        ),
+        (
+            "price of i64::MIN won",
+            prices(2, i64::MIN),
+            "not_positive",
+            "unit price",
+        ),
+        (
+            "version u64::MAX",
+            prices(u64::MAX, 1_600),
+            "invalid_input",
+            "price version",
+        ),
+    ];
+    let hostile_count = hostile.len();
+    let mut seq = 0;
+    for (name, event, code, names) in hostile {
+        seq += 1;
+        let before = f.dump();
+        let outcome = f
+            .station
+            .apply_hub_message(&message(seq, event), now)
+            .unwrap();
+        let InboxOutcome::DeadLettered {
+            sequence,
+            code: got,
+            reason,
+        } = outcome
+        else {
+            panic!("{name}: {outcome:?}")
+        };
+        assert_eq!(
+            (sequence, got.as_str()),
+            (Some(seq), code),
+            "{name}: {reason}"
+        );
+        assert!(
+            reason.contains(names),
+            "{name}: `{reason}` should name {names}"
+        );
+        let after = f.dump();
+        let moved: Vec<&str> = after
+            .split("## ")
+            .filter(|table| !before.contains(*table))
+            .map(|table| table.lines().next().unwrap_or_default())
+            .collect();
+        assert!(
+            moved.iter().all(|t| ["dead_letters", "inbox"].contains(t)),
+            "{name} moved {moved:?}"
+        );
+    }
+
+    assert_eq!(
+        f.station
+            .apply_hub_message(&message(seq + 1, shipment(5_000_000)), now)
+            .unwrap(),
+        InboxOutcome::Applied { sequence: seq + 1 }
+    );
+    assert_eq!(
+        f.station
+            .apply_hub_message(&message(seq + 2, prices(2, 1_600)), now)
+            .unwrap(),
+        InboxOutcome::Applied { sequence: seq + 2 }
+    );
+    assert_eq!(f.station.order(order).unwrap().status, OrderStatus::Shipped);
+    assert_eq!(
+        f.station
+            .product_stock()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.product == product(DIESEL))
+            .unwrap()
+            .expected_incoming,
+        litres(5_000)
+    );
+    assert_eq!(
+        f.station.price_in_force(&product(DIESEL), now).unwrap(),
+        PriceInForce {
+            unit_price: UnitPrice(1_600),
+            version: 2
+        }
+    );
+    assert_eq!(f.station.dead_letters().unwrap().len(), hostile_count);
+}
+
+/// Expected deliveries recorded directly refuse the same figures by name.
+#[test]
+fn an_expected_delivery_of_i64_max_millilitres_is_refused_by_name() {
+    let mut f = Fixture::new();
+    let now = f.tick();
+    let order = f
+        .station
+        .place_order(
+            &f.approval,
+            NewOrder {
+                product: product(DIESEL),
+                volume: litres(5_000),
+                wanted_date: f.station.local_date(now),
+            },
+            now,
+        )
+        .unwrap();
+    let before = f.dump();
+    let later = f.tick();
+    let err = f
+        .station
+        .record_expected_delivery(
+            ExpectedDelivery {
+                shipment: ShipmentId::generate(now),
+                order,
+                product: product(DIESEL),
+                volume: Millilitres(i64::MAX),
+                truck: "T".into(),
+                expected_at: None,
+            },
+            later,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input", "{err}");
+    assert!(err.to_string().contains("shipped volume"), "{err}");
+    assert_eq!(f.dump(), before);
 }

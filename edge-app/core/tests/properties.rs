@@ -5,7 +5,13 @@
 //! - every credit balance equals sales on account minus their cancellations minus payments;
 //! - outbox sequence numbers are 1..=n with no gap, and an operation's events follow the
 //!   previous operation's, ending with the event that operation is about;
-//! - an operation that failed changed nothing at all.
+//! - an operation that failed changed nothing at all;
+//! - prices only move forward, even when the clock is set back: the versions reported applied
+//!   rise, and neither a sale nor the price list in force uses a version older than the last one
+//!   reported.
+//!
+//! Figures now and then sit at the ends of `i64`, as a request from outside may carry them: they
+//! are refused like any bad figure, never a panic.
 
 #![allow(clippy::unwrap_used)]
 
@@ -84,9 +90,17 @@ fn figure(max: i64) -> impl Strategy<Value = i64> {
     prop_oneof![9 => 1..max, 1 => -max / 10..=0]
 }
 
+/// Like [`figure`], and now and then one at the ends of `i64` (or half-way, so two add past it).
+fn figure_from_outside(max: i64) -> impl Strategy<Value = i64> {
+    prop_oneof![
+        20 => figure(max),
+        1 => prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(i64::MAX / 2 + 1)],
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let pay = prop_oneof![
-        3 => (0i64..400_000).prop_map(|tendered| Pay::Cash { tendered }),
+        3 => prop_oneof![9 => 0i64..400_000, 1 => figure_from_outside(400_000)].prop_map(|tendered| Pay::Cash { tendered }),
         1 => Just(Pay::Card),
         2 => (0usize..8).prop_map(Pay::Account),
     ];
@@ -103,20 +117,21 @@ fn op() -> impl Strategy<Value = Op> {
             (product, tank)
         });
     prop_oneof![
-        8 => (product_and_tank, figure(80_000), pay)
+        8 => (product_and_tank, figure_from_outside(80_000), pay)
             .prop_map(|((product, tank), ml, payment)| Op::Sell { product, ml, tank, payment }),
         2 => (0usize..8).prop_map(|sale| Op::Cancel { sale }),
         2 => (prop_oneof![4 => 0usize..2, 1 => 2usize..4], figure(30_000)).prop_map(|(product, litres)| Op::PlaceOrder { product, litres }),
         2 => (0usize..8, figure(30_000)).prop_map(|(order, litres)| Op::Ship { order, litres }),
-        2 => (0usize..8, 1u16..5, figure(32_000_000)).prop_map(|(shipment, tank, ml)| Op::Confirm { shipment, tank, ml }),
-        1 => (1u16..5, -50_000i64..50_000).prop_map(|(tank, ml)| Op::Adjust { tank, ml }),
-        1 => figure(300_000).prop_map(|limit| Op::OpenAccount { limit }),
-        2 => (0usize..8, figure(100_000), any::<bool>()).prop_map(|(account, amount, cash)| Op::PayAccount { account, amount, cash }),
-        1 => figure(100_000).prop_map(|float| Op::OpenShift { float }),
-        1 => figure(500_000).prop_map(|counted| Op::CloseShift { counted }),
+        2 => (0usize..8, 1u16..5, figure_from_outside(32_000_000)).prop_map(|(shipment, tank, ml)| Op::Confirm { shipment, tank, ml }),
+        1 => (1u16..5, prop_oneof![9 => -50_000i64..50_000, 1 => figure_from_outside(50_000)]).prop_map(|(tank, ml)| Op::Adjust { tank, ml }),
+        1 => figure_from_outside(300_000).prop_map(|limit| Op::OpenAccount { limit }),
+        2 => (0usize..8, figure_from_outside(100_000), any::<bool>()).prop_map(|(account, amount, cash)| Op::PayAccount { account, amount, cash }),
+        1 => figure_from_outside(100_000).prop_map(|float| Op::OpenShift { float }),
+        1 => figure_from_outside(500_000).prop_map(|counted| Op::CloseShift { counted }),
         1 => Just(Op::CloseDay),
         1 => (-1i64..3, -30i64..180, 1i64..3_000).prop_map(|(version_step, minutes, price)| Op::NewPrices { version_step, minutes, price }),
-        1 => (1i64..600).prop_map(|minutes| Op::Wait { minutes }),
+        // Time moves on, and now and then the clock is set back.
+        1 => prop_oneof![4 => 1i64..600, 1 => -240i64..0].prop_map(|minutes| Op::Wait { minutes }),
     ]
 }
 
@@ -260,7 +275,9 @@ fn run(f: &mut Fixture, made: &mut Made, op: &Op) -> Result<Option<&'static str>
             let method = if cash {
                 AccountPaymentMethod::Cash
             } else {
-                AccountPaymentMethod::Card
+                AccountPaymentMethod::Card {
+                    reference: "APPROVAL-1".into(),
+                }
             };
             f.station
                 .receive_account_payment(&cashier, account, Won(amount), method, now)?;
@@ -403,6 +420,46 @@ fn check_invariants(f: &Fixture) {
         seqs,
         (1..=seqs.len() as i64).collect::<Vec<_>>(),
         "outbox sequence has a gap"
+    );
+    // Prices only move forward, whatever the clock did.
+    let mut applied = 0;
+    for event in f.station.outbox_events(0, usize::MAX >> 1).unwrap() {
+        match sync_protocol::decode(event.message.as_bytes())
+            .unwrap()
+            .event
+        {
+            sync_protocol::Event::PriceVersionApplied(version) => {
+                assert!(
+                    version.version > applied,
+                    "version {} reported applied after {applied}",
+                    version.version
+                );
+                applied = version.version;
+            }
+            sync_protocol::Event::SaleSettled(sale) => {
+                for line in sale.lines {
+                    if let Some(used) = line.price_version {
+                        assert!(
+                            used >= applied,
+                            "sale {} used version {used} after {applied} was reported applied",
+                            sale.receipt_no
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let in_force = f
+        .station
+        .price_versions(f.now)
+        .unwrap()
+        .into_iter()
+        .find(|v| v.status == PriceVersionStatus::InForce)
+        .map_or(0, |v| v.version);
+    assert!(
+        in_force >= applied,
+        "version {in_force} is in force after {applied} was reported applied"
     );
 }
 

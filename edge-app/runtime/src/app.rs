@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum_server::tls_rustls::RustlsConfig;
 use station_core::{Checkpointer, Station};
 use sync_mqtt::LinkConfig;
 use sync_protocol::stream::StreamConfig;
 use tokio::sync::oneshot;
 use tokio::sync::watch;
 
-use crate::api::{self, ApiState};
+use crate::api::{self, AllowedHosts, ApiState, SessionPolicy};
 use crate::forecourt::{self, ForecourtConfig, NozzleMap};
 use crate::gauge::{self, GaugeConfig};
 use crate::live::{DeviceState, Live};
@@ -57,6 +58,14 @@ pub struct Settings {
     /// Milliseconds between readings of the tank gauge.
     #[arg(long, default_value_t = 60_000)]
     pub gauge_poll_ms: u64,
+    /// The unit the tank gauge is set up in, used when the gauge does not say (what it says
+    /// wins); litres if neither says.
+    #[arg(
+        long,
+        env = "STATION_GAUGE_VOLUME_UNIT",
+        value_name = "litre|us-gallon|imperial-gallon"
+    )]
+    pub gauge_volume_unit: Option<forecourt_protocols::tls::VolumeUnit>,
     /// The pump controller's serial line (Wayne DART, 9600 8O1).
     #[arg(long, env = "STATION_PUMP_LINE")]
     pub pump_line: Option<String>,
@@ -68,9 +77,27 @@ pub struct Settings {
     #[arg(long, env = "STATION_API", default_value = "127.0.0.1:7070")]
     pub api: SocketAddr,
     /// Let the API listen on an address other than loopback, so the back-office PC can open the
-    /// UI from the station's LAN. Off by default.
+    /// UI from the station's LAN. Off by default; needs `--tls-cert` and `--tls-key`, since PINs
+    /// and session tokens never cross the LAN in clear.
     #[arg(long, env = "STATION_ALLOW_LAN")]
     pub allow_lan: bool,
+    /// The station's TLS certificate (PEM, its chain first), for HTTPS on the LAN; made at
+    /// set-up by `scripts/make-station-certificate.sh`.
+    #[arg(long, env = "STATION_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, env = "STATION_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A host name the back-office PC uses for this station (as in its certificate); the API
+    /// answers only its own names (loopback, its address, these). Repeat for several.
+    #[arg(long = "lan-name", value_name = "NAME")]
+    pub lan_names: Vec<String>,
+    /// Seconds a session may stay unused before its user must log in again.
+    #[arg(long, default_value_t = 30 * 60)]
+    pub session_idle_secs: u64,
+    /// Seconds after log-in at which a session ends however it is used.
+    #[arg(long, default_value_t = 12 * 60 * 60)]
+    pub session_max_age_secs: u64,
     /// The built UI (`ui/dist`), served at `/`. Without it only the API is served.
     #[arg(long, env = "STATION_UI_DIR")]
     pub ui_dir: Option<PathBuf>,
@@ -89,6 +116,8 @@ pub struct Runtime {
     pub station: String,
     /// Where the API (and the UI) listens.
     pub api: SocketAddr,
+    /// `http`, or `https` with the station's certificate.
+    pub scheme: &'static str,
     stop: watch::Sender<bool>,
     devices_stop: Arc<AtomicBool>,
     agent: oneshot::Receiver<anyhow::Result<()>>,
@@ -97,7 +126,7 @@ pub struct Runtime {
 impl Runtime {
     /// The address the UI opens.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.api)
+        format!("{}://{}/", self.scheme, self.api)
     }
 
     /// Stops: the sync agent says offline to HQ and disconnects; the devices are let go.
@@ -123,6 +152,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Runtime> {
         bail!(
             "the API address {} is not on loopback: set --allow-lan to let the back-office PC in",
             settings.api
+        );
+    }
+    if settings.allow_lan && settings.tls_cert.is_none() {
+        bail!(
+            "--allow-lan needs the station's certificate (--tls-cert and --tls-key): PINs and \
+             session tokens must not cross the LAN in clear; make one with \
+             scripts/make-station-certificate.sh"
         );
     }
     let station = Station::open(&settings.db)
@@ -195,6 +231,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Runtime> {
             db: settings.db.clone(),
             port,
             poll: Duration::from_millis(settings.gauge_poll_ms),
+            volume_unit: settings.gauge_volume_unit,
         };
         let stop = devices_stop.clone();
         let live = live.clone();
@@ -227,13 +264,41 @@ pub async fn start(settings: Settings) -> anyhow::Result<Runtime> {
         .await
         .with_context(|| format!("listening on {}", settings.api))?;
     let api_address = listener.local_addr()?;
-    let api_state = ApiState::open(&settings.db, live, forecourt)?;
-    let router = api::router(api_state, settings.ui_dir.as_deref());
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the API stopped");
+    let policy = SessionPolicy {
+        idle_timeout: Duration::from_secs(settings.session_idle_secs),
+        max_age: Duration::from_secs(settings.session_max_age_secs),
+    };
+    let api_state = ApiState::open(&settings.db, live, forecourt, policy)?;
+    let hosts = AllowedHosts::new(api_address, &settings.lan_names);
+    let router = api::router(api_state, settings.ui_dir.as_deref(), hosts);
+    let scheme = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading the station's certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?;
+            tokio::spawn(async move {
+                if let Err(error) = server.serve(router.into_make_service()).await {
+                    tracing::error!(%error, "the API stopped");
+                }
+            });
+            "https"
         }
-    });
+        _ => {
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the API stopped");
+                }
+            });
+            "http"
+        }
+    };
 
     // The agent keeps its station connection across awaits; it runs on a thread of its own.
     let (stop, stopped) = watch::channel(false);
@@ -251,6 +316,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Runtime> {
     Ok(Runtime {
         station: id,
         api: api_address,
+        scheme,
         stop,
         devices_stop,
         agent,

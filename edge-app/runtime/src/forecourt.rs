@@ -5,13 +5,26 @@
 //!   fueling with the running volume and amount, finished and waiting for payment, offline.
 //! - The POS authorizes a pump (with a volume or amount preset, or none for post-pay) or stops
 //!   it through [`Forecourt`]; the answer comes once the pump took the command.
-//! - When a filling ends, the pump's own volume, unit price and amount are recorded as a fueling
-//!   in the station ([`Station::record_fueling`]); the cashier settles it later as a sale.
+//! - Whenever a pump comes (back) online (the line reopened, the runtime started, the pump
+//!   answers again) and after every filling, the pump is read back ([`read_back`]): its status,
+//!   the filling it holds (a pump keeps its last filling until the next authorization) and its
+//!   totals counters per nozzle. The filling is recorded as a fueling with the pump's own volume,
+//!   unit price and amount ([`Station::record_pump_read_back`]), once: it is known by its pump,
+//!   nozzle and that nozzle's volume counter after it, so a filling that ended while the line was
+//!   down or the runtime stopped is recorded when the pump is back, and one read back again is
+//!   not recorded twice. The counters are kept, and a gap between them and the fuelings shows as
+//!   a variance in the grid. A read-back the database does not take is tried again, never
+//!   dropped; until its filling is recorded, the pump is not authorized again. The cashier
+//!   settles a fueling later as a sale.
+//! - Whatever the line cannot decode is counted in the live state and logged with its bytes.
 //! - The price in force is sent to each pump when the line opens and whenever it changes, but
 //!   only to a pump that is idle: a filling never changes price under the customer's eyes.
 //!
 //! The pumps' units: volume in centilitres, amount in won, unit price in won per litre (the
 //! decimal positions a DART pump is programmed with at this network's stations).
+
+mod nozzles;
+mod read_back;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -20,15 +33,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use forecourt_protocols::dart::transaction::{PumpAmount, PumpPrice, PumpStatus, PumpVolume};
 use forecourt_protocols::dart::{CommandId, MasterConfig, PumpAddress};
 use jiff::Timestamp;
 use pump_controller::{LineSettings, Preset, PumpError, PumpEvent, PumpLine};
-use station_core::{Millilitres, NewFueling, PriceItem, Station, Tank, TankNo, UnitPrice, Won};
+use station_core::{Millilitres, NozzleTotals, PriceItem, Station, Tank, Won};
 use tokio::sync::oneshot;
 
-use crate::live::{DeviceState, Live, PresetView, PumpView};
+use crate::live::{DeviceState, Live, NozzleTotalsView, PresetView, PumpLineCounts, PumpView};
+pub use nozzles::NozzleMap;
+use nozzles::prices_for;
+use read_back::{ReadBackState, Unrecorded, Why};
 
 /// Millilitres in one unit of the pumps' volume (centilitres).
 const ML_PER_PUMP_UNIT: i64 = 10;
@@ -36,61 +51,6 @@ const ML_PER_PUMP_UNIT: i64 = 10;
 const PRICE_CHECK: Duration = Duration::from_secs(1);
 /// How long to wait before opening a line that failed again.
 const REOPEN_AFTER: Duration = Duration::from_secs(1);
-
-/// Which tank each pump's nozzle draws from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NozzleMap(BTreeMap<(u8, u8), TankNo>);
-
-impl NozzleMap {
-    /// Parses `PUMP/NOZZLE=TANK` entries, the pump as its DART address in hex (`50/1=3`).
-    pub fn parse(entries: &[String]) -> anyhow::Result<NozzleMap> {
-        let mut map = BTreeMap::new();
-        for entry in entries {
-            let bad = || format!("--nozzle `{entry}` is not PUMP/NOZZLE=TANK, e.g. 50/1=3");
-            let (pump_nozzle, tank) = entry.split_once('=').with_context(bad)?;
-            let (pump, nozzle) = pump_nozzle.split_once('/').with_context(bad)?;
-            let pump = u8::from_str_radix(pump.trim().trim_start_matches("0x"), 16)
-                .ok()
-                .and_then(|p| PumpAddress::new(p).ok())
-                .with_context(|| format!("--nozzle `{entry}`: the pump is an address 50 to 6F"))?;
-            let nozzle: u8 = nozzle
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=15).contains(n))
-                .with_context(|| format!("--nozzle `{entry}`: the nozzle is 1 to 15"))?;
-            let tank: TankNo = tank
-                .trim()
-                .parse()
-                .with_context(|| format!("--nozzle `{entry}`"))?;
-            if map.insert((pump.get(), nozzle), tank).is_some() {
-                bail!("--nozzle `{entry}`: that nozzle is given twice");
-            }
-        }
-        Ok(NozzleMap(map))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn pumps(&self) -> Vec<u8> {
-        let mut pumps: Vec<u8> = self.0.keys().map(|(pump, _)| *pump).collect();
-        pumps.dedup();
-        pumps
-    }
-
-    fn tank(&self, pump: u8, nozzle: u8) -> Option<TankNo> {
-        self.0.get(&(pump, nozzle)).copied()
-    }
-
-    fn nozzles(&self, pump: u8) -> impl Iterator<Item = (u8, TankNo)> + '_ {
-        self.0
-            .iter()
-            .filter(move |((p, _), _)| *p == pump)
-            .map(|((_, nozzle), tank)| (*nozzle, *tank))
-    }
-}
 
 /// Where the pumps are.
 #[derive(Debug, Clone)]
@@ -210,6 +170,9 @@ struct Track {
     preset: Option<PresetView>,
     /// The prices last sent, nozzle 1 first.
     sent_prices: Option<Vec<u32>>,
+    read_back: ReadBackState,
+    /// Read-backs completed since the runtime started.
+    read_backs: u64,
 }
 
 impl Track {
@@ -241,6 +204,12 @@ struct Supervisor {
     /// The tanks and the price list in force, read again at each price check: the prices the
     /// pumps should hold and the grid's product names come from here.
     catalog: (Vec<Tank>, Vec<PriceItem>),
+    /// Read-backs the station has not recorded yet.
+    unrecorded: Unrecorded,
+    /// The counters beside the fuelings, per nozzle, as last read from the station.
+    totals: Vec<NozzleTotals>,
+    /// What the line could not decode, since the runtime started.
+    undecodable: u64,
 }
 
 impl Supervisor {
@@ -259,11 +228,15 @@ impl Supervisor {
             unpaid: BTreeMap::new(),
             pending: HashMap::new(),
             catalog: (Vec::new(), Vec::new()),
+            unrecorded: Unrecorded::default(),
+            totals: Vec::new(),
+            undecodable: 0,
         }
     }
 
     fn run(mut self, commands: &mpsc::Receiver<Command>, stop: &AtomicBool) {
         self.refresh_unpaid();
+        self.refresh_totals();
         self.live.update(|s| s.pump_line = DeviceState::CONNECTING);
         self.publish();
         while !stop.load(Ordering::Relaxed) {
@@ -298,6 +271,8 @@ impl Supervisor {
         for track in self.pumps.values_mut() {
             track.online = false;
             track.sent_prices = None;
+            // The questions asked went with the line; the pump is read back when it is back.
+            track.read_back.lost();
         }
         for (_, (_, reply)) in self.pending.drain() {
             let _ = reply.send(Err(ForecourtError::new(
@@ -327,6 +302,10 @@ impl Supervisor {
                 }
             }
         }
+        // Read-backs wait to be recorded while the line is down too.
+        if self.record_waiting() {
+            self.publish();
+        }
     }
 
     /// Runs the open line until it fails or `stop` is set.
@@ -353,13 +332,14 @@ impl Supervisor {
             {
                 self.send_prices(&mut line, false);
             }
+            let mut changed = self.ask_read_backs(&mut line);
             if let Err(error) = line.step() {
                 return Some(error);
             }
-            let mut changed = false;
             while let Ok(event) = line.next_event(Duration::ZERO) {
                 changed |= self.event(event);
             }
+            changed |= self.record_waiting();
             if changed {
                 self.publish();
             }
@@ -424,6 +404,16 @@ impl Supervisor {
     ) -> Result<CommandId, ForecourtError> {
         let address = self.known(pump)?;
         let track = self.pumps.get(&pump).cloned().unwrap_or_default();
+        // An authorization clears the filling the pump holds: not before it is recorded.
+        if track.read_back.reason().is_some() || self.unrecorded.holds_filling_of(pump) {
+            return Err(ForecourtError::new(
+                "pump_unavailable",
+                format!(
+                    "pump {pump:X} is being read back and its last filling recorded; try again in \
+                     a moment"
+                ),
+            ));
+        }
         if track.sent_prices.is_none() {
             return Err(ForecourtError::new(
                 "pump_unavailable",
@@ -519,11 +509,19 @@ impl Supervisor {
     /// Applies one event; true when the grid changed.
     fn event(&mut self, event: PumpEvent) -> bool {
         match event {
-            PumpEvent::Online { pump } => self.with(pump, |t| t.online = true),
+            PumpEvent::Online { pump } => self.with(pump, |t| {
+                t.online = true;
+                t.read_back.trigger(Why::Reconnected);
+            }),
             PumpEvent::Offline { pump } => self.with(pump, |t| {
                 t.online = false;
                 t.sent_prices = None;
+                t.read_back.lost();
             }),
+            PumpEvent::Quiet { pump } => {
+                self.with(pump, |t| t.read_back.quiet());
+                false
+            }
             PumpEvent::Status { pump, status } => self.with(pump, |t| {
                 t.online = true;
                 t.status = Some(status);
@@ -559,13 +557,24 @@ impl Supervisor {
                 amount,
                 price,
                 ..
-            } => {
-                self.finished(pump, nozzle.map(|n| n.get()), volume, amount, price);
-                true
-            }
+            } => self.with(pump, |t| {
+                t.volume_ml = i64::from(volume.get()) * ML_PER_PUMP_UNIT;
+                t.amount_won = i64::from(amount.get());
+                t.preset = None;
+                t.lifted = false;
+                if let Some(nozzle) = nozzle {
+                    t.nozzle = Some(nozzle.get());
+                }
+                if let Some(price) = price {
+                    t.unit_price = Some(i64::from(price.get()));
+                }
+                t.read_back.trigger(Why::FillingEnded);
+            }),
             PumpEvent::CommandDelivered { pump, command } => {
                 let Some((becomes, reply)) = self.pending.remove(&command) else {
-                    return false;
+                    return self.read_back_answered(pump, |read_back| {
+                        read_back.taken(command);
+                    });
                 };
                 // The pump took it: show it so before answering, so the answer shows it too.
                 if let Some(status) = becomes {
@@ -585,13 +594,44 @@ impl Supervisor {
                 if let Some((_, reply)) = self.pending.remove(&command) {
                     let _ = reply.send(Err(ForecourtError::new("pump_unavailable", message)));
                 }
-                self.with(pump, |t| t.preset = None)
+                self.with(pump, |t| {
+                    t.preset = None;
+                    if t.read_back
+                        .asked()
+                        .is_some_and(|read_back| read_back.asked(command))
+                    {
+                        t.read_back.retry_later(Instant::now());
+                    }
+                })
             }
             PumpEvent::Alarm { pump, code } => {
                 tracing::warn!(pump = %format!("{:X}", pump.get()), code, "pump alarm");
                 false
             }
-            PumpEvent::Total { .. } => false,
+            PumpEvent::Total {
+                pump,
+                counter,
+                total,
+            } => self.read_back_answered(pump, |read_back| {
+                read_back.reported(counter, total.get());
+            }),
+            PumpEvent::Undecodable {
+                pump,
+                code,
+                detail,
+                bytes,
+            } => {
+                self.undecodable = self.undecodable.saturating_add(1);
+                let hex: Vec<String> = bytes.iter().map(|byte| format!("{byte:02X}")).collect();
+                tracing::warn!(
+                    pump = %pump.map_or_else(|| "?".to_owned(), |p| format!("{:X}", p.get())),
+                    code,
+                    %detail,
+                    bytes = %hex.join(" "),
+                    "the pump line sent what cannot be decoded"
+                );
+                true
+            }
         }
     }
 
@@ -602,59 +642,6 @@ impl Supervisor {
                 true
             }
             None => false,
-        }
-    }
-
-    /// A filling ended: record it, unpaid, with the pump's own figures.
-    fn finished(
-        &mut self,
-        pump: PumpAddress,
-        nozzle: Option<u8>,
-        volume: PumpVolume,
-        amount: PumpAmount,
-        price: Option<PumpPrice>,
-    ) {
-        let address = pump.get();
-        let Some(track) = self.pumps.get_mut(&address) else {
-            return;
-        };
-        let volume_ml = i64::from(volume.get()) * ML_PER_PUMP_UNIT;
-        let amount_won = i64::from(amount.get());
-        track.volume_ml = volume_ml;
-        track.amount_won = amount_won;
-        track.preset = None;
-        track.lifted = false;
-        let nozzle = nozzle.or(track.nozzle);
-        let unit_price = price.map(|p| i64::from(p.get())).or(track.unit_price);
-        if volume_ml == 0 {
-            return; // the nozzle was lifted and hung up without fuel
-        }
-        let (Some(nozzle), Some(unit_price)) = (nozzle, unit_price) else {
-            tracing::error!(pump = %format!("{address:X}"), "a filling ended without its nozzle or price");
-            return;
-        };
-        let Some(tank) = self.config.nozzles.tank(address, nozzle) else {
-            tracing::error!(pump = %format!("{address:X}"), nozzle, "a filling from a nozzle with no tank set up");
-            return;
-        };
-        let recorded = self.station.record_fueling(
-            NewFueling {
-                pump: address,
-                nozzle,
-                tank,
-                volume: Millilitres(volume_ml),
-                amount: Won(amount_won),
-                unit_price: UnitPrice(unit_price),
-            },
-            Timestamp::now(),
-        );
-        match recorded {
-            Ok(fueling) => {
-                tracing::info!(fueling = %fueling.fueling, pump = %format!("{address:X}"), volume_ml, amount_won, "fueling finished");
-                self.refresh_unpaid();
-                self.live.bump_revision();
-            }
-            Err(error) => tracing::error!(%error, "recording a fueling failed"),
         }
     }
 
@@ -680,13 +667,31 @@ impl Supervisor {
             .iter()
             .map(|(pump, track)| self.view(*pump, track))
             .collect();
-        self.live.update(|s| s.pumps = views);
+        let counts = PumpLineCounts {
+            undecodable: self.undecodable,
+            fuelings_waiting: self.unrecorded.fillings(),
+        };
+        self.live.update(|s| {
+            s.pumps = views;
+            s.pump_line_counts = counts;
+        });
     }
 
     fn view(&self, pump: u8, track: &Track) -> PumpView {
         let unpaid = self.unpaid.get(&pump).cloned().unwrap_or_default();
-        let state = if !track.online {
+        // A pump that came back is offline to the POS until it is read back (unless it reports
+        // a filling under way); one whose filling ended is still fueling for the station until
+        // the filling is recorded.
+        let dispensing = matches!(
+            track.status,
+            Some(PumpStatus::Filling | PumpStatus::Suspended)
+        );
+        let state = if !track.online
+            || (track.read_back.reason() == Some(Why::Reconnected) && !dispensing)
+        {
             "offline"
+        } else if track.read_back.reason().is_some() || self.unrecorded.holds_filling_of(pump) {
+            "fueling"
         } else {
             match track.status {
                 Some(PumpStatus::Filling | PumpStatus::Suspended) => "fueling",
@@ -718,39 +723,25 @@ impl Supervisor {
             amount_won: track.amount_won,
             preset: track.preset,
             unpaid,
+            totals: self
+                .totals
+                .iter()
+                .filter(|totals| totals.pump == pump)
+                .map(|totals| NozzleTotalsView {
+                    nozzle: totals.nozzle,
+                    volume_total_ml: totals.volume_total.get(),
+                    amount_total_won: totals.amount_total.map(Won::get),
+                    counted_volume_ml: totals.counted_volume.get(),
+                    recorded_volume_ml: totals.recorded_volume.get(),
+                    volume_variance_ml: totals.volume_variance.get(),
+                    amount_variance_won: totals.amount_variance.map(Won::get),
+                })
+                .collect(),
+            read_backs: track.read_backs,
         }
     }
 }
 
 fn queue_error(error: PumpError) -> ForecourtError {
     ForecourtError::new("pump_unavailable", error.to_string())
-}
-
-/// The unit prices a pump's nozzles should hold, nozzle 1 first: each nozzle's tank's product at
-/// the price in force. A nozzle with no tank set up gets its neighbour's price (a pump needs a
-/// price for every nozzle). `None` until every set-up nozzle has a price.
-fn prices_for(
-    (tanks, list): &(Vec<Tank>, Vec<PriceItem>),
-    nozzles: &NozzleMap,
-    pump: u8,
-) -> Option<Vec<u32>> {
-    let mut by_nozzle = BTreeMap::new();
-    for (nozzle, tank) in nozzles.nozzles(pump) {
-        let product = &tanks.iter().find(|t| t.tank == tank)?.product;
-        let price = list
-            .iter()
-            .find(|item| &item.product == product)?
-            .unit_price;
-        by_nozzle.insert(nozzle, u32::try_from(price.get()).ok()?);
-    }
-    let last = *by_nozzle.keys().next_back()?;
-    let mut prices = Vec::with_capacity(usize::from(last));
-    let mut fallback = *by_nozzle.values().next()?;
-    for nozzle in 1..=last {
-        if let Some(price) = by_nozzle.get(&nozzle) {
-            fallback = *price;
-        }
-        prices.push(fallback);
-    }
-    Some(prices)
 }

@@ -91,6 +91,37 @@ pub struct PumpView {
     pub preset: Option<PresetView>,
     /// Unpaid finished fuelings of this pump, oldest first.
     pub unpaid: Vec<String>,
+    /// Its nozzles' totals counters beside the fuelings recorded against them.
+    pub totals: Vec<NozzleTotalsView>,
+    /// How often it was read back since the runtime started: at every (re)connection and after
+    /// every filling, its status, the filling it holds and its counters.
+    pub read_backs: u64,
+}
+
+/// A nozzle's totals counters beside the fuelings recorded against them, since the counters
+/// were first read (`Station::nozzle_totals`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NozzleTotalsView {
+    pub nozzle: u8,
+    pub volume_total_ml: i64,
+    pub amount_total_won: Option<i64>,
+    pub counted_volume_ml: i64,
+    pub recorded_volume_ml: i64,
+    /// Counted minus recorded: fuel no fueling accounts for.
+    pub volume_variance_ml: i64,
+    /// The same in money; `None` when the pump did not report its money totals.
+    pub amount_variance_won: Option<i64>,
+}
+
+/// What the pump line could not use, since the runtime started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PumpLineCounts {
+    /// Noise, damaged blocks and transactions that could not be decoded (each is logged with
+    /// its bytes).
+    pub undecodable: u64,
+    /// Finished fillings read back and not recorded yet: the database did not take them; they
+    /// are tried again.
+    pub fuelings_waiting: u64,
 }
 
 /// A delivery the tank gauge saw (its level rose and settled), from its delivery report.
@@ -112,12 +143,15 @@ pub struct LiveState {
     pub printer: DeviceState,
     pub gauge: DeviceState,
     pub pump_line: DeviceState,
+    pub pump_line_counts: PumpLineCounts,
     pub pumps: Vec<PumpView>,
     /// The gauge's recent deliveries, most recent first (not pushed: read at /api/gauge/deliveries).
     #[serde(skip)]
     pub gauge_deliveries: Vec<GaugeDelivery>,
     /// Receipts waiting for the printer.
     pub waiting_receipts: u64,
+    /// Receipts set aside because they cannot be printed; a manager can print a fallback copy.
+    pub set_aside_receipts: u64,
     /// Bumped whenever a sale, a cancellation or a fueling changes, so screens showing lists of
     /// them know to read them again.
     pub revision: u64,
@@ -130,9 +164,11 @@ impl Default for LiveState {
             printer: DeviceState::NOT_CONFIGURED,
             gauge: DeviceState::NOT_CONFIGURED,
             pump_line: DeviceState::NOT_CONFIGURED,
+            pump_line_counts: PumpLineCounts::default(),
             pumps: Vec::new(),
             gauge_deliveries: Vec::new(),
             waiting_receipts: 0,
+            set_aside_receipts: 0,
             revision: 0,
         }
     }

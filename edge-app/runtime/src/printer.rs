@@ -5,6 +5,13 @@
 //! Here a job is marked printed only if the printer still reports itself able to print after
 //! taking it; otherwise the failure is recorded and the receipt is printed again once the printer
 //! is back (a second copy is better than none). An unplugged printer is reopened on each round.
+//!
+//! A receipt that cannot be encoded (text stored before names were checked) is the job's fault,
+//! not the printer's: it is recorded as such and the round goes on to the next job, so it never
+//! holds up the receipts after it, and the core sets it aside after a few such failures. A
+//! header the printer cannot print (the station's name or address) holds every receipt; that is
+//! shown as the printer not being ready. Reprints and receipts of canceled sales are marked on
+//! paper; a fallback copy a manager asked for prints with '?' for what cannot be printed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use receipt_printer::receipt::check_text;
 use receipt_printer::transport::{SerialPrinter, SerialSettings};
-use receipt_printer::{Millilitres, Payment, PrinterState, Receipt, ReceiptLine, Won};
-use station_core::{Measure, SaleRecord, Station};
+use receipt_printer::{Millilitres, Notice, Payment, PrinterState, Receipt, ReceiptLine, Won};
+use station_core::{Measure, PrintJob, SaleRecord, Station};
 
 use crate::live::{DeviceState, Live};
 
@@ -46,6 +54,7 @@ pub fn run(config: &PrinterConfig, live: &Live, stop: &Arc<AtomicBool>) -> anyho
     while !stop.load(Ordering::Relaxed) {
         let status = print_once(&mut station, config, &mut printer);
         let waiting = station.waiting_print_job_count();
+        let set_aside = station.set_aside_print_job_count();
         live.update(|s| {
             s.printer = match &status {
                 PrinterStatus::Ready => DeviceState::ready(),
@@ -54,6 +63,9 @@ pub fn run(config: &PrinterConfig, live: &Live, stop: &Arc<AtomicBool>) -> anyho
             };
             if let Ok(waiting) = waiting {
                 s.waiting_receipts = waiting;
+            }
+            if let Ok(set_aside) = set_aside {
+                s.set_aside_receipts = set_aside;
             }
         });
         if last.as_ref() != Some(&status) {
@@ -90,21 +102,36 @@ pub fn print_once(
     if !state.can_print() {
         return PrinterStatus::NotReady(describe(&state));
     }
+    if let Err(problem) = check_header(station, config) {
+        return PrinterStatus::NotReady(problem);
+    }
     let jobs = match station.waiting_print_jobs(20) {
         Ok(jobs) => jobs,
         Err(error) => return PrinterStatus::NotReady(format!("reading the print queue: {error}")),
     };
     for job in jobs {
-        let receipt = match station.sale(job.sale) {
-            Ok(sale) => receipt_of(station, &sale, config),
-            Err(error) => {
-                let _ =
-                    station.record_print_failure(job.job_id, &error.to_string(), Timestamp::now());
+        let bytes = match receipt_bytes(station, &job, config) {
+            Ok(bytes) => bytes,
+            Err(JobProblem::Receipt(why)) => {
+                let job_id = job.job_id;
+                match station.record_receipt_failure(job_id, &why, Timestamp::now()) {
+                    Ok(after) if after.set_aside_at.is_some() => {
+                        tracing::warn!(job_id, %why, "receipt set aside: it cannot be printed");
+                    }
+                    Ok(_) => tracing::info!(job_id, %why, "receipt cannot be printed"),
+                    Err(error) => {
+                        tracing::error!(%error, job_id, "recording an unprintable receipt failed");
+                    }
+                }
+                continue;
+            }
+            Err(JobProblem::Storage(why)) => {
+                let _ = station.record_print_failure(job.job_id, &why, Timestamp::now());
                 continue;
             }
         };
         let printed = device
-            .print(&receipt)
+            .write_bytes(&bytes)
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 device
@@ -132,6 +159,54 @@ pub fn print_once(
     PrinterStatus::Ready
 }
 
+/// Why a job's receipt could not be made.
+#[derive(Debug)]
+enum JobProblem {
+    /// The receipt itself cannot be printed (or its sale cannot be read): the job's fault.
+    Receipt(String),
+    /// The database failed reading it: nobody's fault, tried again next round.
+    Storage(String),
+}
+
+/// The job's receipt as the printer's bytes: marked as a reprint or canceled as the job and the
+/// sale are, and as the fallback copy when a manager asked for one.
+fn receipt_bytes(
+    station: &Station,
+    job: &PrintJob,
+    config: &PrinterConfig,
+) -> Result<Vec<u8>, JobProblem> {
+    let sale = station.sale(job.sale).map_err(|error| {
+        let why = format!("reading sale {}: {error}", job.sale);
+        if error.is_storage_fault() {
+            JobProblem::Storage(why)
+        } else {
+            JobProblem::Receipt(why)
+        }
+    })?;
+    let receipt = receipt_of(station, &sale, job, config);
+    let receipt = match job.fallback_by {
+        Some(_) => receipt.fallback_copy(),
+        None => receipt,
+    };
+    receipt
+        .encode()
+        .map_err(|error| JobProblem::Receipt(error.to_string()))
+}
+
+/// The header every receipt carries; if it cannot be printed, no receipt can, and no job is to
+/// blame.
+fn check_header(station: &Station, config: &PrinterConfig) -> Result<(), String> {
+    check_text("station name", &station.info().name)
+        .and_then(|()| {
+            check_text(
+                "business registration number",
+                &config.business_registration_number,
+            )
+        })
+        .and_then(|()| check_text("address", &config.address))
+        .map_err(|error| format!("the receipt header cannot be printed: {error}"))
+}
+
 fn describe(state: &PrinterState) -> String {
     format!(
         "{:?}, cover {:?}, paper {:?}",
@@ -140,8 +215,14 @@ fn describe(state: &PrinterState) -> String {
     .to_lowercase()
 }
 
-/// The printed receipt of a sale.
-pub fn receipt_of(station: &Station, sale: &SaleRecord, config: &PrinterConfig) -> Receipt {
+/// The printed receipt of a sale, for one print job: marked canceled when the sale is, and with
+/// the job's reprint number when it is a reprint.
+pub fn receipt_of(
+    station: &Station,
+    sale: &SaleRecord,
+    job: &PrintJob,
+    config: &PrinterConfig,
+) -> Receipt {
     let won = |w: station_core::Won| Won(u64::try_from(w.get()).unwrap_or(0));
     let lines = sale
         .lines
@@ -183,8 +264,16 @@ pub fn receipt_of(station: &Station, sale: &SaleRecord, config: &PrinterConfig) 
                 .to_string()
         })
         .unwrap_or_else(|_| sale.settled_at.to_string());
+    let mut notices = Vec::new();
+    if sale.cancellation.is_some() {
+        notices.push(Notice::Canceled);
+    }
+    if let Some(n) = job.reprint_no {
+        notices.push(Notice::Reprint(n));
+    }
     Receipt {
         station_name: station.info().name.clone(),
+        notices,
         business_registration_number: config.business_registration_number.clone(),
         address: config.address.clone(),
         receipt_number: sale.receipt_no.clone(),

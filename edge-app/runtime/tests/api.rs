@@ -388,26 +388,6 @@ fn the_back_office_runs_orders_accounts_users_and_the_day_with_a_managers_sessio
 }
 
 #[test]
-fn the_api_stays_on_loopback_unless_the_lan_is_allowed() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("station.db");
-    support::create_station(&db);
-    let mut settings = support::settings(&db);
-    settings.api = "0.0.0.0:0".parse().unwrap();
-    let tokio = tokio::runtime::Runtime::new().unwrap();
-    let error = tokio
-        .block_on(station_runtime::app::start(settings.clone()))
-        .unwrap_err();
-    assert!(error.to_string().contains("--allow-lan"), "{error}");
-    settings.allow_lan = true;
-    let runtime = tokio
-        .block_on(station_runtime::app::start(settings))
-        .unwrap();
-    assert!(runtime.api.ip().is_unspecified());
-    tokio.block_on(runtime.shutdown()).unwrap();
-}
-
-#[test]
 fn the_remaining_reads_and_an_order_canceled_answer_as_documented() {
     let api = Api::start();
     let cashier = api.login("kim", "1234");

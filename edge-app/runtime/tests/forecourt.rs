@@ -347,3 +347,295 @@ fn an_unplugged_pump_line_shows_offline_pumps_and_keeps_the_unpaid_fueling() {
     assert_eq!(sale.0, 200, "{}", sale.1);
     assert_eq!(sale.1["total_won"], 2_000);
 }
+
+/// The pump's own figures for the filling it holds: volume (ml), amount (won), price (won/L).
+fn held_filling(pumps: &Pumps, address: u8) -> (i64, i64, i64) {
+    let held = pumps
+        .simulator
+        .lock()
+        .unwrap()
+        .held_filling(forecourt_protocols::dart::PumpAddress::new(address).unwrap())
+        .expect("the pump holds a filling");
+    (
+        i64::try_from(held.volume).unwrap() * 10,
+        i64::try_from(held.amount).unwrap(),
+        i64::from(held.price),
+    )
+}
+
+/// How often the runtime has read the pump back (at every (re)connection, after every filling).
+fn read_backs(api: &Api, token: &str, address: &str) -> u64 {
+    let (_, pumps) = api.get("/api/pumps", token);
+    pump(&pumps, address)["read_backs"].as_u64().unwrap_or(0)
+}
+
+/// Authorizes pump 50 post-pay, lifts nozzle 1 and waits until fuel flows.
+fn start_filling(api: &Api, pumps: &Pumps, token: &str) {
+    wait_for_pump(api, token, "50", |p| p["state"] == "idle");
+    let authorized = api.post("/api/pumps/50/authorize", token, json!({"preset": null}));
+    assert_eq!(authorized.0, 200, "{}", authorized.1);
+    pumps.control("lift 50 1");
+    wait_for_pump(api, token, "50", |p| {
+        p["state"] == "fueling" && p["volume_ml"].as_i64().unwrap() > 0
+    });
+}
+
+fn unpaid(api: &Api, token: &str) -> Vec<Value> {
+    api.get("/api/fuelings", token)
+        .1
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Issue: a filling that ended while the pump line was down was never recorded.
+#[test]
+fn a_filling_that_ends_while_the_line_is_unplugged_is_recorded_once_when_it_is_back() {
+    let pumps = Pumps::start();
+    let api = Api::with_pumps(&pumps);
+    let cashier = api.login("kim", "1234");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    start_filling(&api, &pumps, &cashier);
+
+    pumps.unplug();
+    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "offline");
+    pumps.control("hang 50");
+    let (volume, amount, price) = held_filling(&pumps, 0x50);
+    let seen = read_backs(&api, &cashier, "50");
+    pumps.plug();
+
+    let recorded = api.wait_for("/api/fuelings", &cashier, |f| {
+        f.as_array().is_some_and(|f| !f.is_empty())
+    });
+    let fueling = &recorded[0];
+    assert_eq!(
+        (
+            &fueling["pump"],
+            &fueling["volume_ml"],
+            &fueling["amount_won"],
+            &fueling["unit_price_won"]
+        ),
+        (&json!("50"), &json!(volume), &json!(amount), &json!(price)),
+        "the pump's own figures"
+    );
+    let finished = wait_for_pump(&api, &cashier, "50", |p| p["state"] == "finished");
+    assert!(finished["read_backs"].as_u64().unwrap() > seen);
+
+    // The line drops and comes back once more: the pump still holds that filling.
+    let seen = read_backs(&api, &cashier, "50");
+    pumps.unplug();
+    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "offline");
+    pumps.plug();
+    wait_for_pump(&api, &cashier, "50", |p| {
+        p["read_backs"].as_u64().unwrap() > seen && p["state"] == "finished"
+    });
+    assert_eq!(unpaid(&api, &cashier).len(), 1, "recorded once");
+
+    let id = fueling["fueling"].as_str().unwrap();
+    let sale = api.post(
+        &format!("/api/fuelings/{id}/settle"),
+        &cashier,
+        json!({"payment": {"method": "card", "reference": "A-9"}}),
+    );
+    assert_eq!(sale.0, 200, "{}", sale.1);
+    assert_eq!(sale.1["total_won"], amount);
+    let (_, stock) = api.get("/api/stock", &cashier);
+    assert_eq!(
+        stock["tanks"][0]["book_stock_ml"], -volume,
+        "book stock fell"
+    );
+    let (_, grid) = api.get("/api/pumps", &cashier);
+    let totals = &pump(&grid, "50")["totals"];
+    let nozzle_1 = totals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["nozzle"] == 1)
+        .unwrap();
+    assert_eq!(nozzle_1["volume_total_ml"], volume);
+    assert_eq!(nozzle_1["volume_variance_ml"], 0, "{totals}");
+}
+
+/// Issue: a filling that ended while the runtime was stopped was never recorded.
+#[test]
+fn a_filling_that_ends_while_the_runtime_is_stopped_is_recorded_once_when_it_starts_again() {
+    let pumps = Pumps::start();
+    let mut api = Api::with_pumps(&pumps);
+    let cashier = api.login("kim", "1234");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    start_filling(&api, &pumps, &cashier);
+
+    api.stop();
+    // The stopped runtime's line is cut too, so nothing of it can still hear the pump.
+    pumps.unplug();
+    pumps.control("hang 50");
+    let (volume, amount, price) = held_filling(&pumps, 0x50);
+    pumps.plug();
+    api.start_again();
+
+    let cashier = api.login("kim", "1234");
+    let recorded = api.wait_for("/api/fuelings", &cashier, |f| {
+        f.as_array().is_some_and(|f| !f.is_empty())
+    });
+    assert_eq!(
+        (
+            &recorded[0]["volume_ml"],
+            &recorded[0]["amount_won"],
+            &recorded[0]["unit_price_won"]
+        ),
+        (&json!(volume), &json!(amount), &json!(price))
+    );
+
+    // Started once more: read back again, recorded nothing new.
+    api.start_again();
+    let cashier = api.login("kim", "1234");
+    wait_for_pump(&api, &cashier, "50", |p| {
+        p["read_backs"].as_u64().unwrap() >= 1 && p["state"] == "finished"
+    });
+    assert_eq!(unpaid(&api, &cashier).len(), 1, "recorded once");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    let sale = api.post(
+        &format!(
+            "/api/fuelings/{}/settle",
+            recorded[0]["fueling"].as_str().unwrap()
+        ),
+        &cashier,
+        json!({"payment": {"method": "cash", "tendered_won": amount}}),
+    );
+    assert_eq!(sale.0, 200, "{}", sale.1);
+}
+
+/// A totals counter ahead of the recorded fuelings shows as a variance, in the grid and in the
+/// core's read function.
+#[test]
+fn a_totals_counter_ahead_of_the_recorded_fuelings_shows_a_variance() {
+    let pumps = Pumps::start();
+    let api = Api::with_pumps(&pumps);
+    let cashier = api.login("kim", "1234");
+    wait_for_pump(&api, &cashier, "51", |p| {
+        p["state"] == "idle" && p["read_backs"].as_u64().unwrap() >= 1
+    });
+
+    // 5.00 L through nozzle 1 of pump 51 that no filling accounts for; the pump is read back.
+    let money_total = || {
+        let simulator = pumps.simulator.lock().unwrap();
+        let address = forecourt_protocols::dart::PumpAddress::new(0x51).unwrap();
+        i64::try_from(simulator.totals(address, 1).unwrap().1).unwrap()
+    };
+    let money_before = money_total();
+    pumps.control("meter 51 1 500");
+    let money_moved = money_total() - money_before;
+    assert!(money_moved > 0);
+    let seen = read_backs(&api, &cashier, "51");
+    pumps.control("mute 51");
+    wait_for_pump(&api, &cashier, "51", |p| p["state"] == "offline");
+    pumps.control("unmute 51");
+    let grid = wait_for_pump(&api, &cashier, "51", |p| {
+        p["read_backs"].as_u64().unwrap() > seen && p["state"] == "idle"
+    });
+    let nozzle_1 = grid["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["nozzle"] == 1)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            &nozzle_1["counted_volume_ml"],
+            &nozzle_1["recorded_volume_ml"],
+            &nozzle_1["volume_variance_ml"],
+            &nozzle_1["amount_variance_won"]
+        ),
+        (&json!(5_000), &json!(0), &json!(5_000), &json!(money_moved)),
+        "{grid}"
+    );
+    assert_eq!(unpaid(&api, &cashier).len(), 0);
+
+    let station = Station::open(&api.db).unwrap();
+    let totals = station.nozzle_totals().unwrap();
+    let in_core = totals
+        .iter()
+        .find(|t| t.pump == 0x51 && t.nozzle == 1)
+        .unwrap();
+    assert_eq!(in_core.volume_variance.get(), 5_000);
+    assert!(
+        totals
+            .iter()
+            .filter(|t| (t.pump, t.nozzle) != (0x51, 1))
+            .all(|t| t.volume_variance.get() == 0),
+        "{totals:?}"
+    );
+}
+
+/// Issue: replies the pump line cannot decode were dropped silently.
+#[test]
+fn line_noise_is_counted_and_the_line_keeps_working() {
+    let pumps = Pumps::start();
+    let api = Api::with_pumps(&pumps);
+    let cashier = api.login("kim", "1234");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "idle");
+    let counted = |status: &Value| status["pump_line_counts"]["undecodable"].as_u64();
+    let (_, status) = api.get("/api/status", &cashier);
+    let before = counted(&status).expect("the pump line counts what it cannot decode");
+
+    pumps.control("noise 50");
+    api.wait_for("/api/status", &cashier, |status| {
+        counted(status).is_some_and(|now| now > before)
+    });
+
+    // The pump still answers: a filling is recorded as ever.
+    let authorized = api.post(
+        "/api/pumps/50/authorize",
+        &cashier,
+        json!({"preset": {"volume_ml": 1_000}}),
+    );
+    assert_eq!(authorized.0, 200, "{}", authorized.1);
+    pumps.control("lift 50 2");
+    wait_for_pump(&api, &cashier, "50", |p| p["volume_ml"] == 1_000);
+    pumps.control("hang 50");
+    let fuelings = api.wait_for("/api/fuelings", &cashier, |f| {
+        f.as_array().is_some_and(|f| f.len() == 1)
+    });
+    assert_eq!(fuelings[0]["volume_ml"], 1_000);
+    let (_, status) = api.get("/api/status", &cashier);
+    assert_eq!(status["pump_line"]["state"], "ready");
+}
+
+/// Issue: a fueling the database refused was only logged. Here another program holds the
+/// database's write lock when the filling ends.
+#[test]
+fn a_fueling_the_database_cannot_take_waits_and_is_recorded_once_it_can() {
+    let pumps = Pumps::start();
+    let api = Api::with_pumps(&pumps);
+    let cashier = api.login("kim", "1234");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    start_filling(&api, &pumps, &cashier);
+
+    let other = rusqlite::Connection::open(&api.db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    pumps.control("hang 50");
+    let (volume, amount, _) = held_filling(&pumps, 0x50);
+    api.wait_for("/api/status", &cashier, |status| {
+        status["pump_line_counts"]["fuelings_waiting"] == 1
+    });
+    // Its filling is not cleared by a new authorization before it is recorded.
+    let refused = api.post("/api/pumps/50/authorize", &cashier, json!({"preset": null}));
+    assert_eq!((refused.0, code(&refused)), (503, "pump_unavailable"));
+    assert_eq!(unpaid(&api, &cashier).len(), 0);
+
+    other.execute_batch("COMMIT").unwrap();
+    let recorded = api.wait_for("/api/fuelings", &cashier, |f| {
+        f.as_array().is_some_and(|f| !f.is_empty())
+    });
+    assert_eq!(
+        (&recorded[0]["volume_ml"], &recorded[0]["amount_won"]),
+        (&json!(volume), &json!(amount))
+    );
+    api.wait_for("/api/status", &cashier, |status| {
+        status["pump_line_counts"]["fuelings_waiting"] == 0
+    });
+    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "finished");
+    assert_eq!(unpaid(&api, &cashier).len(), 1, "recorded once");
+}

@@ -1,22 +1,29 @@
 //! A simulated TLS-3xx console: the encoder side of `forecourt_protocols::tls`.
 //!
 //! The simulator holds tanks and answers functions 201 (in-tank inventory, computer and display
-//! format) and 202 (delivery report, computer format) laid out as in the Serial Interface Manual
-//! 576013-635, with the reply checksum. Anything else gets the manual's unknown-command answer
-//! `SOH 9999FF1B ETX`. Like the codecs it serves, it does no I/O and reads no clock: command
-//! bytes and the console's time go in, reply bytes come out. The `gauge-sim` binary wires it to
-//! a pseudo-terminal and to control lines on standard input.
+//! format), 202 (delivery report, computer format) and the system-units inquiry (505) laid out
+//! as in the Serial Interface Manual 576013-635, with the reply checksum. Anything else gets the
+//! manual's unknown-command answer `SOH 9999FF1B ETX`. Like the codecs it serves, it does no I/O
+//! and reads no clock: command bytes and the console's time go in, reply bytes come out. The
+//! `gauge-sim` binary wires it to a pseudo-terminal and to control lines on standard input.
+//!
+//! Two switches make it the consoles met in the field: `display-only on` answers every
+//! computer-format command with the unknown-command answer, as consoles and emulators that speak
+//! only display format do; `volume-unit us-gallon` (or `imperial-gallon`) reports volumes in
+//! that unit, as a console set up for it does. Heights and temperatures stay in millimetres and
+//! degrees Celsius whatever the unit: the station reads only volumes.
 //!
 //! Quantities are integers: volumes in millilitres, heights in hundredths of a millimetre,
-//! temperatures in hundredths of a degree Celsius. They become the protocol's IEEE floats only
-//! in [`hex_float`].
+//! temperatures in hundredths of a degree Celsius. A volume becomes the console's unit through
+//! [`VolumeUnit::from_millilitres`], and the protocol's IEEE floats only in [`hex_float`].
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, VecDeque};
 
 use forecourt_protocols::tls::message::{ETX, SOH, checksum};
-use forecourt_protocols::tls::{GaugeTime, Thousandths};
+use forecourt_protocols::tls::{GaugeTime, Thousandths, VolumeUnit};
 use thiserror::Error;
+
+pub use forecourt_protocols::tls::Millilitres;
 
 /// The answer to a command the console does not know (manual, section 6).
 pub const UNKNOWN_COMMAND_REPLY: &[u8] = b"\x019999FF1B\x03";
@@ -24,35 +31,8 @@ pub const UNKNOWN_COMMAND_REPLY: &[u8] = b"\x019999FF1B\x03";
 /// How many deliveries the console keeps per tank; function 202 lists these, newest first.
 pub const DELIVERIES_KEPT: usize = 10;
 
-/// A volume in millilitres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Millilitres(i64);
-
-impl Millilitres {
-    /// A volume from a count of millilitres.
-    #[must_use]
-    pub const fn new(millilitres: i64) -> Self {
-        Self(millilitres)
-    }
-
-    /// Whole litres.
-    #[must_use]
-    pub const fn litres(litres: i64) -> Self {
-        Self(litres * 1000)
-    }
-
-    /// The count of millilitres.
-    #[must_use]
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Millilitres {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} L", Thousandths::new(self.0))
-    }
-}
+/// How many of the latest commands the simulator remembers, for tests to see what was asked.
+pub const COMMANDS_KEPT: usize = 64;
 
 /// One simulated tank, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +86,9 @@ pub struct GaugeSimulator {
     input: Vec<u8>,
     paused: bool,
     corrupt_next: bool,
+    display_only: bool,
+    volume_unit: VolumeUnit,
+    heard: VecDeque<String>,
 }
 
 impl GaugeSimulator {
@@ -130,6 +113,9 @@ impl GaugeSimulator {
             input: Vec::new(),
             paused: false,
             corrupt_next: false,
+            display_only: false,
+            volume_unit: VolumeUnit::Litre,
+            heard: VecDeque::new(),
         })
     }
 
@@ -158,12 +144,23 @@ impl GaugeSimulator {
         self.tanks.get(&number)
     }
 
+    /// The latest commands heard on the line (up to [`COMMANDS_KEPT`]), oldest first, without
+    /// their SOH: `i20100`, `I20100`…
+    #[must_use]
+    pub fn commands_heard(&self) -> Vec<String> {
+        self.heard.iter().cloned().collect()
+    }
+
     /// Applies one control line:
     ///
     /// - `sale TANK LITRES`: product leaves the tank;
     /// - `deliver TANK LITRES`: product arrives, recorded for function 202 at `now`;
     /// - `pause on` / `pause off`: commands are swallowed without a reply while paused;
-    /// - `corrupt-next`: the next computer-format reply carries a wrong checksum.
+    /// - `corrupt-next`: the next computer-format reply carries a wrong checksum;
+    /// - `display-only on` / `display-only off`: computer-format commands get the
+    ///   unknown-command answer, display-format ones their report;
+    /// - `volume-unit litre|us-gallon|imperial-gallon`: the unit volumes are reported in (the
+    ///   control lines keep taking litres).
     ///
     /// # Errors
     /// A [`ControlError`] saying why the line was not applied; nothing changes then.
@@ -204,6 +201,20 @@ impl GaugeSimulator {
                 self.corrupt_next = true;
                 Ok(())
             }
+            ["display-only", "on"] => {
+                self.display_only = true;
+                Ok(())
+            }
+            ["display-only", "off"] => {
+                self.display_only = false;
+                Ok(())
+            }
+            ["volume-unit", unit] => {
+                self.volume_unit = unit
+                    .parse()
+                    .map_err(|_| ControlError::Unknown(line.to_owned()))?;
+                Ok(())
+            }
             _ => Err(ControlError::Unknown(line.to_owned())),
         }
     }
@@ -228,6 +239,10 @@ impl GaugeSimulator {
                 let command =
                     String::from_utf8_lossy(self.input.get(1..).unwrap_or_default()).into_owned();
                 self.input.clear();
+                if self.heard.len() == COMMANDS_KEPT {
+                    self.heard.pop_front();
+                }
+                self.heard.push_back(command.clone());
                 if !self.paused {
                     out.extend(self.answer(&command, now));
                 }
@@ -246,6 +261,9 @@ impl GaugeSimulator {
         let Some((code, tank)) = parsed else {
             return UNKNOWN_COMMAND_REPLY.to_vec();
         };
+        if self.display_only && code.starts_with('i') {
+            return UNKNOWN_COMMAND_REPLY.to_vec();
+        }
         match code {
             "i201" => {
                 let data = self.inventory_data(tank, now);
@@ -256,6 +274,16 @@ impl GaugeSimulator {
                 self.computer_reply(command, &data)
             }
             "I201" => self.display_inventory(command, tank, now),
+            "i505" if tank == 0 => {
+                let flag = match self.volume_unit {
+                    VolumeUnit::UsGallon => '1',
+                    VolumeUnit::Litre => '2',
+                    VolumeUnit::ImperialGallon => '3',
+                };
+                let data = format!("{}{flag}", gauge_time(now));
+                self.computer_reply(command, &data)
+            }
+            "I505" if tank == 0 => self.display_units(command, now),
             _ => UNKNOWN_COMMAND_REPLY.to_vec(),
         }
     }
@@ -301,13 +329,13 @@ impl GaugeSimulator {
         for setup in self.selected(tank) {
             let snapshot = Snapshot::of(setup);
             let fields = [
-                setup.volume.get(),
-                snapshot.tc_volume,
-                setup.capacity.get() - setup.volume.get(),
+                self.in_unit(setup.volume.get()),
+                self.in_unit(snapshot.tc_volume),
+                self.in_unit(setup.capacity.get() - setup.volume.get()),
                 snapshot.height,
                 snapshot.water,
                 snapshot.temperature,
-                water_volume(setup),
+                self.in_unit(water_volume(setup)),
             ];
             data.push_str(&format!(
                 "{:02}{}{:04X}{:02X}",
@@ -341,12 +369,12 @@ impl GaugeSimulator {
             for delivery in deliveries {
                 let (before, after) = (&delivery.before, &delivery.after);
                 let fields = [
-                    before.volume,
-                    before.tc_volume,
+                    self.in_unit(before.volume),
+                    self.in_unit(before.tc_volume),
                     before.water,
                     before.temperature,
-                    after.volume,
-                    after.tc_volume,
+                    self.in_unit(after.volume),
+                    self.in_unit(after.tc_volume),
                     after.water,
                     after.temperature,
                     before.height,
@@ -378,12 +406,31 @@ impl GaugeSimulator {
         reply
     }
 
-    /// The printed in-tank inventory report; display format has no checksum.
+    /// A volume in mL as thousandths of the unit the console reports in. The simulator's volumes
+    /// are bounded by its tanks' capacities, so the conversion cannot fail; 0 if it did.
+    fn in_unit(&self, millilitres: i64) -> i64 {
+        self.volume_unit
+            .from_millilitres(Millilitres::new(millilitres))
+            .map_or(0, Thousandths::get)
+    }
+
+    /// The printed in-tank inventory report, with a line of unit labels under the column
+    /// header; display format has no checksum. Volumes are printed in whole units, rounded.
     fn display_inventory(&self, command: &str, tank: u8, now: GaugeTime) -> Vec<u8> {
+        let volume_label = match self.volume_unit {
+            VolumeUnit::Litre => "LITERS",
+            VolumeUnit::UsGallon => "GALLONS",
+            VolumeUnit::ImperialGallon => "IMP GAL",
+        };
         let mut text = format!(
             "\r\n{command}\r\n{}\r\n\r\nSIMULATED STATION\r\n\r\nIN-TANK INVENTORY\r\n\r\n\
-             TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP\r\n",
-            display_time(now)
+             TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP\r\n\
+             {:23}{volume_label:>8}{volume_label:>10}{volume_label:>9}{:>9}{:>9}{:>9}\r\n",
+            display_time(now),
+            "",
+            "MM",
+            "MM",
+            "DEG C",
         );
         for setup in self.selected(tank) {
             let snapshot = Snapshot::of(setup);
@@ -391,19 +438,51 @@ impl GaugeSimulator {
                 "{:>3}  {:<18}{:>8}{:>10}{:>9}{:>9}{:>9}{:>9}\r\n",
                 setup.number,
                 setup.product_label,
-                setup.volume.get() / 1000,
-                snapshot.tc_volume / 1000,
-                (setup.capacity.get() - setup.volume.get()) / 1000,
+                whole_units(self.in_unit(setup.volume.get())),
+                whole_units(self.in_unit(snapshot.tc_volume)),
+                whole_units(self.in_unit(setup.capacity.get() - setup.volume.get())),
                 hundredths(snapshot.height / 10),
                 hundredths(snapshot.water / 10),
                 hundredths(snapshot.temperature / 10),
             ));
         }
         text.push_str("\r\n");
-        let mut reply = vec![SOH];
-        reply.extend_from_slice(text.as_bytes());
-        reply.push(ETX);
-        reply
+        display_reply(&text)
+    }
+
+    /// The printed system-units setting.
+    fn display_units(&self, command: &str, now: GaugeTime) -> Vec<u8> {
+        let units = match self.volume_unit {
+            VolumeUnit::UsGallon => "U.S.",
+            VolumeUnit::Litre => "METRIC",
+            VolumeUnit::ImperialGallon => "IMP GAL",
+        };
+        let text = format!(
+            "\r\n{command}\r\n{}\r\n\r\nSYSTEM UNITS\r\n{units}\r\n\r\n",
+            display_time(now)
+        );
+        display_reply(&text)
+    }
+}
+
+/// SOH, the text, ETX.
+fn display_reply(text: &str) -> Vec<u8> {
+    let mut reply = vec![SOH];
+    reply.extend_from_slice(text.as_bytes());
+    reply.push(ETX);
+    reply
+}
+
+/// Thousandths as whole units, rounded half away from zero, as the console prints volumes.
+fn whole_units(thousandths: i64) -> i64 {
+    let whole = thousandths / 1000;
+    let rest = thousandths % 1000;
+    if rest >= 500 {
+        whole + 1
+    } else if rest <= -500 {
+        whole - 1
+    } else {
+        whole
     }
 }
 
@@ -534,106 +613,4 @@ fn hundredths(value: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use forecourt_protocols::tls::client::Reply;
-    use forecourt_protocols::tls::{Command, Format, Function, TankSelector, TlsClient, TlsEvent};
-    use std::time::{Duration, Instant};
-
-    use super::*;
-
-    const NOW: GaugeTime = GaugeTime {
-        year: 2024,
-        month: 3,
-        day: 15,
-        hour: 14,
-        minute: 5,
-    };
-
-    fn ask(simulator: &mut GaugeSimulator, command: Command) -> Result<Reply, String> {
-        let mut client = TlsClient::new(Duration::from_secs(1));
-        client.queue(command);
-        let sent = client.poll_transmit(Instant::now()).unwrap();
-        let reply = simulator.handle_input(&sent, NOW);
-        client.handle_input(Instant::now(), &reply);
-        match client.poll_event() {
-            Some(TlsEvent::Reply { reply, .. }) => reply.map_err(|error| error.to_string()),
-            other => Err(format!("{other:?}")),
-        }
-    }
-
-    fn command(format: Format, function: Function, tank: u8) -> Command {
-        Command {
-            format,
-            function,
-            tank: TankSelector::tank(tank).unwrap_or(TankSelector::ALL),
-        }
-    }
-
-    #[test]
-    fn floats_round_trip_through_the_decoder() {
-        for value in [0, 1000, -2210, 15_500, 12_000_000, 7_290_800, 1_032_750] {
-            let decoded = Thousandths::from_hex_float(&hex_float(value)).unwrap();
-            assert_eq!(decoded.get(), value);
-        }
-        assert_eq!(hex_float(1000), "3F800000");
-        assert_eq!(hex_float(7_290_800), "45E3D666");
-    }
-
-    #[test]
-    fn inventory_in_both_formats_decodes() {
-        let mut simulator = GaugeSimulator::new(GaugeSimulator::demo_tanks()).unwrap();
-        let Ok(Reply::Inventory(report)) = ask(
-            &mut simulator,
-            command(Format::Computer, Function::InTankInventory, 0),
-        ) else {
-            panic!("no inventory");
-        };
-        assert_eq!(report.time, NOW);
-        let volumes: Vec<i64> = report.tanks.iter().map(|tank| tank.volume.get()).collect();
-        assert_eq!(volumes, [12_000_000, 8_000_000, 21_000_000]);
-        assert_eq!(report.tanks[1].water.get(), 12_500);
-        assert_eq!(report.tanks[1].temperature.get(), 14_250);
-        assert_eq!(report.tanks[0].ullage.get(), 8_000_000);
-        assert_eq!(report.tanks[0].height.get(), 1_500_000);
-
-        let Ok(Reply::DisplayInventory(rows)) = ask(
-            &mut simulator,
-            command(Format::Display, Function::InTankInventory, 2),
-        ) else {
-            panic!("no display inventory");
-        };
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].product, "PREMIUM");
-        assert_eq!(rows[0].volume.get(), 8_000_000);
-        assert_eq!(rows[0].temperature.get(), 14_250);
-    }
-
-    #[test]
-    fn unknown_commands_and_controls() {
-        let mut simulator = GaugeSimulator::new(GaugeSimulator::demo_tanks()).unwrap();
-        assert_eq!(
-            simulator.handle_input(b"noise\x01i99900", NOW),
-            UNKNOWN_COMMAND_REPLY
-        );
-        assert_eq!(simulator.answer("I20200", NOW), UNKNOWN_COMMAND_REPLY);
-        assert!(simulator.apply_control("sale 4 10", NOW).is_err());
-        assert!(simulator.apply_control("sale 1 -3", NOW).is_err());
-        assert!(simulator.apply_control("sale 1 999999", NOW).is_err());
-        assert!(simulator.apply_control("deliver 1 8000.001", NOW).is_err());
-        assert!(simulator.apply_control("refill", NOW).is_err());
-        simulator.apply_control("sale 1 12.345", NOW).unwrap();
-        assert_eq!(
-            simulator.tank(1).map(|tank| tank.volume),
-            Some(Millilitres::new(11_987_655))
-        );
-        simulator.apply_control("pause on", NOW).unwrap();
-        assert_eq!(simulator.handle_input(b"\x01i20100", NOW), b"");
-        simulator.apply_control("pause off", NOW).unwrap();
-        simulator.apply_control("corrupt-next", NOW).unwrap();
-        let error = ask(
-            &mut simulator,
-            command(Format::Computer, Function::InTankInventory, 1),
-        );
-        assert!(error.is_err_and(|text| text.contains("checksum")));
-    }
-}
+mod tests;

@@ -9,7 +9,12 @@ use std::process::{Child, ChildStdin, ChildStdout, Command as Process, Stdio};
 use std::time::Duration;
 
 use forecourt_protocols::tls::client::Reply;
-use forecourt_protocols::tls::{Command, Format, Function, GaugeTime, TankSelector};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use forecourt_protocols::tls::{
+    Command, Format, Function, GaugeTime, TankSelector, UnitDecision, UnitSource, VolumeUnit,
+};
 use serialport::{SerialPort, TTYPort};
 use tank_gauge::{GaugeError, GaugeLink, GaugeSimulator, LineSettings, Millilitres, Progress};
 
@@ -27,7 +32,13 @@ struct Simulator {
 
 impl Simulator {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With `gauge-sim`'s set-up options, for instance `--display-only`.
+    fn start_with(options: &[&str]) -> Self {
         let mut child = Process::new(env!("CARGO_BIN_EXE_gauge-sim"))
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -87,8 +98,18 @@ fn inventory_of_three_tanks() {
 
     let tanks = link.inventory(TankSelector::ALL).unwrap();
     assert_eq!(tanks.len(), 3);
-    let codes: Vec<char> = tanks.iter().map(|tank| tank.product_code).collect();
-    assert_eq!(codes, ['1', '2', '3']);
+    let codes: Vec<Option<char>> = tanks.iter().map(|tank| tank.product_code).collect();
+    assert_eq!(codes, [Some('1'), Some('2'), Some('3')]);
+    assert_eq!(link.format(), Some(Format::Computer));
+    assert_eq!(
+        link.volume_unit(),
+        UnitDecision {
+            unit: VolumeUnit::Litre,
+            source: UnitSource::Gauge,
+            overruled_setting: None
+        },
+        "the console says METRIC"
+    );
     assert_eq!(
         volumes(&mut link),
         [(1, 12_000_000), (2, 8_000_000), (3, 21_000_000)]
@@ -114,6 +135,7 @@ fn inventory_of_three_tanks() {
         panic!("not a display inventory");
     };
     let labels: Vec<(&str, i64)> = rows
+        .rows
         .iter()
         .map(|row| (row.product.as_str(), row.volume.get()))
         .collect();
@@ -264,4 +286,174 @@ fn noise_before_a_reply_and_a_reply_split_across_reads_still_decode() {
     let volumes: Vec<i64> = report.tanks.iter().map(|tank| tank.volume.get()).collect();
     assert_eq!(volumes, [12_000_000, 8_000_000, 21_000_000]);
     drop(line);
+}
+
+/// Field report: a gauge emulator that answers only display format was reported unavailable.
+#[test]
+fn a_gauge_that_answers_only_display_format_is_read_in_display_format() {
+    let mut simulator = Simulator::start_with(&["--display-only"]);
+    let mut link = simulator.link(ANSWER_TIMEOUT);
+    assert_eq!(
+        volumes(&mut link),
+        [(1, 12_000_000), (2, 8_000_000), (3, 21_000_000)]
+    );
+    // Display format prints whole litres: 11 959.5 L is printed, and booked, as 11 960 L.
+    simulator.control("sale 1 40.5");
+    assert_eq!(
+        volumes(&mut link),
+        [(1, 11_960_000), (2, 8_000_000), (3, 21_000_000)]
+    );
+    let tanks = link.inventory(TankSelector::tank(2).unwrap()).unwrap();
+    assert_eq!(tanks[0].ullage, Millilitres::litres(7_000));
+    assert_eq!(tanks[0].water.get(), 12_500, "12.50 mm of water");
+    assert_eq!(tanks[0].temperature.get(), 14_250, "14.25 °C");
+    assert_eq!(tanks[0].product_label.as_deref(), Some("PREMIUM"));
+    assert_eq!(
+        tanks[0].delivery_in_progress, None,
+        "display format does not say"
+    );
+    assert_eq!(link.format(), Some(Format::Display));
+    let error = link.deliveries(TankSelector::ALL).unwrap_err();
+    assert_eq!(error.code(), "gauge.no_display_delivery_report");
+}
+
+/// The simulator in-process behind a pty, so a test sees every command the link sent.
+struct ConsoleInProcess {
+    simulator: Arc<Mutex<GaugeSimulator>>,
+    path: String,
+    running: Arc<AtomicBool>,
+    serving: Option<std::thread::JoinHandle<()>>,
+    _line: TTYPort,
+}
+
+impl ConsoleInProcess {
+    fn start(setup: &[&str]) -> Self {
+        let mut simulator = GaugeSimulator::new(GaugeSimulator::demo_tanks()).unwrap();
+        for line in setup {
+            simulator
+                .apply_control(line, tank_gauge::pty::console_time())
+                .unwrap();
+        }
+        let simulator = Arc::new(Mutex::new(simulator));
+        let (mut console, line) = TTYPort::pair().unwrap();
+        console.set_timeout(Duration::from_millis(20)).unwrap();
+        let running = Arc::new(AtomicBool::new(true));
+        let serving = {
+            let (simulator, running) = (simulator.clone(), running.clone());
+            std::thread::spawn(move || {
+                let _ = tank_gauge::pty::serve(&mut console, &simulator, &running);
+            })
+        };
+        Self {
+            simulator,
+            path: line.name().unwrap(),
+            running,
+            serving: Some(serving),
+            _line: line,
+        }
+    }
+
+    fn commands_heard(&self) -> Vec<String> {
+        self.simulator.lock().unwrap().commands_heard()
+    }
+}
+
+impl Drop for ConsoleInProcess {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Relaxed);
+        if let Some(serving) = self.serving.take() {
+            let _ = serving.join();
+        }
+    }
+}
+
+#[test]
+fn the_format_that_worked_is_kept_and_the_units_are_asked_once() {
+    let display_only = ConsoleInProcess::start(&["display-only on"]);
+    let mut link =
+        GaugeLink::open(&display_only.path, LineSettings::default(), ANSWER_TIMEOUT).unwrap();
+    for _ in 0..3 {
+        assert_eq!(volumes(&mut link).len(), 3);
+    }
+    // Refused once in computer format, then display format only; no units asked of a console
+    // that speaks display format (its labels say them).
+    assert_eq!(
+        display_only.commands_heard(),
+        ["i20100", "I20100", "I20100", "I20100"]
+    );
+
+    let computer = ConsoleInProcess::start(&[]);
+    let mut link =
+        GaugeLink::open(&computer.path, LineSettings::default(), ANSWER_TIMEOUT).unwrap();
+    for _ in 0..3 {
+        assert_eq!(volumes(&mut link).len(), 3);
+    }
+    assert_eq!(
+        computer.commands_heard(),
+        ["i20100", "i50500", "i20100", "i20100"]
+    );
+}
+
+#[test]
+fn what_the_gauge_says_wins_over_the_setting() {
+    let gallons = ConsoleInProcess::start(&["volume-unit us-gallon"]);
+    let mut link = GaugeLink::open(&gallons.path, LineSettings::default(), ANSWER_TIMEOUT)
+        .unwrap()
+        .with_volume_unit_setting(Some(VolumeUnit::Litre));
+    assert_eq!(volumes(&mut link)[2], (3, 21_000_000));
+    let overruled = UnitDecision {
+        unit: VolumeUnit::UsGallon,
+        source: UnitSource::Gauge,
+        overruled_setting: Some(VolumeUnit::Litre),
+    };
+    assert_eq!(link.poll_unit_change(), Some(overruled));
+    assert_eq!(link.poll_unit_change(), None, "said once");
+
+    // A console read in display format says its unit in the report's labels.
+    let display_only = ConsoleInProcess::start(&["display-only on", "volume-unit imperial-gallon"]);
+    let mut link = GaugeLink::open(&display_only.path, LineSettings::default(), ANSWER_TIMEOUT)
+        .unwrap()
+        .with_volume_unit_setting(Some(VolumeUnit::UsGallon));
+    // Its labels say IMP GAL: 21 000 L = 4619.36… → 4619 imperial gallons × 4.54609 L.
+    assert_eq!(volumes(&mut link)[2], (3, 20_998_390));
+    assert_eq!(
+        link.volume_unit().overruled_setting,
+        Some(VolumeUnit::UsGallon)
+    );
+}
+
+/// Field report: a gauge set to US gallons was booked as litres.
+#[test]
+fn a_gauge_set_to_us_gallons_is_read_in_millilitres() {
+    let mut simulator = Simulator::start_with(&["--volume-unit", "us-gallon"]);
+    let mut link = simulator.link(ANSWER_TIMEOUT);
+    // The console reports 3170.065, 2113.376 and 5547.613 gal (12 000, 8 000 and 21 000 L to
+    // the thousandth of a gallon); × 3785.411784 mL, rounded to the millilitre.
+    assert_eq!(
+        volumes(&mut link),
+        [(1, 12_000_001), (2, 7_999_998), (3, 21_000_000)]
+    );
+    let tanks = link.inventory(TankSelector::tank(1).unwrap()).unwrap();
+    // Ullage 8 000 L = 2113.376 gal → 7 999 998 mL.
+    assert_eq!(tanks[0].ullage, Millilitres::new(7_999_998));
+
+    simulator.control("deliver 2 5000");
+    let report = link.deliveries(TankSelector::tank(2).unwrap()).unwrap();
+    let delivery = &report.tanks[0].deliveries[0];
+    // 8 000 → 13 000 L: 2113.376 → 3434.237 gal.
+    assert_eq!(delivery.starting_volume.get(), 7_999_998);
+    assert_eq!(delivery.ending_volume.get(), 13_000_001);
+}
+
+/// Both switches at once: the display report's unit labels say GALLONS, and whole gallons are
+/// booked in millilitres.
+#[test]
+fn a_display_only_gauge_in_gallons_is_read_from_its_unit_labels() {
+    let simulator = Simulator::start_with(&["--display-only", "--volume-unit", "us-gallon"]);
+    let mut link = simulator.link(ANSWER_TIMEOUT);
+    // 3170, 2113 and 5548 whole gallons × 3785.411784 mL.
+    assert_eq!(
+        volumes(&mut link),
+        [(1, 11_999_755), (2, 7_998_575), (3, 21_001_465)]
+    );
 }

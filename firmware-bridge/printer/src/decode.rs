@@ -38,8 +38,8 @@ pub enum DecodeError {
         /// The byte.
         byte: u8,
     },
-    /// Bytes in Korean mode that are not valid EUC-KR.
-    #[error("invalid EUC-KR text {bytes:02X?}")]
+    /// Bytes in Korean mode that are not KS X 1001 characters in EUC-KR.
+    #[error("invalid EUC-KR (KS X 1001) text {bytes:02X?}")]
     InvalidKoreanText {
         /// The bytes.
         bytes: Vec<u8>,
@@ -275,8 +275,18 @@ impl StreamDecoder {
                 if !self.korean_mode {
                     return Err(DecodeError::NonAsciiOutsideKoreanMode { byte });
                 }
-                if end + 1 >= input.len() {
-                    break; // wait for the trail byte
+                let Some(&trail) = input.get(end + 1) else {
+                    if crate::text::is_ks_x_1001_pair(byte, 0xA1) {
+                        break; // wait for the trail byte
+                    }
+                    return Err(DecodeError::InvalidKoreanText { bytes: vec![byte] });
+                };
+                // KS C 5601 mode reads only KS X 1001 pairs; Windows-949 extensions are other
+                // characters to the printer.
+                if !crate::text::is_ks_x_1001_pair(byte, trail) {
+                    return Err(DecodeError::InvalidKoreanText {
+                        bytes: vec![byte, trail],
+                    });
                 }
                 end += 2;
             } else {

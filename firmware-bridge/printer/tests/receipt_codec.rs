@@ -2,13 +2,14 @@
 
 use receipt_printer::decode::{DecoderEvent, StreamDecoder};
 use receipt_printer::{
-    DecodeError, DecodedReceipt, EncodeError, Millilitres, Payment, Receipt, ReceiptLine, Won,
-    decode_receipts,
+    DecodeError, DecodedReceipt, EncodeError, Millilitres, Notice, Payment, Receipt, ReceiptLine,
+    Won, decode_receipts,
 };
 
 fn sample_receipt(payment: Payment) -> Receipt {
     Receipt {
         station_name: "행복주유소".to_owned(),
+        notices: Vec::new(),
         business_registration_number: "123-45-67890".to_owned(),
         address: "서울특별시 강남구 테헤란로 1".to_owned(),
         receipt_number: "20261126-0007".to_owned(),
@@ -130,6 +131,84 @@ fn text_that_cannot_be_printed_is_an_error() {
 }
 
 #[test]
+fn the_error_names_the_text_and_the_character_that_cannot_be_printed() {
+    let mut receipt = sample_receipt(Payment::Card {
+        reference: "APPROVAL\t7781".to_owned(),
+    });
+    let error = receipt.encode().unwrap_err();
+    assert_eq!(
+        error,
+        EncodeError::ControlCharacter {
+            field: "card reference".to_owned(),
+            text: "APPROVAL\t7781".to_owned(),
+            position: 9,
+            character: '\t',
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "card reference \"APPROVAL\\t7781\": '\\t' (U+0009) at character 9 is a control \
+         character, which the printer would read as a command"
+    );
+    receipt.payment = Payment::Cash {
+        tendered: Won(80_000),
+        change: Won(8_415),
+    };
+    receipt.lines[1].product_name = "Café".to_owned();
+    let error = receipt.encode().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "line 2 product name \"Café\": 'é' (U+00E9) at character 4 is not in the printer's \
+         Korean code page (KS X 1001, EUC-KR)"
+    );
+}
+
+#[test]
+fn reprints_canceled_sales_and_fallback_copies_are_marked_under_the_header() {
+    let mut receipt = sample_receipt(Payment::Card {
+        reference: "A1".to_owned(),
+    });
+    receipt.notices = vec![Notice::Canceled, Notice::Reprint(2)];
+    let decoded = decode_receipts(&receipt.encode().unwrap()).unwrap();
+    let lines = &decoded[0].lines;
+    assert_eq!(
+        lines[..4],
+        [
+            "행복주유소",
+            "*** 취소 ***",
+            "*** 재발행 2 ***",
+            "사업자번호 123-45-67890"
+        ]
+    );
+    assert_eq!(*lines, receipt.printed_lines());
+
+    // The fallback copy of a receipt that cannot print: '?' for what cannot, and marked.
+    receipt.lines[0].product_name = "Café\t똠얌".to_owned();
+    receipt.payment = Payment::Card {
+        reference: "A\u{7}1".to_owned(),
+    };
+    assert!(receipt.encode().is_err());
+    let copy = receipt.fallback_copy();
+    let decoded = decode_receipts(&copy.encode().unwrap()).unwrap();
+    let lines = &decoded[0].lines;
+    assert_eq!(
+        lines[1..4],
+        [
+            "*** 취소 ***",
+            "*** 재발행 2 ***",
+            "*** 대체 인쇄: ? = 인쇄 불가 문자 ***"
+        ]
+    );
+    assert!(lines.contains(&"Caf???얌".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"카드 승인번호 A?1".to_owned()), "{lines:?}");
+    assert_eq!(
+        decoded[0].qr_payload.as_deref(),
+        Some(receipt.sale_id.as_str())
+    );
+    assert_eq!(copy.fallback_copy(), copy, "marked once");
+}
+
+#[test]
 fn stream_decoder_waits_for_split_commands_and_characters() {
     let receipt = sample_receipt(Payment::Card {
         reference: "9".to_owned(),
@@ -175,4 +254,24 @@ fn decoder_rejects_what_it_does_not_know() {
             cut: false
         }]
     );
+}
+
+#[test]
+fn a_syllable_outside_ks_x_1001_is_refused_rather_than_sent_as_windows_949() {
+    // encoding_rs's EUC-KR is the WHATWG one (Windows code page 949), which also encodes the
+    // 8,822 syllables KS X 1001 lacks, with trail bytes below 0xA1 ("똠" is 8C 63: "c" for a
+    // printer in KS C 5601 mode). The printer would print something else.
+    let mut receipt = sample_receipt(Payment::Card {
+        reference: "1".to_owned(),
+    });
+    receipt.lines[0].product_name = "똠얌 라면".to_owned();
+    assert!(matches!(
+        receipt.encode(),
+        Err(EncodeError::Unmappable { .. })
+    ));
+    // Nor does the decoder (the simulated printer) read such a pair as a character.
+    assert!(matches!(
+        decode_receipts(&[0x1C, 0x26, 0x8C, 0x63, 0x0A]),
+        Err(DecodeError::InvalidKoreanText { .. })
+    ));
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use receipt_printer::status::Connection;
 use receipt_printer::transport::{SerialPrinter, SerialSettings};
 use receipt_printer::{
-    Cover, Millilitres, Paper, Payment, PrinterState, Receipt, ReceiptLine, Won,
+    Cover, Millilitres, Notice, Paper, Payment, PrinterState, Receipt, ReceiptLine, Won,
 };
 use serde_json::Value;
 
@@ -77,6 +77,7 @@ impl Drop for Simulator {
 fn receipt(sale_id: &str) -> Receipt {
     Receipt {
         station_name: "행복주유소".to_owned(),
+        notices: Vec::new(),
         business_registration_number: "123-45-67890".to_owned(),
         address: "서울특별시 강남구".to_owned(),
         receipt_number: "0001".to_owned(),
@@ -166,6 +167,39 @@ fn cover_open_is_reported_and_blocks_printing() {
     assert_eq!((state.cover, state.paper), (Cover::Closed, Paper::NearEnd));
     printer.print(&receipt("sale-3")).unwrap();
     assert_eq!(simulator.next_event()["event"], "receipt");
+}
+
+#[test]
+fn a_reprint_of_a_canceled_sale_comes_out_of_the_printer_marked() {
+    let simulator = Simulator::start();
+    let mut printer = SerialPrinter::open(&simulator.path, SerialSettings::default()).unwrap();
+    let mut sent = receipt("sale-4");
+    sent.notices = vec![Notice::Canceled, Notice::Reprint(3)];
+    printer.print(&sent).unwrap();
+    let event = simulator.next_event();
+    assert_eq!(event["event"], "receipt", "{event}");
+    let lines = lines_of(&event);
+    assert_eq!(
+        lines[..3],
+        ["행복주유소", "*** 취소 ***", "*** 재발행 3 ***"]
+    );
+    assert_eq!(lines, sent.printed_lines());
+}
+
+#[test]
+fn a_windows_949_syllable_is_not_a_character_to_the_printer() {
+    // What the encoder sent before it checked KS X 1001: "똠" as Windows-949 bytes 8C 63.
+    let simulator = Simulator::start();
+    let mut printer = SerialPrinter::open(&simulator.path, SerialSettings::default()).unwrap();
+    printer
+        .write_bytes(&[0x1B, 0x40, 0x1C, 0x26, 0x8C, 0x63, 0x0A, 0x1D, 0x56, 0x00])
+        .unwrap();
+    let event = simulator.next_event();
+    assert_eq!(event["event"], "error", "{event}");
+    assert!(
+        event["message"].as_str().unwrap().contains("8C, 63"),
+        "{event}"
+    );
 }
 
 #[test]

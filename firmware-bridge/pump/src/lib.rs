@@ -5,7 +5,9 @@
 //!
 //! - [`transport`]: the station's side, a serial port driven through
 //!   `forecourt_protocols::dart::DartMaster`, surfacing what the pumps do as [`PumpEvent`]s
-//!   (status, running volume and amount, finished transactions, online/offline).
+//!   (status, running volume and amount, finished transactions, totals, online/offline, quiet,
+//!   and what could not be decoded, with its bytes), and asking a pump what it holds (its state
+//!   and the filling it keeps, its totals counters).
 //! - [`simulator`]: several pumps sharing one line, answering the master as DART pumps do, so
 //!   the station side can be tested end to end over a pseudo-terminal (the `pump-sim` binary);
 //!   [`pty`] serves it on one.
@@ -25,5 +27,5 @@ pub mod pty;
 pub mod simulator;
 pub mod transport;
 
-pub use simulator::{ControlError, FlowRate, PumpSetup, PumpSimulator, amount_for};
+pub use simulator::{ControlError, FlowRate, HeldFilling, PumpSetup, PumpSimulator, amount_for};
 pub use transport::{LineSettings, Preset, PumpError, PumpEvent, PumpLine};

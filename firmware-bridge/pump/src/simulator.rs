@@ -14,6 +14,12 @@
 //! Prices sent while a filling is authorized or under way are kept and take effect when the
 //! filling ends: the price of a filling never changes under the customer's eyes.
 //!
+//! A pump keeps its last filling (status, volume, amount, nozzle, price) until the next RESET
+//! and answers CD1 "return filling information" with it, and keeps volume and money totals per
+//! nozzle, as a real pump does across a controller that was away. Two faults can be switched on
+//! for tests: line noise instead of a pump's next answer, and meters that move without a filling
+//! the controller saw.
+//!
 //! No I/O and no clock: every call takes `now`.
 
 use std::time::{Duration, Instant};
@@ -123,6 +129,22 @@ pub struct PumpSimulator {
 /// At most this many transactions go in one block; the rest wait for the next poll.
 const TRANSACTIONS_PER_BLOCK: usize = 8;
 
+/// What a pump set to `noise` answers instead: bytes ending in SF that form no block.
+const LINE_NOISE: [u8; 5] = [0x00, 0x13, 0x37, 0xA5, 0xFA];
+
+/// The last filling a pump holds, as it would report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldFilling {
+    /// The nozzle it was made with.
+    pub nozzle: u8,
+    /// Volume in centilitres.
+    pub volume: u64,
+    /// Amount in won.
+    pub amount: u64,
+    /// Unit price in won per litre.
+    pub price: u32,
+}
+
 impl PumpSimulator {
     /// Pumps as set up, idle (status RESET) with all nozzles hung up.
     ///
@@ -179,7 +201,12 @@ impl PumpSimulator {
                 .find(|pump| pump.address == frame.address())
                 && !pump.muted
             {
-                reply.extend(pump.handle_frame(now, frame.into_kind()));
+                let answer = pump.handle_frame(now, frame.into_kind());
+                if !answer.is_empty() && std::mem::take(&mut pump.noise_next) {
+                    reply.extend(LINE_NOISE);
+                } else {
+                    reply.extend(answer);
+                }
             }
         }
         reply
@@ -193,7 +220,9 @@ impl PumpSimulator {
     }
 
     /// Applies a control line: `lift PUMP NOZZLE`, `hang PUMP`, `mute PUMP`, `unmute PUMP`,
-    /// where PUMP is the address in hex (`50` or `0x50`).
+    /// `noise PUMP` (its next answer is lost in line noise) and `meter PUMP NOZZLE CENTILITRES`
+    /// (the nozzle's meters move by that much without a filling the controller sees), where
+    /// PUMP is the address in hex (`50` or `0x50`).
     ///
     /// # Errors
     /// A [`ControlError`] saying why the line was not applied.
@@ -214,6 +243,15 @@ impl PumpSimulator {
             ["hang", address] => self.hang(pump(address)?, now),
             ["mute", address] => self.set_muted(pump(address)?, true),
             ["unmute", address] => self.set_muted(pump(address)?, false),
+            ["noise", address] => {
+                self.pump_mut(pump(address)?)?.noise_next = true;
+                Ok(())
+            }
+            ["meter", address, nozzle, volume] => {
+                let nozzle = nozzle.parse().map_err(|_| bad_line())?;
+                let volume = volume.parse().map_err(|_| bad_line())?;
+                self.move_meters(pump(address)?, nozzle, volume)
+            }
             _ => Err(bad_line()),
         }
     }
@@ -273,6 +311,62 @@ impl PumpSimulator {
         Ok(())
     }
 
+    /// Moves the meters of `nozzle` by `volume` centilitres (and its money total by what that
+    /// volume costs at the nozzle's price) without a filling: fuel drawn in a way the controller
+    /// does not see, such as a meter test into a can.
+    ///
+    /// # Errors
+    /// A [`ControlError`] for an unknown pump or nozzle.
+    pub fn move_meters(
+        &mut self,
+        address: u8,
+        nozzle: u8,
+        volume: u64,
+    ) -> Result<(), ControlError> {
+        let pump = self.pump_mut(address)?;
+        let no_such_nozzle = ControlError::NoSuchNozzle {
+            pump: pump.address,
+            nozzle,
+        };
+        let price = NozzleNumber::new(nozzle)
+            .and_then(|number| pump.price_of(number))
+            .ok_or(no_such_nozzle.clone())?;
+        let (volume_total, amount_total) = pump
+            .totals
+            .get_mut(usize::from(nozzle).saturating_sub(1))
+            .ok_or(no_such_nozzle)?;
+        // Saturating: the volume comes from a control line, and no line may make this panic.
+        let amount = volume
+            .saturating_mul(u64::from(price.get()))
+            .saturating_add(50)
+            / 100;
+        *volume_total = volume_total.saturating_add(volume);
+        *amount_total = amount_total.saturating_add(amount);
+        Ok(())
+    }
+
+    /// The filling under way at the pump at `address`, or the last one, which it keeps until its
+    /// next RESET.
+    #[must_use]
+    pub fn held_filling(&self, address: PumpAddress) -> Option<HeldFilling> {
+        let pump = self.pumps.iter().find(|pump| pump.address == address)?;
+        pump.filling.map(|filling| HeldFilling {
+            nozzle: filling.nozzle.get(),
+            volume: filling.volume,
+            amount: filling.amount,
+            price: filling.price.get(),
+        })
+    }
+
+    /// The volume (centilitres) and money (won) totals of a nozzle of the pump at `address`.
+    #[must_use]
+    pub fn totals(&self, address: PumpAddress, nozzle: u8) -> Option<(u64, u64)> {
+        let pump = self.pumps.iter().find(|pump| pump.address == address)?;
+        pump.totals
+            .get(usize::from(nozzle).checked_sub(1)?)
+            .copied()
+    }
+
     /// The status of the pump at `address`, if there is one.
     #[must_use]
     pub fn status(&self, address: PumpAddress) -> Option<PumpStatus> {
@@ -314,6 +408,8 @@ struct SimulatedPump {
     /// A filling ended whose totals are reported at hang-up.
     totals_due: bool,
     muted: bool,
+    /// The next answer is replaced by line noise.
+    noise_next: bool,
     outbox: Vec<FromPump>,
     /// The data block sent and not yet ACKed: TX# and payload.
     unacked: Option<(TxSeq, Vec<u8>)>,
@@ -349,6 +445,7 @@ impl SimulatedPump {
             filling: None,
             totals_due: false,
             muted: false,
+            noise_next: false,
             outbox: Vec::new(),
             unacked: None,
             next_seq: TxSeq::INITIAL,
@@ -666,7 +763,7 @@ impl SimulatedPump {
             counter,
             total,
             meter_1: total,
-            meter_2: zero,
+            meter_2: Some(zero),
         });
     }
 
@@ -677,177 +774,4 @@ impl SimulatedPump {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use forecourt_protocols::dart::DartMaster;
-    use forecourt_protocols::dart::MasterConfig;
-    use forecourt_protocols::dart::MasterEvent;
-
-    const SECOND: Duration = Duration::from_secs(1);
-
-    fn pump(address: u8) -> PumpAddress {
-        PumpAddress::new(address).unwrap()
-    }
-
-    /// Runs master and simulator against each other for `duration` of fake time, in 10 ms steps.
-    fn run(
-        master: &mut DartMaster,
-        simulator: &mut PumpSimulator,
-        now: &mut Instant,
-        duration: Duration,
-    ) -> Vec<MasterEvent> {
-        let end = *now + duration;
-        let mut events = Vec::new();
-        while *now < end {
-            *now += Duration::from_millis(10);
-            // The master starts a new turn as soon as one ends: a few blocks per step.
-            for _ in 0..4 {
-                let Some(bytes) = master.poll_transmit(*now) else {
-                    break;
-                };
-                let answer = simulator.handle_input(*now, &bytes);
-                master.handle_input(*now, &answer);
-            }
-            master.handle_timeout(*now);
-            events.extend(std::iter::from_fn(|| master.poll_event()));
-        }
-        events
-    }
-
-    fn messages(events: &[MasterEvent]) -> Vec<FromPump> {
-        events
-            .iter()
-            .filter_map(|event| match event {
-                MasterEvent::Message { message, .. } => Some(message.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_preset_volume_filling_at_forty_litres_a_minute_stops_at_the_preset() {
-        let mut now = Instant::now();
-        let mut simulator =
-            PumpSimulator::new(PumpSimulator::demo_pumps(1, FlowRate::CAR_NOZZLE)).unwrap();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50)]));
-        master
-            .queue(
-                pump(0x50),
-                &[
-                    ToPump::PresetVolume(PumpVolume::new(1_000).unwrap()),
-                    ToPump::Command(PumpCommand::Authorize),
-                ],
-            )
-            .unwrap();
-        simulator.lift(0x50, 1, now).unwrap();
-        // 10 L at 40 L/min takes 15 s.
-        let events = run(&mut master, &mut simulator, &mut now, 14 * SECOND);
-        assert!(messages(&events).contains(&FromPump::Status(PumpStatus::Filling)));
-        assert_eq!(simulator.status(pump(0x50)), Some(PumpStatus::Filling));
-        let events = run(&mut master, &mut simulator, &mut now, 2 * SECOND);
-        let messages = messages(&events);
-        let tail = &messages[messages.len() - 2..];
-        assert_eq!(
-            tail,
-            [
-                FromPump::FilledVolumeAndAmount {
-                    volume: PumpVolume::new(1_000).unwrap(),
-                    amount: PumpAmount::new(16_890).unwrap(),
-                },
-                FromPump::Status(PumpStatus::MaxAmountOrVolumeReached),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_preset_amount_stops_at_the_amount_and_totals_come_at_hang_up() {
-        let mut now = Instant::now();
-        let mut simulator =
-            PumpSimulator::new(PumpSimulator::demo_pumps(1, FlowRate::CAR_NOZZLE)).unwrap();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50)]));
-        master
-            .queue(
-                pump(0x50),
-                &[
-                    ToPump::PresetAmount(PumpAmount::new(10_000).unwrap()),
-                    ToPump::Command(PumpCommand::Authorize),
-                ],
-            )
-            .unwrap();
-        simulator.apply_control("lift 50 2", now).unwrap();
-        run(&mut master, &mut simulator, &mut now, 20 * SECOND);
-        assert_eq!(
-            simulator.status(pump(0x50)),
-            Some(PumpStatus::MaxAmountOrVolumeReached)
-        );
-        simulator.apply_control("hang 0x50", now).unwrap();
-        let messages = messages(&run(&mut master, &mut simulator, &mut now, SECOND));
-        // 10 000 won at 1 589 won/L buys 6.29 L.
-        let volume_total = FromPump::TotalCounter {
-            counter: TotalCounter::NozzleVolume(NozzleNumber::new(2).unwrap()),
-            total: PumpTotal::new(629).unwrap(),
-            meter_1: PumpTotal::new(629).unwrap(),
-            meter_2: PumpTotal::new(0).unwrap(),
-        };
-        assert!(messages.contains(&volume_total), "{messages:?}");
-    }
-
-    #[test]
-    fn prices_sent_during_a_filling_take_effect_when_it_ends() {
-        let mut now = Instant::now();
-        let mut simulator =
-            PumpSimulator::new(PumpSimulator::demo_pumps(1, FlowRate::CAR_NOZZLE)).unwrap();
-        simulator.lift(0x50, 1, now).unwrap();
-        let command = |transactions: &[ToPump]| {
-            let payload = transaction::encode_to_pump(transactions).unwrap();
-            Frame::data(pump(0x50), TxSeq::new(1).unwrap(), payload)
-                .unwrap()
-                .encode()
-        };
-        simulator.handle_input(now, &command(&[ToPump::Command(PumpCommand::Authorize)]));
-        let new_prices: Vec<PumpPrice> = [1_700, 1_600, 1_800]
-            .into_iter()
-            .filter_map(PumpPrice::new)
-            .collect();
-        let price_block = Frame::data(
-            pump(0x50),
-            TxSeq::new(2).unwrap(),
-            transaction::encode_to_pump(&[ToPump::PriceUpdate(new_prices.clone())]).unwrap(),
-        )
-        .unwrap()
-        .encode();
-        simulator.handle_input(now, &price_block);
-        assert_eq!(simulator.pumps[0].prices[0].get(), 1_689, "deferred");
-        now += 3 * SECOND;
-        simulator.hang(0x50, now).unwrap();
-        let filling = simulator.pumps[0].filling.unwrap();
-        assert_eq!((filling.volume, filling.amount), (200, 3_378));
-        assert_eq!(simulator.pumps[0].prices, new_prices, "applied at the end");
-        // The same block sent again (our ACK was lost) is ACKed and not applied twice.
-        let ack = simulator.handle_input(now, &price_block);
-        assert_eq!(ack, Frame::ack(pump(0x50), TxSeq::new(2).unwrap()).encode());
-    }
-
-    #[test]
-    fn bad_control_lines_are_rejected() {
-        let now = Instant::now();
-        let mut simulator =
-            PumpSimulator::new(PumpSimulator::demo_pumps(2, FlowRate::CAR_NOZZLE)).unwrap();
-        assert!(matches!(
-            simulator.apply_control("lift 52 1", now),
-            Err(ControlError::UnknownPump { address: 0x52 })
-        ));
-        assert!(matches!(
-            simulator.apply_control("lift 51 4", now),
-            Err(ControlError::NoSuchNozzle { nozzle: 4, .. })
-        ));
-        assert!(matches!(
-            simulator.apply_control("hang 51", now),
-            Err(ControlError::NoNozzleOut { .. })
-        ));
-        assert!(matches!(
-            simulator.apply_control("pour 51", now),
-            Err(ControlError::BadLine { .. })
-        ));
-    }
-}
+mod tests;

@@ -7,6 +7,9 @@
 //! the trivial loop around it. What the pumps say is turned into [`PumpEvent`]s: the master
 //! reports transactions one by one, and this layer remembers the last volume, amount, nozzle and
 //! price of each pump so that the end of a filling comes out as one finished transaction.
+//! [`PumpLine::request_state`] and [`PumpLine::request_total`] ask a pump what it holds, for a
+//! station that was away; what the line could not decode comes out as
+//! [`PumpEvent::Undecodable`] with its bytes, to be counted and logged.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
@@ -67,6 +70,11 @@ pub enum PumpEvent {
     },
     /// The pump stopped answering.
     Offline {
+        /// The pump.
+        pump: PumpAddress,
+    },
+    /// The pump has nothing more to report: every question it took before has been answered.
+    Quiet {
         /// The pump.
         pump: PumpAddress,
     },
@@ -143,6 +151,19 @@ pub enum PumpEvent {
         pump: PumpAddress,
         /// Its code.
         code: u8,
+    },
+    /// Something on the line that could not be decoded: noise, a damaged block, or a
+    /// transaction this codec cannot read. Nothing else is done with it; it is reported so that
+    /// it is counted and logged, never dropped silently.
+    Undecodable {
+        /// The pump whose block held it; `None` for what formed no block.
+        pump: Option<PumpAddress>,
+        /// The stable code of what was wrong (`dart.bad_crc`, `dart.transaction_bad_length`…).
+        code: &'static str,
+        /// What was wrong, in words.
+        detail: String,
+        /// The bytes as they came off the line.
+        bytes: Vec<u8>,
     },
 }
 
@@ -281,6 +302,32 @@ impl PumpLine {
         self.send(pump, &[ToPump::PriceUpdate(prices)])
     }
 
+    /// Asks the pump for its status and for the filling it holds (DC1, then DC2 and DC3).
+    ///
+    /// # Errors
+    /// As [`PumpLine::send`].
+    pub fn request_state(&mut self, pump: PumpAddress) -> Result<CommandId, PumpError> {
+        self.send(
+            pump,
+            &[
+                ToPump::Command(PumpCommand::ReturnStatus),
+                ToPump::Command(PumpCommand::ReturnFillingInformation),
+            ],
+        )
+    }
+
+    /// Asks the pump for one total counter (CD101, answered with DC101 as [`PumpEvent::Total`]).
+    ///
+    /// # Errors
+    /// As [`PumpLine::send`].
+    pub fn request_total(
+        &mut self,
+        pump: PumpAddress,
+        counter: TotalCounter,
+    ) -> Result<CommandId, PumpError> {
+        self.send(pump, &[ToPump::RequestTotalCounter(counter)])
+    }
+
     /// Stops the pump's filling now.
     ///
     /// # Errors
@@ -365,6 +412,7 @@ impl PumpLine {
         let event = match event {
             MasterEvent::PumpOnline { pump } => PumpEvent::Online { pump },
             MasterEvent::PumpOffline { pump } => PumpEvent::Offline { pump },
+            MasterEvent::PumpQuiet { pump } => PumpEvent::Quiet { pump },
             MasterEvent::Message { pump, message } => {
                 if let Some(event) = self.take_message(pump, message) {
                     event
@@ -384,11 +432,22 @@ impl PumpLine {
                 command,
                 reason,
             },
-            // Line noise, late answers and transactions we cannot read are retried by the
-            // master or carry nothing the station acts on.
-            MasterEvent::UndecodableTransaction { .. }
-            | MasterEvent::LineError { .. }
-            | MasterEvent::UnexpectedFrame { .. } => return,
+            // What could not be read is retried by the master (a damaged answer) or carries
+            // nothing the station acts on; it is passed on to be counted and logged.
+            MasterEvent::UndecodableTransaction { pump, error, bytes } => PumpEvent::Undecodable {
+                pump: Some(pump),
+                code: error.code(),
+                detail: error.to_string(),
+                bytes,
+            },
+            MasterEvent::LineError { error, bytes } => PumpEvent::Undecodable {
+                pump: None,
+                code: error.code(),
+                detail: error.to_string(),
+                bytes,
+            },
+            // A late answer or one from the wrong pump was read and is otherwise ignored.
+            MasterEvent::UnexpectedFrame { .. } => return,
         };
         self.events.push_back(event);
     }

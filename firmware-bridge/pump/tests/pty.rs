@@ -311,6 +311,76 @@ fn a_pump_that_stops_answering_is_offline_then_online_again() {
 }
 
 #[test]
+fn line_noise_is_reported_with_its_bytes_and_the_line_keeps_working() {
+    let mut simulator = Simulator::start(1);
+    let mut line = simulator.line(&[pump(0x50)]);
+
+    simulator.control("noise 50");
+    let (at, code, bytes) = line
+        .wait_for(WAIT, |event| match event {
+            PumpEvent::Undecodable {
+                pump, code, bytes, ..
+            } => Some((*pump, *code, bytes.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((at, code), (None, "dart.garbage"));
+    assert_eq!(bytes, [0x00, 0x13, 0x37, 0xA5, 0xFA]);
+
+    // The master asked again and the pump answers as before.
+    simulator.control("lift 50 2");
+    assert_eq!(lifted_price(&mut line, pump(0x50)), 1_589);
+}
+
+#[test]
+fn the_filling_a_pump_holds_and_its_totals_are_read_back() {
+    let mut simulator = Simulator::start(1);
+    let mut line = simulator.line(&[pump(0x50)]);
+    simulator.control("lift 50 1");
+    line.authorize(pump(0x50), volume(300)).unwrap();
+    finished(&mut line, pump(0x50));
+    simulator.control("hang 50");
+    let counter = TotalCounter::NozzleVolume(nozzle(1).unwrap());
+    let at_hang_up = line
+        .wait_for(WAIT, |event| match event {
+            PumpEvent::Total {
+                counter: reported,
+                total,
+                ..
+            } if *reported == counter => Some(total.get()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(at_hang_up, 300);
+    simulator.control("meter 50 1 25");
+
+    // A station that was away asks what the pump holds.
+    line.request_state(pump(0x50)).unwrap();
+    line.request_total(pump(0x50), counter).unwrap();
+    let mut state = (None, None);
+    let total = line
+        .wait_for(WAIT, |event| match event {
+            PumpEvent::Filling { volume, amount, .. } => {
+                state.0 = Some((volume.get(), amount.get()));
+                None
+            }
+            PumpEvent::Nozzle { nozzle, price, .. } => {
+                state.1 = Some((*nozzle, price.get()));
+                None
+            }
+            PumpEvent::Total {
+                counter: reported,
+                total,
+                ..
+            } if *reported == counter => Some(total.get()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(state, (Some((300, 5_067)), Some((nozzle(1), 1_689))));
+    assert_eq!(total, 325, "the filling and the meter test");
+}
+
+#[test]
 fn a_port_that_cannot_be_opened_is_a_typed_error() {
     let config = MasterConfig::new(vec![pump(0x50)]);
     let error =

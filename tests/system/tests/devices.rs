@@ -148,13 +148,124 @@ fn a_sale_is_durable_while_the_paper_is_out_and_its_receipt_prints_when_paper_is
         status["printer"]["state"] == "ready" && status["waiting_receipts"] == 0
     });
 
-    // A reprint asked for at the counter comes out again.
-    station.cashier(&format!(
-        "sale reprint --sale {}",
-        sale["sale"].as_str().unwrap()
-    ));
+    assert_eq!(
+        marks(&printed),
+        Vec::<String>::new(),
+        "the original is not marked"
+    );
+
+    // A reprint asked for at the counter comes out again, marked as the sale's first reprint.
+    let sale_id = sale["sale"].as_str().unwrap();
+    station.cashier(&format!("sale reprint --sale {sale_id}"));
     let again = printer.next("receipt");
     assert!(printed_text(&again).contains(&receipt_no));
+    assert_eq!(marks(&again), ["*** 재발행 1 ***"]);
+
+    // Once the sale is canceled, its receipt says so: it proves no payment.
+    station.cashier(&format!(
+        "--manager park --manager-pin 9999 sale cancel --sale {sale_id} --reason wrong-pump"
+    ));
+    station.cashier(&format!("sale reprint --sale {sale_id}"));
+    let canceled = printer.next("receipt");
+    assert!(printed_text(&canceled).contains(&receipt_no));
+    assert_eq!(marks(&canceled), ["*** 취소 ***", "*** 재발행 2 ***"]);
+}
+
+/// The marks under a receipt's header (reprint, canceled, fallback copy).
+fn marks(receipt: &Value) -> Vec<String> {
+    receipt["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .filter(|l| l.starts_with("***"))
+        .collect()
+}
+
+/// Logs in to the runtime's API as `user` and posts `body` to `path`.
+fn pos_post(station: &Station, user: &str, pin: &str, path: &str, body: &Value) -> (u16, Value) {
+    let api = station.api.as_deref().unwrap();
+    let http = reqwest::blocking::Client::new();
+    let session: Value = http
+        .post(format!("http://{api}/api/session"))
+        .json(&json!({"user": user, "pin": pin}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let response = http
+        .post(format!("http://{api}{path}"))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .json(body)
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_receipt_that_cannot_print_is_set_aside_and_the_receipts_after_it_print() {
+    let printer = Simulator::start("printer-sim");
+    let mut station = Station::new("ST0001", free_port());
+    station.manager(&format!(
+        "price receive --version 1 --effective-at {} --item CD1001:경유:litre:1650 --item SN2001:Water:piece:1000",
+        instant_in_days(-1)
+    ));
+    station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
+    // A name stored by an older version, before names were checked: the printer cannot print it.
+    rusqlite::Connection::open(station.db())
+        .unwrap()
+        .execute(
+            "UPDATE products SET name = 'Café' WHERE product_id = 'SN2001'",
+            [],
+        )
+        .unwrap();
+    station.broker_args.extend([
+        "--printer".to_owned(),
+        printer.path.clone(),
+        "--business-number".to_owned(),
+        "123-45-67890".to_owned(),
+        "--address".to_owned(),
+        "Seoul".to_owned(),
+    ]);
+    station.start_runtime();
+    station.cashier("shift open --float 0");
+    let unprintable = station.cashier("sale settle --line product=SN2001,qty=1 --cash 1000");
+    let next = station.cashier("sale settle --line product=CD1001,litres=10 --cash 20000");
+
+    // The sale after it prints; the one that cannot is set aside where the manager sees it.
+    let printed = printer.next("receipt");
+    assert_eq!(printed["qr"], next["sale"], "{printed}");
+    station.wait_for("the receipt is set aside", |s| {
+        s.pos_get("park", "9999", "/api/status")["set_aside_receipts"] == 1
+    });
+    let set_aside = station.pos_get("park", "9999", "/api/receipts/set-aside");
+    assert_eq!(set_aside[0]["sale"], unprintable["sale"], "{set_aside}");
+    assert_eq!(set_aside[0]["receipt_no"], unprintable["receipt_no"]);
+    let why = set_aside[0]["last_error"].as_str().unwrap();
+    assert!(
+        why.contains("line 1 product name") && why.contains("U+00E9"),
+        "{why}"
+    );
+    assert_eq!(station.run("print list"), Value::Array(Vec::new()));
+
+    // The manager prints its fallback copy: '?' for what cannot be printed, and marked.
+    let job = set_aside[0]["job"].as_i64().unwrap();
+    let (status, body) = pos_post(
+        &station,
+        "park",
+        "9999",
+        &format!("/api/receipts/{job}/fallback"),
+        &json!({}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let fallback = printer.next("receipt");
+    assert_eq!(fallback["qr"], unprintable["sale"]);
+    assert_eq!(marks(&fallback), ["*** 대체 인쇄: ? = 인쇄 불가 문자 ***"]);
+    assert!(printed_text(&fallback).contains("Caf? x1"), "{fallback}");
+    station.wait_for("nothing set aside", |s| {
+        s.pos_get("park", "9999", "/api/status")["set_aside_receipts"] == 0
+    });
 }
 
 impl Simulator {

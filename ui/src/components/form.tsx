@@ -37,16 +37,32 @@ export function Form(props: FormProps) {
   );
 }
 
-export function Field(props: { label: string; children: ComponentChildren }) {
+/** A label over its control; with `error`, the message under it (its test id `<errorTestId>`). */
+export function Field(props: {
+  label: string;
+  children: ComponentChildren;
+  error?: string | null;
+  errorId?: string;
+  errorTestId?: string;
+}) {
+  const error = props.error ?? null;
   return (
-    <label class="field">
+    <label class={error === null ? "field" : "field invalid"}>
       <span>{props.label}</span>
       {props.children}
+      {error === null ? null : (
+        <span class="field-error" id={props.errorId} role="alert" data-testid={props.errorTestId}>
+          {error}
+        </span>
+      )}
     </label>
   );
 }
 
-/** A labelled text input bound to a string. */
+/**
+ * A labelled text input bound to a string. With `error`, the input is marked invalid and the
+ * message shows under it (test id `<testId>-error`).
+ */
 export function TextField(props: {
   label: string;
   testId: string;
@@ -57,14 +73,23 @@ export function TextField(props: {
   autoComplete?: string;
   autoFocus?: boolean;
   placeholder?: string;
+  maxLength?: number;
+  error?: string | null;
 }) {
-  const { label, testId, onValue, ...input } = props;
+  const { label, testId, onValue, error = null, ...input } = props;
   // Preact types an input's attributes per `type`; through a spread it cannot tell that these
   // few suit every type allowed here.
   const attributes = input as InputHTMLAttributes;
+  const errorId = `${testId}-error`;
   return (
-    <Field label={label}>
-      <input data-testid={testId} {...attributes} onInput={(e) => onValue(e.currentTarget.value)} />
+    <Field label={label} error={error} errorId={errorId} errorTestId={errorId}>
+      <input
+        data-testid={testId}
+        {...attributes}
+        aria-invalid={error === null ? undefined : true}
+        aria-describedby={error === null ? undefined : errorId}
+        onInput={(e) => onValue(e.currentTarget.value)}
+      />
     </Field>
   );
 }

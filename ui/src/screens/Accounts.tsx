@@ -1,7 +1,8 @@
-// Credit accounts: list, open one, see its movements and take a payment.
+// Credit accounts: list, open one, see its movements and take a payment (cash into the
+// receiver's open shift, or card with the terminal's approval number).
 
 import { useState } from "preact/hooks";
-import { api, type AccountDetail } from "../api";
+import { ApiError, api, type AccountDetail } from "../api";
 import { Form, SelectField, TextField } from "../components/form";
 import { Table } from "../components/Table";
 import { useApp } from "../context";
@@ -15,6 +16,9 @@ export function Accounts() {
   const [limit, setLimit] = useState("");
   const [amount, setAmount] = useState("");
   const [method, setMethod] = useState<"cash" | "card">("cash");
+  const [reference, setReference] = useState("");
+  /** Why the approval number was refused, shown on its field. */
+  const [referenceError, setReferenceError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
 
   const deps = [live?.revision, reloads, selected];
@@ -48,12 +52,40 @@ export function Accounts() {
       showProblem(t("pay.bad_tendered"));
       return;
     }
-    const result = await run(() => api.takePayment(selected, won, method));
-    if (result.ok) {
-      notify(t("accounts.payment_done"));
-      setAmount("");
-      setReloads((n) => n + 1);
+    const approval = reference.trim();
+    if (method === "card" && approval === "") {
+      setReferenceError(t("pay.need_reference"));
+      return;
     }
+    setReferenceError(null);
+    const payment = method === "card" ? { method, reference: approval } : { method };
+    // The runtime names the field of a refused approval number ("reference: …", "card
+    // reference: …"): that shows on the field, every other refusal in the banner.
+    const result = await run(() =>
+      api.takePayment(selected, won, payment).then(
+        () => null,
+        (error: unknown) => {
+          if (error instanceof ApiError && error.code === "invalid_input" && error.message.includes("reference")) {
+            return error.message;
+          }
+          throw error;
+        },
+      ),
+    );
+    if (!result.ok) return;
+    if (result.value !== null) {
+      setReferenceError(t("accounts.bad_reference", { reason: result.value }));
+      return;
+    }
+    notify(t("accounts.payment_done"));
+    setAmount("");
+    setReference("");
+    setReloads((n) => n + 1);
+  };
+
+  const chooseMethod = (value: string) => {
+    setMethod(value === "card" ? "card" : "cash");
+    setReferenceError(null);
   };
 
   return (
@@ -119,11 +151,25 @@ export function Accounts() {
               label={t("accounts.payment_method")}
               testId="payment-method"
               value={method}
-              onValue={(value) => setMethod(value === "card" ? "card" : "cash")}
+              onValue={chooseMethod}
             >
               <option value="cash">{t("pay.cash")}</option>
               <option value="card">{t("pay.card")}</option>
             </SelectField>
+            {method === "card" ? (
+              <TextField
+                label={t("pay.card_reference")}
+                testId="payment-reference"
+                autoComplete="off"
+                maxLength={64}
+                value={reference}
+                onValue={(value) => {
+                  setReference(value);
+                  if (value.trim() !== "") setReferenceError(null);
+                }}
+                error={referenceError}
+              />
+            ) : null}
           </Form>
           <Table columns={[t("common.time"), t("accounts.kind"), t("accounts.reference"), { num: t("common.amount") }]}>
             {detail.movements.map((m, index) => (

@@ -1,4 +1,4 @@
-// Always-visible bar: HQ connection, events waiting to be sent, printer state.
+// Always-visible bar: HQ connection, events waiting to be sent, printer state, receipts set aside.
 
 import type { LiveState } from "../api";
 import { useApp } from "../context";
@@ -25,6 +25,11 @@ export function StatusBar(props: { live: LiveState | null; connected: boolean })
         {t("status.printer")}: {t(`device.${printer}` as TextKey)}
         {live !== null && live.waiting_receipts > 0 ? ` (${live.waiting_receipts})` : ""}
       </span>
+      {live !== null && live.set_aside_receipts > 0 ? (
+        <span class="pill warn" data-testid="status-set-aside" data-count={live.set_aside_receipts}>
+          {t("status.set_aside")}: <strong>{live.set_aside_receipts}</strong>
+        </span>
+      ) : null}
       {props.connected ? null : <span class="pill warn">{t("status.live_lost")}</span>}
     </footer>
   );

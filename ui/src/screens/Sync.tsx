@@ -1,15 +1,33 @@
-// Sync with HQ and the station's devices, from the live state; dead letters for managers.
+// Sync with HQ and the station's devices, from the live state; for managers the receipts set
+// aside (with a fallback copy to print) and the dead letters.
 
-import { api, type DeviceState } from "../api";
+import { useState } from "preact/hooks";
+import { api, type DeviceState, type SetAsideReceipt } from "../api";
 import { Table } from "../components/Table";
 import { useApp } from "../context";
 import { formatTime } from "../format";
-import { useLoadOnce } from "../hooks";
+import { useBusy, useLoad, useLoadOnce } from "../hooks";
 import type { TextKey } from "../i18n";
 
 export function SyncScreen() {
-  const { t, live, timeZone } = useApp();
+  const { t, live, timeZone, run, notify } = useApp();
   const [deadLetters] = useLoadOnce(() => api.deadLetters(), []);
+  // Read again whenever the live count changes; a row whose fallback copy was queued here stays
+  // (marked so) although the station no longer lists it as set aside.
+  const [setAside] = useLoad(() => api.setAsideReceipts(), [] as SetAsideReceipt[], [live?.set_aside_receipts]);
+  const [queued, setQueued] = useState<SetAsideReceipt[]>([]);
+  const [busy, whileBusy] = useBusy();
+  const rows = [...queued.filter((q) => !setAside.some((r) => r.job === q.job)), ...setAside].sort((a, b) =>
+    (a.set_aside_at ?? "").localeCompare(b.set_aside_at ?? ""),
+  );
+
+  const printFallback = (receipt: SetAsideReceipt) =>
+    whileBusy(async () => {
+      const result = await run(() => api.printFallback(receipt.job));
+      if (!result.ok) return;
+      setQueued((before) => [...before.filter((q) => q.job !== receipt.job), receipt]);
+      notify(t("sync.fallback_done", { no: receiptLabel(receipt) }));
+    });
 
   const device = (label: TextKey, state: DeviceState | undefined, testId: string) => (
     <tr data-testid={testId} data-state={state?.state ?? "unknown"}>
@@ -52,6 +70,44 @@ export function SyncScreen() {
         </Table>
       </section>
       <section class="card">
+        <h2>{t("sync.set_aside")}</h2>
+        {rows.length === 0 ? <p class="muted">{t("common.empty")}</p> : null}
+        {rows.length === 0 ? null : (
+          <Table
+            testId="set-aside-receipts"
+            columns={[t("sync.set_aside_receipt"), t("sync.set_aside_at"), t("sync.set_aside_why"), ""]}
+          >
+            {rows.map((r) => {
+              const done = queued.some((q) => q.job === r.job);
+              return (
+                <tr key={r.job} data-testid="set-aside-row" data-job={r.job} data-state={done ? "queued" : "set_aside"}>
+                  <td class="mono">{receiptLabel(r)}</td>
+                  <td>{formatTime(r.set_aside_at, timeZone)}</td>
+                  <td>{r.last_error ?? ""}</td>
+                  <td class="actions">
+                    {done ? (
+                      <span class="pill ok" data-testid="fallback-queued">
+                        {t("sync.fallback_queued")}
+                      </span>
+                    ) : (
+                      <button
+                        type="button"
+                        data-testid="fallback-print"
+                        disabled={busy}
+                        aria-label={t("sync.fallback_label", { no: receiptLabel(r) })}
+                        onClick={() => void printFallback(r)}
+                      >
+                        {t("sync.fallback")}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
+        )}
+      </section>
+      <section class="card">
         <h2>{t("sync.dead_letters")}</h2>
         {deadLetters.length === 0 ? <p class="muted">{t("common.empty")}</p> : null}
         {deadLetters.length === 0 ? null : (
@@ -73,4 +129,9 @@ export function SyncScreen() {
       </section>
     </div>
   );
+}
+
+/** The receipt number, or the print job's when the sale cannot be read. */
+function receiptLabel(receipt: SetAsideReceipt): string {
+  return receipt.receipt_no ?? `#${receipt.job}`;
 }

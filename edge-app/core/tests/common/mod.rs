@@ -97,7 +97,7 @@ impl Fixture {
         };
         let mut station = Station::create(&dir.path().join("station.db"), setup, now).unwrap();
         let manager = station
-            .authenticate(&"park".parse().unwrap(), &"9999".parse().unwrap())
+            .authenticate(&"park".parse().unwrap(), &"9999".parse().unwrap(), now)
             .unwrap();
         let approval = manager.as_manager("setting up").unwrap();
         station
@@ -113,7 +113,7 @@ impl Fixture {
             )
             .unwrap();
         let cashier = station
-            .authenticate(&"kim".parse().unwrap(), &"1234".parse().unwrap())
+            .authenticate(&"kim".parse().unwrap(), &"1234".parse().unwrap(), now)
             .unwrap();
         station
             .receive_price_version(price_version(1, now, 1_650, 1_750), now)

@@ -30,7 +30,7 @@ pub async fn events(
         .or_else(|| bearer_token(&headers))
         .ok_or_else(ApiError::unauthenticated)?;
     state
-        .actor_of(token)
+        .actor_of(token, true)?
         .ok_or_else(ApiError::unauthenticated)?;
     let stream = WatchStream::new(state.live.subscribe()).map(|live| {
         let data = serde_json::to_string(&live).unwrap_or_else(|_| "{}".into());

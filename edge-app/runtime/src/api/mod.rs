@@ -9,13 +9,15 @@
 //! The routes are listed once, in [`ROUTES`], which also makes the OpenAPI document.
 
 mod events;
+mod guard;
 mod office;
 mod openapi;
 mod pos;
+mod sessions;
 
-use std::collections::HashMap;
 use std::path::Path as FilePath;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
@@ -27,20 +29,24 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use station_core::{Actor, ManagerApproval, Station, StationError};
+use station_core::{Actor, ManagerApproval, Pin, PinPurpose, Station, StationError, UserId};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::forecourt::{Forecourt, ForecourtError};
 use crate::live::Live;
 
+pub use guard::AllowedHosts;
 pub use openapi::openapi_document;
+pub use sessions::{MAX_SESSIONS, SessionPolicy};
+
+use sessions::Sessions;
 
 /// What the handlers share: the station (one connection, one writer at a time), the sessions,
 /// the live state and the forecourt.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     station: Arc<Mutex<Station>>,
-    sessions: Arc<Mutex<HashMap<String, Actor>>>,
+    sessions: Arc<Mutex<Sessions>>,
     live: Live,
     forecourt: Option<Forecourt>,
 }
@@ -50,10 +56,11 @@ impl ApiState {
         db: &FilePath,
         live: Live,
         forecourt: Option<Forecourt>,
+        policy: SessionPolicy,
     ) -> Result<ApiState, StationError> {
         Ok(ApiState {
             station: Arc::new(Mutex::new(Station::open(db)?)),
-            sessions: Arc::new(Mutex::new(HashMap::new())),
+            sessions: Arc::new(Mutex::new(Sessions::new(policy))),
             live,
             forecourt,
         })
@@ -63,30 +70,74 @@ impl ApiState {
         self.station.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Actor>> {
+    fn sessions(&self) -> MutexGuard<'_, Sessions> {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn actor_of(&self, token: &str) -> Option<Actor> {
-        self.sessions().get(token).cloned()
+    /// The actor of a live session whose user is still active with the same PIN; a session
+    /// that no longer counts is forgotten. A request of the user counts as use; one of the
+    /// page refreshing itself (`background`) does not.
+    fn actor_of(&self, token: &str, background: bool) -> Result<Option<Actor>, ApiError> {
+        let now = Instant::now();
+        let live = if background {
+            self.sessions().peek(token, now)
+        } else {
+            self.sessions().touch(token, now)
+        };
+        let Some(actor) = live else {
+            return Ok(None);
+        };
+        if self.station().session_still_valid(&actor)? {
+            Ok(Some(actor))
+        } else {
+            self.sessions().close(token);
+            Ok(None)
+        }
     }
 
-    /// Runs `work` on the station off the async workers: for anything that hashes a PIN, which
-    /// is deliberately slow.
-    async fn with_pin_hashing<T: Send + 'static>(
+    /// Runs `work` on the station off the async workers, holding the station's lock only for
+    /// it.
+    async fn call<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Station) -> Result<T, StationError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || work(&mut state.station()))
+        blocking(move || work(&mut state.station())).await
+    }
+
+    /// Checks a PIN in three steps, so the slow part holds no lock: the attempt is allowed and
+    /// counted (station locked), the hash is verified (nothing locked), the outcome is recorded
+    /// (station locked). A burst of guesses never stalls the counter.
+    async fn check_pin(
+        &self,
+        user: UserId,
+        pin: Pin,
+        purpose: PinPurpose,
+    ) -> Result<Actor, ApiError> {
+        let check = self
+            .call(move |station| station.begin_pin_check(&user, Timestamp::now()))
+            .await?;
+        let verdict = blocking(move || Ok(check.verify(&pin))).await?;
+        self.call(move |station| station.finish_pin_check(verdict, purpose, Timestamp::now()))
             .await
-            .map_err(|e| ApiError {
+    }
+}
+
+/// Runs blocking work on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StationError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a blocking task stopped");
+            ApiError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 code: "storage",
-                message: format!("the PIN check stopped: {e}"),
-            })?
-            .map_err(ApiError::from)
-    }
+                message: "the station could not finish the request".into(),
+            }
+        })?
+        .map_err(ApiError::from)
 }
 
 /// Who may call a route.
@@ -171,18 +222,24 @@ routes! {
     get "/api/accounts" Session office::accounts, "Credit accounts with their balances.";
     post "/api/accounts" Manager office::open_account, "Open a credit account." body r#"{"name":"Hanil Logistics","credit_limit_won":5000000}"#;
     get "/api/accounts/{account}" Session office::account, "A credit account with its movements.";
-    post "/api/accounts/{account}/payments" Session office::account_payment, "Take a payment towards an account's balance." body r#"{"amount_won":100000,"method":"cash"}"#;
+    post "/api/accounts/{account}/payments" Session office::account_payment, "Take a payment towards an account's balance: cash into the open shift, or card with its approval reference." body r#"{"amount_won":100000,"method":"card","reference":"APPROVAL-5521"}"#;
     get "/api/users" Manager office::users, "Cashiers and managers.";
     post "/api/users" Manager office::add_user, "Add a cashier or manager with a PIN." body r#"{"user":"lee","name":"Lee","role":"cashier","pin":"2468"}"#;
-    post "/api/users/{user}/pin" Manager office::set_pin, "Set a user's PIN." body r#"{"pin":"1357"}"#;
+    post "/api/users/{user}/pin" Manager office::set_pin, "Set a user's PIN; their sessions end." body r#"{"pin":"1357"}"#;
+    post "/api/users/{user}/active" Manager office::set_user_active, "Deactivate a user who left (their sessions end), or let them back in." body r#"{"active":false}"#;
+    post "/api/users/{user}/lockout/lift" Manager office::lift_lockout, "Lift a user's lockout after too many wrong PINs.";
+    get "/api/audit" Manager office::audit_log, "The audit log, newest first (?action=&before=&limit=, at most 1,000).";
     get "/api/status" Session office::status, "The live state: link to HQ, backlog, devices and pumps.";
     get "/api/dead-letters" Manager office::dead_letters, "Messages from HQ that could not be applied.";
+    get "/api/receipts/set-aside" Manager office::set_aside_receipts, "Receipts set aside because they cannot be printed, oldest first, with why.";
+    post "/api/receipts/{job}/fallback" Manager office::print_fallback_receipt, "Print a set-aside receipt with '?' for the characters the printer cannot print, marked as such.";
     get "/api/events" Session events::events, "Server-sent events: `live` with the live state at once and on every change (?token=).";
     get "/api/openapi.json" Public openapi, "This document.";
 }
 
-/// The API router, serving the UI's files from `ui_dir` when given.
-pub fn router(state: ApiState, ui_dir: Option<&FilePath>) -> Router {
+/// The API router, serving the UI's files from `ui_dir` when given, to requests of the
+/// station's own origin only.
+pub fn router(state: ApiState, ui_dir: Option<&FilePath>, hosts: AllowedHosts) -> Router {
     let mut router = Router::new();
     for (route, handler) in ROUTES.iter().zip(handlers()) {
         router = router.route(route.path, handler);
@@ -194,13 +251,17 @@ pub fn router(state: ApiState, ui_dir: Option<&FilePath>) -> Router {
             axum::routing::any(|| async { ApiError::not_found("no such API route") }),
         )
         .with_state(state);
-    match ui_dir {
+    let router = match ui_dir {
         // Unknown paths get the app itself, so a reload on any screen works.
         Some(dir) => router.fallback_service(
             ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html"))),
         ),
         None => router,
-    }
+    };
+    router.layer(axum::middleware::from_fn_with_state(
+        hosts,
+        guard::only_own_origin,
+    ))
 }
 
 async fn healthz() -> &'static str {
@@ -224,14 +285,23 @@ impl From<StationError> for ApiError {
         let status = match error.code() {
             "bad_credentials" => StatusCode::UNAUTHORIZED,
             "manager_required" => StatusCode::FORBIDDEN,
+            "pin_attempts_too_soon" => StatusCode::TOO_MANY_REQUESTS,
+            "user_locked_out" => StatusCode::LOCKED,
             code if code.starts_with("unknown_") => StatusCode::NOT_FOUND,
             _ if error.is_storage_fault() => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
+        // Storage detail goes to the log, never to a client.
+        let message = if error.is_storage_fault() {
+            tracing::error!(%error, "a storage fault");
+            "the station could not read or write its database".to_owned()
+        } else {
+            error.to_string()
+        };
         ApiError {
             status,
             code: error.code(),
-            message: error.to_string(),
+            message,
         }
     }
 }
@@ -342,8 +412,9 @@ impl FromRequestParts<ApiState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+        let background = parts.headers.contains_key(BACKGROUND_HEADER);
         let actor = state
-            .actor_of(token)
+            .actor_of(token, background)?
             .ok_or_else(ApiError::unauthenticated)?;
         Ok(Session {
             actor,
@@ -351,6 +422,10 @@ impl FromRequestParts<ApiState> for Session {
         })
     }
 }
+
+/// Marks a request the page makes by itself (a poll, a refresh on a live update), which does not
+/// keep its session alive.
+const BACKGROUND_HEADER: &str = "x-background";
 
 /// The token of an `Authorization: Bearer …` header.
 fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {

@@ -6,14 +6,14 @@ use axum::extract::{Path, State};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use station_core::{
-    AccountId, AccountPaymentMethod, Millilitres, NewOrder, NewUser, OrderId, Pin, ProductId, Role,
-    ShipmentId, TankNo, UserId, Won,
+    AccountId, AccountPaymentMethod, AuditAction, Millilitres, NewOrder, NewUser, OrderId, Pin,
+    PinHash, ProductId, Role, ShipmentId, TankNo, UserId, Won,
 };
 
 use super::pos::DayQuery;
-use super::{ApiError, ApiJson, ApiQuery, ApiResult, ApiState, Session, day_of, parse};
+use super::{ApiError, ApiJson, ApiQuery, ApiResult, ApiState, Session, blocking, day_of, parse};
 
 pub async fn station(State(state): State<ApiState>, _session: Session) -> ApiResult {
     let station = state.station();
@@ -276,6 +276,8 @@ pub enum MethodBody {
 pub struct AccountPaymentBody {
     amount_won: i64,
     method: MethodBody,
+    /// The card terminal's approval reference: a card payment needs one.
+    reference: Option<String>,
 }
 
 pub async fn account_payment(
@@ -285,9 +287,19 @@ pub async fn account_payment(
     ApiJson(body): ApiJson<AccountPaymentBody>,
 ) -> ApiResult {
     let account: AccountId = parse("account", &account)?;
-    let method = match body.method {
-        MethodBody::Cash => AccountPaymentMethod::Cash,
-        MethodBody::Card => AccountPaymentMethod::Card,
+    let method = match (body.method, body.reference) {
+        (MethodBody::Cash, None) => AccountPaymentMethod::Cash,
+        (MethodBody::Cash, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "reference: only a card payment carries one",
+            ));
+        }
+        (MethodBody::Card, Some(reference)) => AccountPaymentMethod::Card { reference },
+        (MethodBody::Card, None) => {
+            return Err(ApiError::bad_request(
+                "reference: a card payment needs the terminal's approval reference",
+            ));
+        }
     };
     state.station().receive_account_payment(
         &session.actor,
@@ -301,7 +313,7 @@ pub async fn account_payment(
 
 pub async fn users(State(state): State<ApiState>, session: Session) -> ApiResult {
     session.as_manager("seeing the users")?;
-    Ok(Json(station_json::users(&state.station().users()?)))
+    users_json(&state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -324,13 +336,27 @@ pub async fn add_user(
         role: parse::<Role>("role", &body.role)?,
         pin: parse::<Pin>("pin", &body.pin)?,
     };
-    let users = state
-        .with_pin_hashing(move |station| {
-            station.add_user(&approval, user, Timestamp::now())?;
-            station.users()
-        })
+    // Hashing is slow on purpose: done before the station is locked.
+    let pin = user.pin.clone();
+    let hash = blocking(move || PinHash::of(&pin)).await?;
+    state
+        .call(move |station| station.add_user_with_hash(&approval, user, hash, Timestamp::now()))
         .await?;
-    Ok(Json(station_json::users(&users)))
+    users_json(&state)
+}
+
+/// The users, with whether each is locked out.
+fn users_json(state: &ApiState) -> ApiResult {
+    let station = state.station();
+    let locked = station.locked_out_users()?;
+    let mut users = station_json::users(&station.users()?);
+    if let Some(list) = users.as_array_mut() {
+        for user in list {
+            let id = user["user"].as_str().unwrap_or_default().to_owned();
+            user["locked_out"] = Value::Bool(locked.contains(&id));
+        }
+    }
+    Ok(Json(users))
 }
 
 #[derive(Debug, Deserialize)]
@@ -347,14 +373,94 @@ pub async fn set_pin(
     let approval = session.as_manager("setting a PIN")?;
     let user: UserId = parse("user", &user)?;
     let pin: Pin = parse("pin", &body.pin)?;
+    let hash = blocking(move || PinHash::of(&pin)).await?;
+    let changed = user.clone();
     state
-        .with_pin_hashing(move |station| station.set_pin(&approval, &user, &pin, Timestamp::now()))
+        .call(move |station| station.set_pin_hash(&approval, &changed, hash, Timestamp::now()))
         .await?;
+    state.sessions().close_all_of(&user);
     Ok(Json(json!({})))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ActiveBody {
+    active: bool,
+}
+
+pub async fn set_user_active(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(user): Path<String>,
+    ApiJson(body): ApiJson<ActiveBody>,
+) -> ApiResult {
+    let approval = session.as_manager("deactivating a user")?;
+    let user: UserId = parse("user", &user)?;
+    state
+        .station()
+        .set_user_active(&approval, &user, body.active, Timestamp::now())?;
+    if !body.active {
+        state.sessions().close_all_of(&user);
+    }
+    users_json(&state)
+}
+
+pub async fn lift_lockout(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(user): Path<String>,
+) -> ApiResult {
+    let approval = session.as_manager("lifting a lockout")?;
+    let user: UserId = parse("user", &user)?;
+    state
+        .station()
+        .lift_lockout(&approval, &user, Timestamp::now())?;
+    users_json(&state)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    action: Option<String>,
+    before: Option<i64>,
+    limit: Option<usize>,
+}
+
+pub async fn audit_log(
+    State(state): State<ApiState>,
+    session: Session,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult {
+    session.as_manager("reading the audit log")?;
+    let action = query
+        .action
+        .as_deref()
+        .map(|a| parse::<AuditAction>("action", a))
+        .transpose()?;
+    let entries = state
+        .station()
+        .audit_log(action, query.before, query.limit.unwrap_or(100))?;
+    Ok(Json(
+        entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "entry": e.entry_no,
+                    "at": e.at.to_string(),
+                    "action": e.action.as_str(),
+                    "actor": e.actor,
+                    "approved_by": e.approved_by,
+                    "subject": e.subject,
+                    "detail": e.detail,
+                })
+            })
+            .collect(),
+    ))
+}
+
 pub async fn status(State(state): State<ApiState>, _session: Session) -> ApiResult {
-    Ok(Json(json!(state.live.snapshot())))
+    let mut value = json!(state.live.snapshot());
+    // Receipts set aside are a record of the station, read where they are kept.
+    value["set_aside_receipts"] = json!(state.station().set_aside_print_job_count()?);
+    Ok(Json(value))
 }
 
 pub async fn dead_letters(State(state): State<ApiState>, session: Session) -> ApiResult {
@@ -363,4 +469,42 @@ pub async fn dead_letters(State(state): State<ApiState>, session: Session) -> Ap
     Ok(Json(
         letters.iter().map(station_json::dead_letter).collect(),
     ))
+}
+
+/// A print job as the manager sees it: the sale's receipt number, why it cannot be printed.
+fn print_job_view(job: &station_core::PrintJob, receipt_no: Option<String>) -> Value {
+    let mut value = station_json::print_job(job);
+    value["receipt_no"] = json!(receipt_no);
+    value["reprint_no"] = json!(job.reprint_no);
+    value["receipt_failures"] = json!(job.receipt_failures);
+    value["set_aside_at"] = json!(job.set_aside_at.map(|at| at.to_string()));
+    value["fallback_by"] = json!(job.fallback_by.as_ref().map(UserId::as_str));
+    value
+}
+
+pub async fn set_aside_receipts(State(state): State<ApiState>, session: Session) -> ApiResult {
+    session.as_manager("seeing the receipts set aside")?;
+    let station = state.station();
+    let jobs = station.set_aside_print_jobs(1_000)?;
+    Ok(Json(
+        jobs.iter()
+            .map(|job| {
+                let receipt_no = station.sale(job.sale).ok().map(|sale| sale.receipt_no);
+                print_job_view(job, receipt_no)
+            })
+            .collect(),
+    ))
+}
+
+pub async fn print_fallback_receipt(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(job): Path<String>,
+) -> ApiResult {
+    let job: i64 = parse("job", &job)?;
+    let approval = session.as_manager("printing a fallback receipt")?;
+    let mut station = state.station();
+    let job = station.request_fallback_print(&approval, job, Timestamp::now())?;
+    let receipt_no = station.sale(job.sale).ok().map(|sale| sale.receipt_no);
+    Ok(Json(print_job_view(&job, receipt_no)))
 }

@@ -1,15 +1,16 @@
 //! The cashier's side: sessions, the shift, sales and their cancellation, the pumps and their
 //! fuelings.
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use jiff::Timestamp;
-use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use station_core::{
-    AccountId, FuelingId, LinePricing, Measure, Millilitres, PaymentRequest, Pin, ProductId,
-    SaleId, SaleLineRequest, SaleRequest, TankNo, UserId, Won,
+    AccountId, FuelingId, LinePricing, Measure, Millilitres, PaymentRequest, Pin, PinPurpose,
+    ProductId, SaleId, SaleLineRequest, SaleRequest, TankNo, UserId, Won,
 };
 
 use super::{ApiError, ApiJson, ApiQuery, ApiResult, ApiState, Session, day_of, parse};
@@ -27,14 +28,9 @@ pub async fn login(
 ) -> ApiResult {
     let user: UserId = parse("user", &request.user)?;
     let pin: Pin = parse("pin", &request.pin)?;
-    let actor = state
-        .with_pin_hashing(move |station| station.authenticate(&user, &pin))
-        .await?;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let actor = state.check_pin(user, pin, PinPurpose::Login).await?;
     let mut answer = user_json(&state, &actor)?;
-    state.sessions().insert(token.clone(), actor);
+    let token = state.sessions().open(actor, Instant::now());
     answer["token"] = Value::String(token);
     Ok(Json(answer))
 }
@@ -55,7 +51,7 @@ pub async fn whoami(State(state): State<ApiState>, session: Session) -> ApiResul
 }
 
 pub async fn logout(State(state): State<ApiState>, session: Session) -> ApiResult {
-    state.sessions().remove(&session.token);
+    state.sessions().close(&session.token);
     Ok(Json(json!({})))
 }
 
@@ -224,11 +220,11 @@ pub async fn cancel_sale(
         (Some(manager), Some(pin)) if !manager.is_empty() => {
             let manager: UserId = parse("manager", manager)?;
             let pin: Pin = parse("manager_pin", pin)?;
+            const ACTION: &str = "canceling a sale";
             state
-                .with_pin_hashing(move |station| {
-                    station.approve_as_manager(&manager, &pin, "canceling a sale")
-                })
+                .check_pin(manager, pin, PinPurpose::Approval(ACTION))
                 .await?
+                .as_manager(ACTION)?
         }
         _ => session.as_manager("canceling a sale")?,
     };

@@ -20,9 +20,31 @@ use station_runtime::app::{self, Settings};
 /// Simulated pumps 50 and 51 (three nozzles each) on the slave end of a pty.
 pub struct Pumps {
     pub simulator: Arc<Mutex<PumpSimulator>>,
+    /// The line's path: a link to the pty in use, so a line plugged back is at the same path.
     pub path: String,
+    line: Mutex<PumpPty>,
+    _dir: tempfile::TempDir,
+}
+
+/// One pty pair served by the simulator, until unplugged.
+struct PumpPty {
     running: Arc<AtomicBool>,
-    _slave: TTYPort,
+    slave: TTYPort,
+}
+
+impl PumpPty {
+    fn serve(simulator: &Arc<Mutex<PumpSimulator>>) -> PumpPty {
+        let (mut master, slave) = TTYPort::pair().unwrap();
+        master.set_timeout(Duration::from_millis(20)).unwrap();
+        let running = Arc::new(AtomicBool::new(true));
+        let serving = (simulator.clone(), running.clone());
+        std::thread::spawn(move || {
+            let (simulator, running) = serving;
+            // The loop ends when the test unplugs the line (or drops it); the master end closes.
+            let _ = pump_controller::pty::serve(&mut master, &simulator, &running);
+        });
+        PumpPty { running, slave }
+    }
 }
 
 impl Pumps {
@@ -32,27 +54,36 @@ impl Pumps {
         let simulator = Arc::new(Mutex::new(
             PumpSimulator::new(PumpSimulator::demo_pumps(2, flow)).unwrap(),
         ));
-        let (mut master, slave) = TTYPort::pair().unwrap();
-        let path = slave.name().unwrap();
-        master.set_timeout(Duration::from_millis(20)).unwrap();
-        let running = Arc::new(AtomicBool::new(true));
-        let serving = (simulator.clone(), running.clone());
-        std::thread::spawn(move || {
-            let (simulator, running) = serving;
-            // The loop ends when the test unplugs the line (or drops it); the master end closes.
-            let _ = pump_controller::pty::serve(&mut master, &simulator, &running);
-        });
+        let line = PumpPty::serve(&simulator);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pump-line");
+        std::os::unix::fs::symlink(line.slave.name().unwrap(), &path).unwrap();
         Pumps {
             simulator,
-            path,
-            running,
-            _slave: slave,
+            path: path.to_str().unwrap().to_owned(),
+            line: Mutex::new(line),
+            _dir: dir,
         }
     }
 
     /// Pulls the line's plug: the simulator's end of the pty closes and nothing answers.
     pub fn unplug(&self) {
-        self.running.store(false, Ordering::Relaxed);
+        self.line
+            .lock()
+            .unwrap()
+            .running
+            .store(false, Ordering::Relaxed);
+    }
+
+    /// Plugs the line back in: a new pty, at the same path; the pumps are as they were.
+    pub fn plug(&self) {
+        let mut line = self.line.lock().unwrap();
+        line.running.store(false, Ordering::Relaxed);
+        let new = PumpPty::serve(&self.simulator);
+        let link = format!("{}.new", self.path);
+        std::os::unix::fs::symlink(new.slave.name().unwrap(), &link).unwrap();
+        std::fs::rename(&link, &self.path).unwrap();
+        *line = new;
     }
 
     /// A control line, as `pump-sim` takes them: `lift 50 1`, `hang 50`.
@@ -78,7 +109,14 @@ pub struct Api {
     pub db: std::path::PathBuf,
     runtime: Option<app::Runtime>,
     tokio: tokio::runtime::Runtime,
+    settings: Settings,
     _dir: tempfile::TempDir,
+}
+
+/// The TLS provider of the tests' HTTPS clients (ring, as the runtime's own): needed before any
+/// client is built, since the tests' `reqwest` speaks HTTPS.
+pub fn use_ring_for_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The station's (Seoul's) date `days` after today, as the API writes dates: the runtime reads
@@ -118,6 +156,7 @@ pub fn create_station(db: &std::path::Path) {
             &"park".parse().unwrap(),
             &"9999".parse().unwrap(),
             "setting up",
+            now,
         )
         .unwrap();
     station
@@ -179,10 +218,16 @@ pub fn settings(db: &std::path::Path) -> Settings {
         address: String::new(),
         gauge: None,
         gauge_poll_ms: 60_000,
+        gauge_volume_unit: None,
         pump_line: None,
         nozzles: Vec::new(),
         api: "127.0.0.1:0".parse().unwrap(),
         allow_lan: false,
+        tls_cert: None,
+        tls_key: None,
+        lan_names: Vec::new(),
+        session_idle_secs: 30 * 60,
+        session_max_age_secs: 12 * 60 * 60,
         ui_dir: None,
         resend_after_secs: 3,
         poll_ms: 50,
@@ -207,6 +252,7 @@ impl Api {
     }
 
     pub fn start_with(adjust: impl FnOnce(&mut Settings)) -> Api {
+        use_ring_for_tls();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("station.db");
         create_station(&db);
@@ -216,15 +262,34 @@ impl Api {
             .enable_all()
             .build()
             .unwrap();
-        let runtime = tokio.block_on(app::start(settings)).unwrap();
+        let runtime = tokio.block_on(app::start(settings.clone())).unwrap();
         Api {
             base: format!("http://{}", runtime.api),
             client: Client::new(),
             db,
             runtime: Some(runtime),
             tokio,
+            settings,
             _dir: dir,
         }
+    }
+
+    /// Stops the runtime, as a station PC shutting down would; the station file stays.
+    pub fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            let _ = self.tokio.block_on(runtime.shutdown());
+        }
+    }
+
+    /// Starts the runtime again on the same station file (a new API port; log in again).
+    pub fn start_again(&mut self) {
+        self.stop();
+        let runtime = self
+            .tokio
+            .block_on(app::start(self.settings.clone()))
+            .unwrap();
+        self.base = format!("http://{}", runtime.api);
+        self.runtime = Some(runtime);
     }
 
     pub fn call(
@@ -300,4 +365,100 @@ pub fn pump<'a>(pumps: &'a Value, address: &str) -> &'a Value {
         .as_array()
         .and_then(|list| list.iter().find(|p| p["pump"] == address))
         .unwrap_or(&Value::Null)
+}
+
+/// The receipt printer simulator on a real pseudo-terminal, served in-process: what it printed
+/// comes back as its JSON event lines, decoded from the bytes the runtime sent.
+pub struct Printer {
+    pub path: String,
+    events: std::sync::mpsc::Receiver<Value>,
+    control: std::io::PipeWriter,
+}
+
+/// Writes the simulator's event lines into a channel, one JSON value per line.
+struct EventLines {
+    sender: std::sync::mpsc::Sender<Value>,
+    line: Vec<u8>,
+}
+
+impl std::io::Write for EventLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for &byte in bytes {
+            if byte == b'\n' {
+                let event = serde_json::from_slice(&self.line).unwrap();
+                self.line.clear();
+                // The test may be done listening; the simulator runs on until its control closes.
+                let _ = self.sender.send(event);
+            } else {
+                self.line.push(byte);
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Printer {
+    pub fn start() -> Printer {
+        let (control_in, control) = std::io::pipe().unwrap();
+        let (sender, events) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let lines = EventLines {
+                sender,
+                line: Vec::new(),
+            };
+            receipt_printer::simulator::run_on_pty(std::io::BufReader::new(control_in), lines)
+                .unwrap();
+        });
+        let ready = events.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(ready["event"], "ready", "{ready}");
+        Printer {
+            path: ready["path"].as_str().unwrap().to_owned(),
+            events,
+            control,
+        }
+    }
+
+    /// A control line (`paper-out on`, `cover-open off`), once the simulator applied it.
+    pub fn control(&mut self, line: &str) {
+        use std::io::Write;
+        writeln!(self.control, "{line}").unwrap();
+        let state = self.next_event();
+        assert_eq!(state["event"], "state", "{state}");
+    }
+
+    /// The next receipt printed, as its text lines and QR payload; a job sent while the printer
+    /// could not print (`discarded`) or a byte stream it could not read (`error`) fails the test.
+    pub fn next_receipt(&self) -> (Vec<String>, String) {
+        let event = self.next_event();
+        assert_eq!(event["event"], "receipt", "{event}");
+        let lines = event["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|line| line.as_str().unwrap().to_owned())
+            .collect();
+        (lines, event["qr"].as_str().unwrap_or_default().to_owned())
+    }
+
+    fn next_event(&self) -> Value {
+        self.events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the printer simulator reported nothing within 10 s")
+    }
+}
+
+impl Api {
+    /// With the receipt printer on its serial line, and a receipt header.
+    pub fn with_printer(printer: &Printer) -> Api {
+        let path = printer.path.clone();
+        Api::start_with(move |s| {
+            s.printer = Some(path);
+            s.business_number = "123-45-67890".into();
+            s.address = "서울특별시 강남구 테헤란로 1".into();
+        })
+    }
 }

@@ -328,6 +328,8 @@ pub struct FrameDecoder {
     /// How far `pending` has been searched for a terminating SF.
     searched: usize,
     discarded: u64,
+    /// What the last block or error returned cost: noise skipped, or the bytes of the error.
+    rejected: Vec<u8>,
 }
 
 impl FrameDecoder {
@@ -348,6 +350,14 @@ impl FrameDecoder {
         self.discarded
     }
 
+    /// The bytes thrown away on the way to what [`FrameDecoder::next_frame`] returned last:
+    /// the noise skipped before a block, or every byte of a block it could not read, as they
+    /// came off the line (DLE stuffing included). Empty when nothing was thrown away.
+    #[must_use]
+    pub fn rejected(&self) -> &[u8] {
+        &self.rejected
+    }
+
     /// Forgets any partial block, for instance when the line was reopened.
     pub fn clear(&mut self) {
         self.pending.clear();
@@ -362,12 +372,13 @@ impl FrameDecoder {
             if self.pending.len() > MAX_PENDING {
                 let discarded = self.pending.len();
                 self.count_discarded(discarded);
+                self.rejected = std::mem::take(&mut self.pending);
                 self.clear();
                 return Some(Err(FrameError::Garbage { discarded }));
             }
             return None;
         };
-        let block: Vec<u8> = self.pending.drain(..=end).collect();
+        let mut block: Vec<u8> = self.pending.drain(..=end).collect();
         self.searched = 0;
         let raw = block.get(..end).unwrap_or_default();
         let (skipped, result) = parse_block(raw);
@@ -376,6 +387,8 @@ impl FrameDecoder {
             Err(_) => block.len(),
         };
         self.count_discarded(discarded);
+        block.truncate(discarded);
+        self.rejected = block;
         Some(result)
     }
 
@@ -628,6 +641,40 @@ mod tests {
 
         let poll = [0x13, 0x37, 0x50, 0x20, 0xFA];
         assert_eq!(decode_bytes(&poll), [Ok(Frame::poll(pump(0x50)))]);
+    }
+
+    /// What the decoder threw away is kept for the caller to log: the noise before a block, or
+    /// every byte of a block it could not read.
+    #[test]
+    fn keeps_the_bytes_it_throws_away() {
+        let frame = Frame::data(pump(0x51), seq(6), vec![0x01, 0x01, 0x06]).unwrap();
+        let noise = [0x00, 0xFF, 0x51, 0x33, 0x7F];
+        let junk = [0x01, 0x02, 0xFA];
+        let wire = [
+            &noise[..],
+            &frame.encode(),
+            &junk,
+            &Frame::poll(pump(0x50)).encode(),
+        ]
+        .concat();
+        let mut decoder = FrameDecoder::new();
+        decoder.push(&wire);
+        assert_eq!(decoder.next_frame(), Some(Ok(frame)));
+        assert_eq!(decoder.rejected(), noise);
+        assert_eq!(
+            decoder.next_frame(),
+            Some(Err(FrameError::Garbage { discarded: 3 }))
+        );
+        assert_eq!(decoder.rejected(), junk);
+        assert_eq!(decoder.next_frame(), Some(Ok(Frame::poll(pump(0x50)))));
+        assert_eq!(decoder.rejected(), [0u8; 0]);
+
+        decoder.push(&[0x00; 600]);
+        assert_eq!(
+            decoder.next_frame(),
+            Some(Err(FrameError::Garbage { discarded: 600 }))
+        );
+        assert_eq!(decoder.rejected(), [0x00; 600]);
     }
 
     #[test]

@@ -94,6 +94,12 @@ pub enum MasterEvent {
         /// The pump.
         pump: PumpAddress,
     },
+    /// The pump answered a POLL with EOT after it had sent data (or for the first time): it has
+    /// nothing more to report, so every question it took before has been answered.
+    PumpQuiet {
+        /// The pump.
+        pump: PumpAddress,
+    },
     /// The pump reported something.
     Message {
         /// The pump.
@@ -108,6 +114,9 @@ pub enum MasterEvent {
         pump: PumpAddress,
         /// What was wrong.
         error: TransactionError,
+        /// The transaction as received (`TRANS LNG DATA…`), or the whole payload when it could
+        /// not even be cut into transactions, for the log.
+        bytes: Vec<u8>,
     },
     /// The pump acknowledged a command.
     CommandDelivered {
@@ -126,10 +135,13 @@ pub enum MasterEvent {
         /// Why.
         reason: CommandFailure,
     },
-    /// Bytes on the line that did not form a block.
+    /// Bytes on the line that did not form a block: a damaged block, or noise (also the noise
+    /// skipped before a good block, reported before it as [`FrameError::Garbage`]).
     LineError {
         /// What was wrong.
         error: FrameError,
+        /// The bytes thrown away, as they came off the line, for the log.
+        bytes: Vec<u8>,
     },
     /// A well-formed block that does not fit the conversation: a late answer, an answer from
     /// the wrong pump, or a reply of the wrong kind. It is otherwise ignored.
@@ -185,6 +197,8 @@ struct PumpState {
     /// TX# of the last data block we accepted from this pump, to spot a resent block whose ACK
     /// was lost.
     last_received: Option<TxSeq>,
+    /// It answered its last POLL with EOT: nothing left to report.
+    quiet: bool,
     commands: VecDeque<QueuedCommand>,
 }
 
@@ -229,6 +243,7 @@ impl DartMaster {
                 link: Link::Unknown,
                 next_seq: TxSeq::INITIAL,
                 last_received: None,
+                quiet: false,
                 commands: VecDeque::new(),
             })
             .collect();
@@ -277,11 +292,23 @@ impl DartMaster {
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.decoder.push(bytes);
         while let Some(result) = self.decoder.next_frame() {
+            let bytes = self.decoder.rejected().to_vec();
             match result {
-                Ok(frame) => self.handle_frame(now, frame),
+                Ok(frame) => {
+                    if !bytes.is_empty() {
+                        let error = FrameError::Garbage {
+                            discarded: bytes.len(),
+                        };
+                        self.events
+                            .push_back(MasterEvent::LineError { error, bytes });
+                    }
+                    self.handle_frame(now, frame);
+                }
                 // A damaged answer is not answered: the deadline passes and the block is sent
                 // again, which is exactly what a NAK would have achieved.
-                Err(error) => self.events.push_back(MasterEvent::LineError { error }),
+                Err(error) => self
+                    .events
+                    .push_back(MasterEvent::LineError { error, bytes }),
             }
         }
     }
@@ -383,12 +410,23 @@ impl DartMaster {
             return;
         }
         match (request, frame.kind()) {
-            (Request::Poll, FrameKind::Eot(_)) => self.finish(index, true),
+            (Request::Poll, FrameKind::Eot(_)) => {
+                self.finish(index, true);
+                if let Some(state) = self.pumps.get_mut(index)
+                    && !state.quiet
+                {
+                    state.quiet = true;
+                    self.events.push_back(MasterEvent::PumpQuiet { pump });
+                }
+            }
             (Request::Poll, FrameKind::Data { .. }) => {
                 let FrameKind::Data { seq, payload } = frame.into_kind() else {
                     return;
                 };
                 self.mark_online(index);
+                if let Some(state) = self.pumps.get_mut(index) {
+                    state.quiet = false;
+                }
                 self.accept_data(index, seq, &payload);
                 self.finish(index, true);
             }
@@ -431,13 +469,19 @@ impl DartMaster {
                     self.events
                         .push_back(match transaction::decode_from_pump(raw) {
                             Ok(message) => MasterEvent::Message { pump, message },
-                            Err(error) => MasterEvent::UndecodableTransaction { pump, error },
+                            Err(error) => MasterEvent::UndecodableTransaction {
+                                pump,
+                                error,
+                                bytes: raw.to_bytes(),
+                            },
                         });
                 }
             }
-            Err(error) => self
-                .events
-                .push_back(MasterEvent::UndecodableTransaction { pump, error }),
+            Err(error) => self.events.push_back(MasterEvent::UndecodableTransaction {
+                pump,
+                error,
+                bytes: payload.to_vec(),
+            }),
         }
     }
 
@@ -474,6 +518,7 @@ impl DartMaster {
             && state.link != Link::Offline
         {
             state.link = Link::Offline;
+            state.quiet = false;
             let pump = state.address;
             self.events.push_back(MasterEvent::PumpOffline { pump });
         }
@@ -499,394 +544,4 @@ impl DartMaster {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dart::transaction::{PumpCommand, PumpStatus, encode_from_pump};
-
-    const MS: Duration = Duration::from_millis(1);
-
-    fn pump(address: u8) -> PumpAddress {
-        PumpAddress::new(address).unwrap()
-    }
-
-    fn seq(value: u8) -> TxSeq {
-        TxSeq::new(value).unwrap()
-    }
-
-    fn events(master: &mut DartMaster) -> Vec<MasterEvent> {
-        std::iter::from_fn(|| master.poll_event()).collect()
-    }
-
-    fn decode(bytes: &[u8]) -> Frame {
-        let mut decoder = FrameDecoder::new();
-        decoder.push(bytes);
-        decoder.next_frame().unwrap().unwrap()
-    }
-
-    fn data_from(address: u8, tx: u8, messages: &[FromPump]) -> Vec<u8> {
-        Frame::data(pump(address), seq(tx), encode_from_pump(messages).unwrap())
-            .unwrap()
-            .encode()
-    }
-
-    /// A pump in the test, answering the master as the line specification says a pump does.
-    struct FakePump {
-        address: PumpAddress,
-        /// What it says to the next POLL.
-        outbox: Vec<FromPump>,
-        next_seq: TxSeq,
-        received: Vec<ToPump>,
-        /// Answer the next n data blocks with NAK.
-        naks: u8,
-    }
-
-    impl FakePump {
-        fn new(address: u8) -> Self {
-            Self {
-                address: pump(address),
-                outbox: Vec::new(),
-                next_seq: TxSeq::INITIAL,
-                received: Vec::new(),
-                naks: 0,
-            }
-        }
-
-        /// The pump's answer to bytes from the master, if they are for it.
-        fn answer(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
-            let frame = decode(bytes);
-            if frame.address() != self.address {
-                return None;
-            }
-            Some(match frame.into_kind() {
-                FrameKind::Poll if self.outbox.is_empty() => {
-                    Frame::new(self.address, FrameKind::Eot(self.next_seq))
-                        .unwrap()
-                        .encode()
-                }
-                FrameKind::Poll => {
-                    let payload = encode_from_pump(&self.outbox).unwrap();
-                    Frame::data(self.address, self.next_seq, payload)
-                        .unwrap()
-                        .encode()
-                }
-                FrameKind::Ack(acked) => {
-                    assert_eq!(acked, self.next_seq);
-                    self.outbox.clear();
-                    self.next_seq = self.next_seq.next();
-                    return None;
-                }
-                FrameKind::Data { seq, .. } if self.naks > 0 => {
-                    self.naks -= 1;
-                    Frame::new(self.address, FrameKind::Nak(seq))
-                        .unwrap()
-                        .encode()
-                }
-                FrameKind::Data { seq, payload } => {
-                    for raw in transaction::split(&payload).unwrap() {
-                        self.received
-                            .push(transaction::decode_to_pump(raw).unwrap());
-                    }
-                    Frame::ack(self.address, seq).encode()
-                }
-                other => panic!("a pump does not expect {other:?}"),
-            })
-        }
-    }
-
-    /// Runs the bus for `steps` transmissions: every block the master sends reaches every pump,
-    /// and answers come back at once.
-    fn run(master: &mut DartMaster, pumps: &mut [FakePump], now: &mut Instant, steps: usize) {
-        for _ in 0..steps {
-            *now += MS;
-            let Some(bytes) = master.poll_transmit(*now) else {
-                master.handle_timeout(*now + Duration::from_secs(1));
-                continue;
-            };
-            let answer = pumps.iter_mut().find_map(|pump| pump.answer(&bytes));
-            match answer {
-                Some(answer) => master.handle_input(*now, &answer),
-                None if master.poll_timeout().is_some() => {
-                    *now += Duration::from_millis(30);
-                    master.handle_timeout(*now);
-                }
-                None => {}
-            }
-        }
-    }
-
-    #[test]
-    fn polls_pumps_in_turn_and_reports_them_online() {
-        let t0 = Instant::now();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50), pump(0x51)]));
-        assert_eq!(master.poll_transmit(t0), Some(vec![0x50, 0x20, 0xFA]));
-        assert_eq!(master.poll_transmit(t0), None, "one conversation at a time");
-        assert_eq!(master.poll_timeout(), Some(t0 + 25 * MS));
-        master.handle_input(t0 + MS, &[0x50, 0x70, 0xFA]);
-        assert_eq!(
-            events(&mut master),
-            [MasterEvent::PumpOnline { pump: pump(0x50) }]
-        );
-        assert_eq!(master.poll_timeout(), None);
-        assert_eq!(master.poll_transmit(t0 + MS), Some(vec![0x51, 0x20, 0xFA]));
-        master.handle_input(t0 + 2 * MS, &[0x51, 0x70, 0xFA]);
-        assert_eq!(
-            master.poll_transmit(t0 + 2 * MS),
-            Some(vec![0x50, 0x20, 0xFA])
-        );
-    }
-
-    #[test]
-    fn acknowledges_pump_data_and_reports_each_transaction() {
-        let t0 = Instant::now();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x51)]));
-        master.poll_transmit(t0);
-        let status = [FromPump::Status(PumpStatus::Filling)];
-        // The answer arrives in two reads with noise in front.
-        let wire = [&[0x00, 0x13][..], &data_from(0x51, 1, &status)].concat();
-        master.handle_input(t0 + MS, &wire[..4]);
-        assert_eq!(master.poll_transmit(t0 + MS), None);
-        master.handle_input(t0 + 2 * MS, &wire[4..]);
-        assert_eq!(
-            master.poll_transmit(t0 + 2 * MS),
-            Some(vec![0x51, 0xC1, 0xFA])
-        );
-        assert_eq!(
-            events(&mut master),
-            [
-                MasterEvent::PumpOnline { pump: pump(0x51) },
-                MasterEvent::Message {
-                    pump: pump(0x51),
-                    message: FromPump::Status(PumpStatus::Filling)
-                },
-            ]
-        );
-        assert_eq!(master.discarded_bytes(), 2);
-
-        // Our ACK was lost: the pump sends the same block again. It is acknowledged again but
-        // not reported twice.
-        assert_eq!(
-            master.poll_transmit(t0 + 3 * MS),
-            Some(vec![0x51, 0x20, 0xFA])
-        );
-        master.handle_input(t0 + 4 * MS, &data_from(0x51, 1, &status));
-        assert_eq!(
-            master.poll_transmit(t0 + 4 * MS),
-            Some(vec![0x51, 0xC1, 0xFA])
-        );
-        assert_eq!(events(&mut master), []);
-    }
-
-    #[test]
-    fn delivers_queued_commands_with_rising_sequence_numbers() {
-        let mut now = Instant::now();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50), pump(0x51)]));
-        let mut pumps = [FakePump::new(0x50), FakePump::new(0x51)];
-        let reset = master
-            .queue(pump(0x51), &[ToPump::Command(PumpCommand::Reset)])
-            .unwrap();
-        let authorize = master
-            .queue(pump(0x51), &[ToPump::Command(PumpCommand::Authorize)])
-            .unwrap();
-        run(&mut master, &mut pumps, &mut now, 6);
-        assert_eq!(
-            pumps[1].received,
-            [
-                ToPump::Command(PumpCommand::Reset),
-                ToPump::Command(PumpCommand::Authorize)
-            ]
-        );
-        let delivered: Vec<_> = events(&mut master)
-            .into_iter()
-            .filter(|event| matches!(event, MasterEvent::CommandDelivered { .. }))
-            .collect();
-        assert_eq!(
-            delivered,
-            [
-                MasterEvent::CommandDelivered {
-                    pump: pump(0x51),
-                    command: reset
-                },
-                MasterEvent::CommandDelivered {
-                    pump: pump(0x51),
-                    command: authorize
-                },
-            ]
-        );
-        // First block TX# 0, the next 1.
-        assert_eq!(master.pumps[1].next_seq, seq(2));
-    }
-
-    #[test]
-    fn a_full_filling_through_a_fake_pump() {
-        let mut now = Instant::now();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x52)]));
-        let mut pumps = [FakePump::new(0x52)];
-        master
-            .queue(pump(0x52), &[ToPump::Command(PumpCommand::Authorize)])
-            .unwrap();
-        run(&mut master, &mut pumps, &mut now, 2);
-        pumps[0].outbox = vec![FromPump::Status(PumpStatus::FillingCompleted)];
-        run(&mut master, &mut pumps, &mut now, 3);
-        let messages: Vec<_> = events(&mut master)
-            .into_iter()
-            .filter_map(|event| match event {
-                MasterEvent::Message { message, .. } => Some(message),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(messages, [FromPump::Status(PumpStatus::FillingCompleted)]);
-        assert!(pumps[0].outbox.is_empty(), "the pump saw our ACK");
-    }
-
-    #[test]
-    fn resends_after_nak_then_delivers() {
-        let mut now = Instant::now();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50)]));
-        let mut pumps = [FakePump::new(0x50)];
-        pumps[0].naks = 2;
-        let id = master
-            .queue(pump(0x50), &[ToPump::Command(PumpCommand::Stop)])
-            .unwrap();
-        run(&mut master, &mut pumps, &mut now, 3);
-        assert_eq!(pumps[0].received, [ToPump::Command(PumpCommand::Stop)]);
-        assert!(
-            events(&mut master).contains(&MasterEvent::CommandDelivered {
-                pump: pump(0x50),
-                command: id
-            })
-        );
-    }
-
-    #[test]
-    fn gives_up_after_the_configured_naks() {
-        let mut now = Instant::now();
-        let mut config = MasterConfig::new(vec![pump(0x50)]);
-        config.max_retries = 1;
-        let mut master = DartMaster::new(config);
-        let mut pumps = [FakePump::new(0x50)];
-        pumps[0].naks = 10;
-        let id = master
-            .queue(pump(0x50), &[ToPump::Command(PumpCommand::Authorize)])
-            .unwrap();
-        run(&mut master, &mut pumps, &mut now, 2);
-        assert_eq!(
-            events(&mut master),
-            [
-                MasterEvent::PumpOnline { pump: pump(0x50) },
-                MasterEvent::CommandFailed {
-                    pump: pump(0x50),
-                    command: id,
-                    reason: CommandFailure::Rejected
-                },
-            ]
-        );
-        assert!(pumps[0].received.is_empty());
-        // The next turn is a plain POLL: the failed command is not sent again.
-        assert_eq!(master.poll_transmit(now), Some(vec![0x50, 0x20, 0xFA]));
-    }
-
-    #[test]
-    fn retries_on_timeout_then_reports_offline_and_back_online() {
-        let t0 = Instant::now();
-        let mut config = MasterConfig::new(vec![pump(0x50)]);
-        config.max_retries = 2;
-        config.response_timeout = 40 * MS;
-        let mut master = DartMaster::new(config);
-        let poll = vec![0x50, 0x20, 0xFA];
-        assert_eq!(master.poll_transmit(t0), Some(poll.clone()));
-
-        master.handle_timeout(t0 + 39 * MS);
-        assert_eq!(master.poll_transmit(t0 + 39 * MS), None, "not yet");
-        for _ in 0..2 {
-            let now = master.poll_timeout().unwrap();
-            master.handle_timeout(now);
-            assert_eq!(master.poll_transmit(now), Some(poll.clone()), "sent again");
-        }
-        let now = master.poll_timeout().unwrap();
-        master.handle_timeout(now);
-        assert_eq!(
-            events(&mut master),
-            [MasterEvent::PumpOffline { pump: pump(0x50) }]
-        );
-        assert_eq!(master.poll_timeout(), None);
-
-        // Still polled, and reported back when it answers.
-        assert_eq!(master.poll_transmit(now), Some(poll));
-        master.handle_input(now + MS, &[0x50, 0x70, 0xFA]);
-        assert_eq!(
-            events(&mut master),
-            [MasterEvent::PumpOnline { pump: pump(0x50) }]
-        );
-    }
-
-    #[test]
-    fn a_command_to_a_silent_pump_fails() {
-        let t0 = Instant::now();
-        let mut config = MasterConfig::new(vec![pump(0x50)]);
-        config.max_retries = 0;
-        let mut master = DartMaster::new(config);
-        let id = master
-            .queue(pump(0x50), &[ToPump::Command(PumpCommand::Reset)])
-            .unwrap();
-        let sent = master.poll_transmit(t0).unwrap();
-        // CD1 RESET in the first data block, TX# 0.
-        assert_eq!(sent, [0x50, 0x30, 0x01, 0x01, 0x05, 0x5F, 0x5F, 0x03, 0xFA]);
-        master.handle_timeout(t0 + Duration::from_secs(1));
-        assert_eq!(
-            events(&mut master),
-            [
-                MasterEvent::CommandFailed {
-                    pump: pump(0x50),
-                    command: id,
-                    reason: CommandFailure::NoAnswer
-                },
-                MasterEvent::PumpOffline { pump: pump(0x50) },
-            ]
-        );
-    }
-
-    #[test]
-    fn reports_line_errors_and_unexpected_frames() {
-        let t0 = Instant::now();
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50), pump(0x51)]));
-        // Nothing asked yet: an answer is unexpected.
-        master.handle_input(t0, &[0x50, 0x70, 0xFA]);
-        master.poll_transmit(t0);
-        // Our own POLL echoed is ignored; another pump's answer and noise are reported.
-        master.handle_input(t0, &[0x50, 0x20, 0xFA, 0x51, 0x70, 0xFA, 0x01, 0xFA]);
-        assert_eq!(
-            events(&mut master),
-            [
-                MasterEvent::UnexpectedFrame {
-                    frame: decode(&[0x50, 0x70, 0xFA])
-                },
-                MasterEvent::UnexpectedFrame {
-                    frame: decode(&[0x51, 0x70, 0xFA])
-                },
-                MasterEvent::LineError {
-                    error: FrameError::Garbage { discarded: 2 }
-                },
-            ]
-        );
-        assert!(master.poll_timeout().is_some(), "still waiting for 50H");
-    }
-
-    #[test]
-    fn queue_rejects_what_cannot_be_sent() {
-        let mut master = DartMaster::new(MasterConfig::new(vec![pump(0x50)]));
-        assert_eq!(
-            master.queue(pump(0x51), &[ToPump::Command(PumpCommand::Reset)]),
-            Err(QueueError::UnknownPump { pump: pump(0x51) })
-        );
-        assert_eq!(master.queue(pump(0x50), &[]), Err(QueueError::Empty));
-        let many = vec![ToPump::Command(PumpCommand::ReturnStatus); 90];
-        assert_eq!(
-            master.queue(pump(0x50), &many),
-            Err(QueueError::TooLong { length: 270 })
-        );
-        assert_eq!(
-            DartMaster::new(MasterConfig::new(vec![])).poll_transmit(Instant::now()),
-            None
-        );
-    }
-}
+mod tests;

@@ -306,7 +306,18 @@ pub enum FromPump {
     },
     /// DC9 (TRANS 09H): the pump's identity number.
     Identity(PumpIdentity),
-    /// DC101 (TRANS 65H): one total counter.
+    /// DC101 (TRANS 65H): one total counter, in one of the two forms a pump sends:
+    ///
+    /// - `COUN TOTVAL TOTM1 TOTM2`, LNG 16: the electronic total and the totals of the two
+    ///   meters a nozzle may have (Dart Pump Interface 2.11, DC101; the form of the captured
+    ///   frames below);
+    /// - `COUN TOTVAL TOTM1`, LNG 11: without the second meter's total, from pumps with one
+    ///   meter per nozzle (read so by an independent decoder of the same revision).
+    ///
+    /// Every total is 10 digits of packed BCD (5 bytes). A volume counter (COUN 01H–09H) counts
+    /// in the pump's volume unit, a money counter (11H–19H) in its amount unit. Any other LNG is
+    /// [`TransactionError::BadLength`]: no other form is known to us, and a guess could turn a
+    /// meter's total into the electronic one.
     TotalCounter {
         /// Which counter.
         counter: TotalCounter,
@@ -314,8 +325,8 @@ pub enum FromPump {
         total: PumpTotal,
         /// TOTM1: the first meter's total.
         meter_1: PumpTotal,
-        /// TOTM2: the second meter's total.
-        meter_2: PumpTotal,
+        /// TOTM2: the second meter's total; `None` in the form without it (LNG 11).
+        meter_2: Option<PumpTotal>,
     },
     /// A transaction this codec does not interpret (for instance DC7 pump parameters), kept
     /// whole so that nothing the pump said is lost.
@@ -397,6 +408,20 @@ pub struct RawTransaction<'a> {
     pub trans: u8,
     /// DATA (LNG bytes).
     pub data: &'a [u8],
+}
+
+impl RawTransaction<'_> {
+    /// The transaction as it was on the wire, `TRANS LNG DATA…`, to log one that could not be
+    /// read.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.data.len() + 2);
+        bytes.push(self.trans);
+        // `split` made DATA from a one-byte LNG, so it always fits.
+        bytes.push(u8::try_from(self.data.len()).unwrap_or(u8::MAX));
+        bytes.extend_from_slice(self.data);
+        bytes
+    }
 }
 
 /// Cuts a data block's payload into its transactions.
@@ -577,18 +602,23 @@ pub fn decode_from_pump(raw: RawTransaction<'_>) -> Result<FromPump, Transaction
             let [code, totals @ ..] = data else {
                 return Err(bad_length());
             };
-            if totals.len() != 3 * PumpTotal::BYTES {
+            // The two forms (see `FromPump::TotalCounter`): three totals, or two without TOTM2.
+            if totals.len() != 3 * PumpTotal::BYTES && totals.len() != 2 * PumpTotal::BYTES {
                 return Err(bad_length());
             }
             let counter = TotalCounter::from_code(*code)
                 .ok_or(TransactionError::UnknownCode { trans, code: *code })?;
-            let (total, meters) = totals.split_at(PumpTotal::BYTES);
-            let (meter_1, meter_2) = meters.split_at(PumpTotal::BYTES);
+            let mut fields = totals
+                .chunks_exact(PumpTotal::BYTES)
+                .map(|field| PumpTotal::decode(field).map_err(bcd_error));
+            let (Some(total), Some(meter_1)) = (fields.next(), fields.next()) else {
+                return Err(bad_length());
+            };
             Ok(FromPump::TotalCounter {
                 counter,
-                total: PumpTotal::decode(total).map_err(bcd_error)?,
-                meter_1: PumpTotal::decode(meter_1).map_err(bcd_error)?,
-                meter_2: PumpTotal::decode(meter_2).map_err(bcd_error)?,
+                total: total?,
+                meter_1: meter_1?,
+                meter_2: fields.next().transpose()?,
             })
         }
         _ => Ok(FromPump::Other {
@@ -631,7 +661,10 @@ pub fn encode_from_pump(transactions: &[FromPump]) -> Result<Vec<u8>, Transactio
                 meter_2,
             } => {
                 let mut data = vec![counter.code()];
-                for value in [total, meter_1, meter_2] {
+                for value in [Some(total), Some(meter_1), meter_2.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
                     data.extend_from_slice(&value.encode());
                 }
                 (0x65, data)
@@ -663,259 +696,4 @@ const fn check_count(trans: u8, count: usize, max: usize) -> Result<(), Transact
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nozzle(number: u8) -> NozzleNumber {
-        NozzleNumber::new(number).unwrap()
-    }
-
-    fn from_pump(payload: &[u8]) -> Vec<Result<FromPump, TransactionError>> {
-        split(payload)
-            .unwrap()
-            .into_iter()
-            .map(decode_from_pump)
-            .collect()
-    }
-
-    fn to_pump(payload: &[u8]) -> Vec<Result<ToPump, TransactionError>> {
-        split(payload)
-            .unwrap()
-            .into_iter()
-            .map(decode_to_pump)
-            .collect()
-    }
-
-    /// The authorize sequence as captured from a working controller: CD2 nozzle 1, CD1 RESET,
-    /// CD3 preset 99999999 ("fill up"), CD1 AUTHORIZE; each was sent in its own block.
-    #[test]
-    fn encodes_captured_command_payloads() {
-        let cases: [(ToPump, &[u8]); 7] = [
-            (ToPump::AllowedNozzles(vec![nozzle(1)]), &[0x02, 0x01, 0x01]),
-            (ToPump::Command(PumpCommand::Reset), &[0x01, 0x01, 0x05]),
-            (
-                ToPump::PresetVolume(PumpVolume::new(99_999_999).unwrap()),
-                &[0x03, 0x04, 0x99, 0x99, 0x99, 0x99],
-            ),
-            (ToPump::Command(PumpCommand::Authorize), &[0x01, 0x01, 0x06]),
-            (ToPump::Command(PumpCommand::Stop), &[0x01, 0x01, 0x08]),
-            (
-                ToPump::RequestTotalCounter(TotalCounter::NozzleVolume(nozzle(2))),
-                &[0x65, 0x01, 0x02],
-            ),
-            // CD5 for three nozzles: 001234, 005678, 002653.
-            (
-                ToPump::PriceUpdate(
-                    [1234, 5678, 2653]
-                        .map(|price| PumpPrice::new(price).unwrap())
-                        .to_vec(),
-                ),
-                &[
-                    0x05, 0x09, 0x00, 0x12, 0x34, 0x00, 0x56, 0x78, 0x00, 0x26, 0x53,
-                ],
-            ),
-        ];
-        for (transaction, bytes) in cases {
-            let encoded = encode_to_pump(std::slice::from_ref(&transaction)).unwrap();
-            assert_eq!(encoded, bytes, "{transaction:?}");
-            assert_eq!(to_pump(bytes), [Ok(transaction)]);
-        }
-    }
-
-    /// Captured from pump 51H: DC1 FILLING, DC3 price 008123 nozzle 1 out, DC2 volume 428 amount
-    /// 3477, DC3 again.
-    #[test]
-    fn decodes_captured_status_block() {
-        let payload = [
-            0x01, 0x01, 0x04, 0x03, 0x04, 0x00, 0x81, 0x23, 0x11, 0x02, 0x08, 0x00, 0x00, 0x04,
-            0x28, 0x00, 0x00, 0x34, 0x77, 0x03, 0x04, 0x00, 0x81, 0x23, 0x11,
-        ];
-        let price_and_nozzle = FromPump::NozzleStatusAndPrice {
-            price: PumpPrice::new(8123).unwrap(),
-            nozzle: Some(nozzle(1)),
-            nozzle_out: true,
-        };
-        let expected = vec![
-            FromPump::Status(PumpStatus::Filling),
-            price_and_nozzle.clone(),
-            FromPump::FilledVolumeAndAmount {
-                volume: PumpVolume::new(428).unwrap(),
-                amount: PumpAmount::new(3477).unwrap(),
-            },
-            price_and_nozzle,
-        ];
-        assert_eq!(
-            from_pump(&payload),
-            expected.iter().cloned().map(Ok).collect::<Vec<_>>()
-        );
-        assert_eq!(encode_from_pump(&expected).unwrap(), payload);
-    }
-
-    /// Captured DC101 from pump 51H: counter 01, totals 0000426633, 0000426633, 0000000000.
-    #[test]
-    fn decodes_captured_total_counters() {
-        let payload = [
-            0x65, 0x10, 0x01, 0x00, 0x00, 0x42, 0x66, 0x33, 0x00, 0x00, 0x42, 0x66, 0x33, 0x00,
-            0x00, 0x00, 0x00, 0x00,
-        ];
-        let expected = FromPump::TotalCounter {
-            counter: TotalCounter::NozzleVolume(nozzle(1)),
-            total: PumpTotal::new(426_633).unwrap(),
-            meter_1: PumpTotal::new(426_633).unwrap(),
-            meter_2: PumpTotal::new(0).unwrap(),
-        };
-        assert_eq!(from_pump(&payload), [Ok(expected.clone())]);
-        assert_eq!(encode_from_pump(&[expected]).unwrap(), payload);
-    }
-
-    #[test]
-    fn nozzle_in_and_no_nozzle() {
-        assert_eq!(
-            from_pump(&[0x03, 0x04, 0x00, 0x15, 0x50, 0x00]),
-            [Ok(FromPump::NozzleStatusAndPrice {
-                price: PumpPrice::new(1550).unwrap(),
-                nozzle: None,
-                nozzle_out: false,
-            })]
-        );
-    }
-
-    #[test]
-    fn bad_transactions_are_typed_errors() {
-        assert_eq!(
-            split(&[0x01, 0x05, 0x00]),
-            Err(TransactionError::Truncated {
-                trans: 0x01,
-                declared: 5,
-                available: 1
-            })
-        );
-        assert!(matches!(
-            split(&[0x01]),
-            Err(TransactionError::Truncated { trans: 0x01, .. })
-        ));
-        assert_eq!(
-            from_pump(&[0x01, 0x01, 0x03]),
-            [Err(TransactionError::UnknownCode {
-                trans: 0x01,
-                code: 0x03
-            })]
-        );
-        assert_eq!(
-            from_pump(&[0x02, 0x02, 0x00, 0x00]),
-            [Err(TransactionError::BadLength {
-                trans: 0x02,
-                length: 2
-            })]
-        );
-        let bad_bcd = from_pump(&[0x02, 0x08, 0x00, 0x00, 0x0A, 0x00, 0, 0, 0, 0]);
-        assert_eq!(
-            bad_bcd,
-            [Err(TransactionError::Bcd {
-                trans: 0x02,
-                source: BcdError::NotBcd { byte: 0x0A }
-            })]
-        );
-        assert_eq!(
-            bad_bcd[0].as_ref().unwrap_err().code(),
-            "dart.transaction_bad_bcd"
-        );
-        assert_eq!(
-            encode_to_pump(&[ToPump::AllowedNozzles(vec![])]),
-            Err(TransactionError::BadCount {
-                trans: 0x02,
-                count: 0,
-                max: 15
-            })
-        );
-        assert_eq!(
-            from_pump(&[0x07, 0x02, 0xAB, 0xCD]),
-            [Ok(FromPump::Other {
-                trans: 0x07,
-                data: vec![0xAB, 0xCD]
-            })]
-        );
-    }
-
-    #[test]
-    fn limits() {
-        assert_eq!(PumpPrice::new(1_000_000), None);
-        assert!(PumpPrice::new(999_999).is_some());
-        assert_eq!(PumpVolume::new(100_000_000), None);
-        assert_eq!(NozzleNumber::new(0), None);
-        assert_eq!(NozzleNumber::new(16), None);
-        assert_eq!(TotalCounter::from_code(0x0A), None);
-        assert_eq!(TotalCounter::from_code(0x10), None);
-        for code in (0x01..=0x09).chain(0x11..=0x19) {
-            assert_eq!(
-                TotalCounter::from_code(code).map(TotalCounter::code),
-                Some(code)
-            );
-        }
-    }
-
-    mod properties {
-        use proptest::prelude::*;
-
-        use super::super::*;
-
-        fn nozzle() -> impl Strategy<Value = NozzleNumber> {
-            (1u8..=15).prop_map(|n| NozzleNumber::new(n).unwrap())
-        }
-
-        fn to_pump() -> impl Strategy<Value = ToPump> {
-            prop_oneof![
-                prop::sample::select(vec![
-                    PumpCommand::ReturnStatus,
-                    PumpCommand::ReturnPumpParameters,
-                    PumpCommand::ReturnPumpIdentity,
-                    PumpCommand::ReturnFillingInformation,
-                    PumpCommand::Reset,
-                    PumpCommand::Authorize,
-                    PumpCommand::Stop,
-                    PumpCommand::SwitchOff,
-                    PumpCommand::Suspend,
-                    PumpCommand::Resume,
-                ])
-                .prop_map(ToPump::Command),
-                prop::collection::vec(nozzle(), 1..=15).prop_map(ToPump::AllowedNozzles),
-                (0u32..100_000_000).prop_map(|v| ToPump::PresetVolume(PumpVolume::new(v).unwrap())),
-                (0u32..100_000_000).prop_map(|v| ToPump::PresetAmount(PumpAmount::new(v).unwrap())),
-                prop::collection::vec(0u32..1_000_000, 1..=15).prop_map(|prices| {
-                    ToPump::PriceUpdate(
-                        prices
-                            .into_iter()
-                            .map(|p| PumpPrice::new(p).unwrap())
-                            .collect(),
-                    )
-                }),
-                (1u8..=8).prop_map(|n| ToPump::RequestTotalCounter(TotalCounter::NozzleAmount(
-                    NozzleNumber::new(n).unwrap()
-                ))),
-            ]
-        }
-
-        proptest! {
-            #[test]
-            fn to_pump_round_trips(transactions in prop::collection::vec(to_pump(), 1..6)) {
-                let payload = encode_to_pump(&transactions).unwrap();
-                let decoded: Vec<ToPump> = split(&payload)
-                    .unwrap()
-                    .into_iter()
-                    .map(|raw| decode_to_pump(raw).unwrap())
-                    .collect();
-                prop_assert_eq!(decoded, transactions);
-            }
-
-            #[test]
-            fn decoding_never_panics(payload in prop::collection::vec(any::<u8>(), 0..64)) {
-                if let Ok(raws) = split(&payload) {
-                    for raw in raws {
-                        let _ = decode_from_pump(raw);
-                        let _ = decode_to_pump(raw);
-                    }
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -13,9 +13,10 @@ use super::message::{
     Command, Format, Function, ReplyDecoder, ReplyError, computer_reply_data, display_reply_text,
 };
 use super::reports::{
-    DeliveryReport, DisplayInventoryRow, InventoryReport, parse_deliveries,
-    parse_display_inventory, parse_inventory,
+    DeliveryReport, DisplayInventory, InventoryReport, parse_deliveries, parse_display_inventory,
+    parse_inventory,
 };
+use super::units::{SystemUnitsReport, parse_system_units};
 
 /// A reply, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,9 @@ pub enum Reply {
     /// `i202`.
     Deliveries(DeliveryReport),
     /// `I201`: the inventory table.
-    DisplayInventory(Vec<DisplayInventoryRow>),
+    DisplayInventory(DisplayInventory),
+    /// `i505`: the console's system units.
+    SystemUnits(SystemUnitsReport),
     /// Any other display-format report, as text.
     DisplayText(String),
 }
@@ -142,6 +145,7 @@ fn read_reply(reply: &[u8], command: &Command) -> Result<Reply, ReplyError> {
             match command.function {
                 Function::InTankInventory => parse_inventory(&data).map(Reply::Inventory),
                 Function::DeliveryReport => parse_deliveries(&data).map(Reply::Deliveries),
+                Function::SystemUnits => parse_system_units(&data).map(Reply::SystemUnits),
             }
         }
         Format::Display => {
@@ -150,7 +154,7 @@ fn read_reply(reply: &[u8], command: &Command) -> Result<Reply, ReplyError> {
                 Function::InTankInventory => {
                     parse_display_inventory(&text).map(Reply::DisplayInventory)
                 }
-                Function::DeliveryReport => Ok(Reply::DisplayText(text)),
+                Function::DeliveryReport | Function::SystemUnits => Ok(Reply::DisplayText(text)),
             }
         }
     }
@@ -249,6 +253,44 @@ mod tests {
                 command: INVENTORY,
                 reply: Err(ReplyError::CommandNotUnderstood)
             }]
+        );
+        // A console that speaks only display format prints its report instead.
+        client.queue(INVENTORY);
+        client.poll_transmit(t0);
+        client.handle_input(t0, b"\x01\r\nI20100\r\nIN-TANK INVENTORY\r\n\x03");
+        assert_eq!(
+            events(&mut client),
+            [TlsEvent::Reply {
+                command: INVENTORY,
+                reply: Err(ReplyError::DisplayFormatReply)
+            }]
+        );
+    }
+
+    #[test]
+    fn reads_the_system_units() {
+        let t0 = Instant::now();
+        let mut client = TlsClient::new(Duration::from_secs(2));
+        let units = Command {
+            function: Function::SystemUnits,
+            ..INVENTORY
+        };
+        client.queue(units);
+        assert_eq!(client.poll_transmit(t0), Some(b"\x01i50500".to_vec()));
+        client.handle_input(t0, &reply("i5050024031508301"));
+        let found = events(&mut client);
+        let [
+            TlsEvent::Reply {
+                reply: Ok(Reply::SystemUnits(report)),
+                ..
+            },
+        ] = found.as_slice()
+        else {
+            panic!("no system units: {found:?}");
+        };
+        assert_eq!(
+            report.volume_unit,
+            super::super::units::VolumeUnit::UsGallon
         );
     }
 }

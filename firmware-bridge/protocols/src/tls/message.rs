@@ -7,6 +7,11 @@
 //! unknown command:         SOH 9999 FF1B ETX
 //! ```
 //!
+//! Some consoles and emulators answer only in display format: to a computer-format command they
+//! send the unknown-command answer (with or without `FF1B`) or the printed report itself. Both
+//! are a refusal of the format ([`ReplyError::refuses_format`]); [`FormatChoice`] is the rule
+//! for asking again in the other format and keeping the one that worked.
+//!
 //! CCCC is four hex characters: the two's complement of the 16-bit sum of every character from
 //! SOH through `&&`, so that the sum of all of them and the checksum value is zero.
 
@@ -30,6 +35,52 @@ pub enum Format {
     Computer,
     /// `I`: the printed report, for people; no checksum.
     Display,
+}
+
+impl Format {
+    /// The other format.
+    #[must_use]
+    pub const fn other(self) -> Self {
+        match self {
+            Self::Computer => Self::Display,
+            Self::Display => Self::Computer,
+        }
+    }
+}
+
+/// Which format to ask reports in: computer format until a console refuses it, then display
+/// format; once a format has worked it is asked first, and the other only when it is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FormatChoice {
+    settled: Option<Format>,
+}
+
+impl FormatChoice {
+    /// Nothing known yet: computer format first.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { settled: None }
+    }
+
+    /// The format to ask in first.
+    #[must_use]
+    pub const fn first(&self) -> Format {
+        match self.settled {
+            Some(format) => format,
+            None => Format::Computer,
+        }
+    }
+
+    /// The format that last worked, if any.
+    #[must_use]
+    pub const fn settled(&self) -> Option<Format> {
+        self.settled
+    }
+
+    /// The console answered a command in `format`: keep asking in it.
+    pub fn worked(&mut self, format: Format) {
+        self.settled = Some(format);
+    }
 }
 
 /// Which tank a command is about: 00 means all tanks.
@@ -64,13 +115,22 @@ pub enum Function {
     InTankInventory,
     /// 202: delivery report.
     DeliveryReport,
+    /// The console's system-units setting (U.S., metric or imperial gallons), asked with tank
+    /// selector 00: see [`crate::tls::units::parse_system_units`].
+    SystemUnits,
 }
 
 impl Function {
+    /// The number of the system-units inquiry. This project's reading of the serial interface
+    /// manual's setup functions (50x, one flag after the date and time); a console that does not
+    /// know it answers `9999`, and the station's setting is used.
+    pub const SYSTEM_UNITS_NUMBER: u16 = 505;
+
     const fn number(self) -> u16 {
         match self {
             Self::InTankInventory => 201,
             Self::DeliveryReport => 202,
+            Self::SystemUnits => Self::SYSTEM_UNITS_NUMBER,
         }
     }
 }
@@ -127,6 +187,10 @@ pub enum ReplyError {
     /// The console answered `9999`: it does not know the command.
     #[error("the console does not know the command")]
     CommandNotUnderstood,
+    /// A computer-format command answered with display-format text: the console speaks only
+    /// display format.
+    #[error("the console answered a computer-format command in display format")]
+    DisplayFormatReply,
     /// No `&&CCCC` before ETX.
     #[error("the reply has no checksum")]
     MissingChecksum,
@@ -185,6 +249,7 @@ impl ReplyError {
     pub const fn code(&self) -> &'static str {
         match self {
             Self::CommandNotUnderstood => "tls.command_not_understood",
+            Self::DisplayFormatReply => "tls.display_format_reply",
             Self::MissingChecksum => "tls.missing_checksum",
             Self::BadChecksum { .. } => "tls.bad_checksum",
             Self::WrongCommand { .. } => "tls.wrong_command",
@@ -194,6 +259,13 @@ impl ReplyError {
             Self::NoTable(_) => "tls.no_table",
             Self::Garbage { .. } => "tls.garbage",
         }
+    }
+
+    /// The console refused the command in the format it was asked in: it answered `9999`, or
+    /// display text to a computer-format command. Asking in the other format may work.
+    #[must_use]
+    pub const fn refuses_format(&self) -> bool {
+        matches!(self, Self::CommandNotUnderstood | Self::DisplayFormatReply)
     }
 }
 
@@ -266,15 +338,22 @@ impl ReplyDecoder {
 /// the text after the echoed command and before `&&`.
 ///
 /// # Errors
-/// A [`ReplyError`] for a rejected command, a bad or missing checksum, or a reply to another
-/// command.
+/// A [`ReplyError`] for a rejected command, display text instead of data, a bad or missing
+/// checksum, or a reply to another command.
 pub fn computer_reply_data(reply: &[u8], command: &Command) -> Result<String, ReplyError> {
     let inner = reply
         .strip_prefix(&[SOH])
         .and_then(|rest| rest.strip_suffix(&[ETX]))
         .ok_or(ReplyError::MissingChecksum)?;
-    if inner.starts_with(b"9999") {
+    if inner.trim_ascii_start().starts_with(b"9999") {
         return Err(ReplyError::CommandNotUnderstood);
+    }
+    // A computer-format reply starts with its echoed command; display text with a blank line.
+    if inner
+        .first()
+        .is_some_and(|&byte| byte == b'\r' || byte == b'\n')
+    {
+        return Err(ReplyError::DisplayFormatReply);
     }
     let marker = inner
         .windows(2)
@@ -413,6 +492,52 @@ mod tests {
             }
         );
         assert_eq!(error.code(), "tls.wrong_command");
+    }
+
+    #[test]
+    fn a_console_speaking_only_display_format_refuses_computer_format() {
+        // The manual's answer, the short one of older consoles, and one after a blank line.
+        for reply in [
+            b"\x019999FF1B\x03".as_slice(),
+            b"\x019999\x03",
+            b"\x01\r\n9999\r\n\x03",
+        ] {
+            let error = computer_reply_data(reply, &INVENTORY).unwrap_err();
+            assert_eq!(error, ReplyError::CommandNotUnderstood);
+            assert!(error.refuses_format());
+        }
+        // The printed report sent back to a computer-format command.
+        let printed = b"\x01\r\nI20100\r\nMAR 15, 2024  8:30 AM\r\n\r\nIN-TANK INVENTORY\r\n\x03";
+        let error = computer_reply_data(printed, &INVENTORY).unwrap_err();
+        assert_eq!(error, ReplyError::DisplayFormatReply);
+        assert_eq!(error.code(), "tls.display_format_reply");
+        assert!(error.refuses_format());
+        // A damaged reply is no refusal: asking in the other format would not help.
+        assert!(!ReplyError::MissingChecksum.refuses_format());
+        assert!(
+            !ReplyError::BadChecksum {
+                received: 1,
+                computed: 2
+            }
+            .refuses_format()
+        );
+    }
+
+    #[test]
+    fn the_format_that_worked_is_asked_first() {
+        let mut choice = FormatChoice::new();
+        assert_eq!(choice.first(), Format::Computer);
+        assert_eq!(choice.settled(), None);
+        choice.worked(Format::Computer.other());
+        assert_eq!(choice.first(), Format::Display);
+        assert_eq!(choice.settled(), Some(Format::Display));
+        choice.worked(Format::Display.other());
+        assert_eq!(choice.first(), Format::Computer);
+        let units = Command {
+            function: Function::SystemUnits,
+            ..INVENTORY
+        };
+        assert_eq!(units.encode(), b"\x01i50500");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use super::float::{FloatError, Thousandths};
 use super::message::ReplyError;
+use super::units::{VolumeUnit, volume_unit_of_label_line};
 
 /// The console's clock reading, as it prints it: two-digit year, no time zone. The console runs
 /// on the station's local time; turning this into UTC is the adapter's job, which knows the
@@ -146,6 +147,15 @@ pub struct DeliveryReport {
     pub tanks: Vec<TankDeliveries>,
 }
 
+/// The display-format inventory table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayInventory {
+    /// The volume unit its labels name, when it prints a line of unit labels under the header.
+    pub volume_unit: Option<VolumeUnit>,
+    /// One row per tank.
+    pub rows: Vec<DisplayInventoryRow>,
+}
+
 /// One row of the display-format inventory table. Values are as printed: volumes are usually
 /// whole numbers and heights carry one or two decimals, depending on the console's setup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,21 +280,31 @@ pub fn parse_deliveries(data: &str) -> Result<DeliveryReport, ReplyError> {
 ///
 /// ```text
 /// TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP
+///                         GALLONS   GALLONS  GALLONS   INCHES   INCHES    DEG F
 ///   1  REGULAR               1693         0     9755    18.75     0.00    76.26
 /// ```
 ///
-/// A row is the tank number, the product label (which may hold spaces) and six numbers; the
-/// table ends at the first line that is not such a row.
+/// The line of unit labels is optional (many consoles print none); when present, it gives the
+/// table's volume unit. A row is the tank number, the product label (which may hold spaces) and
+/// six numbers; the table ends at the first line that is not such a row.
 ///
 /// # Errors
 /// [`ReplyError::NoTable`] without the header line, [`ReplyError::BadField`] for a row that
-/// starts with a tank number but does not end in six numbers.
-pub fn parse_display_inventory(text: &str) -> Result<Vec<DisplayInventoryRow>, ReplyError> {
-    let mut lines = text.lines().map(str::trim);
+/// starts with a tank number but does not end in six numbers, or unit labels that disagree.
+pub fn parse_display_inventory(text: &str) -> Result<DisplayInventory, ReplyError> {
+    // Display lines end in CR LF and, on some consoles, six NULs (manual, section 7).
+    let mut lines = text
+        .lines()
+        .map(|line| line.trim_matches(|c: char| c.is_whitespace() || c == '\0'))
+        .peekable();
     lines
         .by_ref()
         .find(|line| line.starts_with("TANK") && line.contains("VOLUME"))
         .ok_or(ReplyError::NoTable("inventory"))?;
+    let mut volume_unit = None;
+    if let Some(labels) = lines.next_if(|line| !line.bytes().any(|byte| byte.is_ascii_digit())) {
+        volume_unit = volume_unit_of_label_line(labels)?;
+    }
     let mut rows = Vec::new();
     for line in lines {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -319,7 +339,12 @@ pub fn parse_display_inventory(text: &str) -> Result<Vec<DisplayInventoryRow>, R
             temperature: *temperature,
         });
     }
-    Ok(rows)
+    Ok(DisplayInventory { volume_unit, rows })
+}
+
+/// Reads the `YYMMDDHHmm` that starts the data of every computer-format reply.
+pub(super) fn read_time(data: &str, field: &'static str) -> Result<GaugeTime, ReplyError> {
+    Cursor::new(data).time(field)
 }
 
 fn bad_count(field: &'static str, count: usize) -> ReplyError {
@@ -648,7 +673,9 @@ TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP\r\
             ..INVENTORY
         };
         let text = display_reply_text(reply, &command).unwrap();
-        let rows = parse_display_inventory(&text).unwrap();
+        let table = parse_display_inventory(&text).unwrap();
+        assert_eq!(table.volume_unit, None, "no unit labels printed");
+        let rows = table.rows;
         assert_eq!(rows.len(), 3);
         assert_eq!(
             rows[1],
@@ -683,12 +710,50 @@ TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP\r\
         );
     }
 
+    /// A console set up in US gallons that labels its columns, with the six NULs that end every
+    /// display line.
+    #[test]
+    fn reads_the_unit_labels_of_a_display_inventory() {
+        let reply = "\u{1}\r\nI20100\r\nMAR 15, 2024  8:30 AM\r\n\r\nIN-TANK INVENTORY\r\n\r\n\
+TANK PRODUCT             VOLUME TC VOLUME   ULLAGE   HEIGHT    WATER     TEMP\r\n\0\0\0\0\0\0\
+                        GALLONS   GALLONS  GALLONS   INCHES   INCHES    DEG F\r\n\0\0\0\0\0\0\
+  1  REGULAR               3170      3166     2113    59.06     0.00    59.90\r\n\0\0\0\0\0\0\
+  2  DIESEL                5548      5551     2378    98.43     0.49    57.65\r\n\0\0\0\0\0\0\
+\r\n\u{3}";
+        let command = Command {
+            format: Format::Display,
+            ..INVENTORY
+        };
+        let text = display_reply_text(reply.as_bytes(), &command).unwrap();
+        let table = parse_display_inventory(&text).unwrap();
+        assert_eq!(table.volume_unit, Some(VolumeUnit::UsGallon));
+        let volumes: Vec<(u8, i64)> = table
+            .rows
+            .iter()
+            .map(|row| (row.tank, row.volume.get()))
+            .collect();
+        assert_eq!(volumes, [(1, 3_170_000), (2, 5_548_000)]);
+        assert_eq!(table.rows[1].temperature, thousandths(57_650));
+
+        let mixed = "TANK PRODUCT VOLUME TC VOLUME ULLAGE HEIGHT WATER TEMP\r\n\
+                     GALLONS LITERS GALLONS IN IN F\r\n";
+        assert!(matches!(
+            parse_display_inventory(mixed),
+            Err(ReplyError::BadField {
+                field: "volume unit labels",
+                ..
+            })
+        ));
+    }
+
     proptest::proptest! {
         #[test]
         fn parsers_never_panic(text in "[0-9A-Fa-f&é ]{0,200}") {
             let _ = parse_inventory(&text);
             let _ = parse_deliveries(&text);
             let _ = parse_display_inventory(&text);
+            let _ = super::super::units::parse_system_units(&text);
+            let _ = volume_unit_of_label_line(&text);
         }
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! It opens a pty pair, keeps the master end and prints the other end's path as one JSON line
 //! on stdout: `{"event":"ready","path":"/dev/pts/7"}`. A station program opens that path as the
-//! pump line. Control lines on stdin (`lift 50 1`, `hang 50`, `mute 51`, `unmute 51`; pumps by
-//! hex address) act on the pumps; each is acknowledged with a JSON line (`applied` or
+//! pump line. Control lines on stdin (`lift 50 1`, `hang 50`, `mute 51`, `unmute 51`,
+//! `noise 50` for line noise instead of the pump's next answer, `meter 50 1 500` to move nozzle
+//! 1's meters by 5.00 L without a filling; pumps by hex address) act on the pumps; each is
+//! acknowledged with a JSON line (`applied` or
 //! `rejected`) once it is in effect, so a test can await it. The program ends when stdin closes.
 //!
 //! Options: `--pumps N` (pumps at 50H upwards, default 2) and `--flow-rate CL_PER_MIN`
