@@ -16,9 +16,11 @@
 //! outcome (error code, route and status) is rare so far joins the pool that later inputs are
 //! mutated from, so inputs that got past one check are mutated further.
 //!
-//! Deterministic: the same seed gives the same inputs for the pure decoders. The API targets
-//! read the clock (the handlers do), so what an input does there can vary with the time, but the
-//! input sequence does not.
+//! Deterministic: the same seed (`FUZZ_SEED`) gives the same inputs and outcomes for every
+//! decoder without state. The API targets' handlers read the clock, so an input's outcome there
+//! can vary with the time, and with it the pool later inputs are mutated from; a failure is
+//! reproduced from its dump, or, when it needs the requests before it, as a request sequence
+//! (see the regression tests).
 
 pub mod mutate;
 pub mod targets;
