@@ -27,10 +27,14 @@ npm --prefix ui run build
 # The system and UI tests drive the hub, station-runtime, station and simulator binaries as
 # separate processes.
 cargo build --workspace --bins --locked
-check "cargo test" cargo test --workspace --locked --no-fail-fast
+# The test output is kept so that the failed tests can be named again at the very end.
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+check "cargo test" bash -o pipefail -c 'cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$0"' "$test_log"
 check "UI end-to-end tests" env STATION_BIN_DIR="${CARGO_TARGET_DIR:-target}/debug" npm --prefix ui run e2e
 
 if ((${#failed[@]})); then
+    grep -E '^test .* FAILED$|panicked at|targets? failed|^    `-p ' "$test_log" >&2 || true
     printf 'FAILED: %s\n' "${failed[@]}" >&2
     exit 1
 fi
