@@ -8,8 +8,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use sync_protocol::stream::{Arrival, classify};
-use sync_protocol::{Direction, Envelope, Event, HUB_ORIGIN, SCHEMA_VERSION};
+use sync_protocol::transport::Verdict;
+use sync_protocol::{Direction, Envelope, SCHEMA_VERSION, StreamId};
 
+pub(crate) use crate::downstream::emit_to_station;
 use crate::error::{HubError, Result};
 use crate::metrics::Metrics;
 use crate::projections;
@@ -24,6 +26,10 @@ pub type SharedHub = Arc<Mutex<Hub>>;
 pub struct Hub {
     pub(crate) conn: Connection,
     pub(crate) metrics: Arc<Metrics>,
+    /// This hub's identity, made with its database; named in its acknowledgements.
+    pub(crate) hub_id: String,
+    /// The newest schema version this hub reads (below the built-in one only to try an upgrade).
+    pub(crate) read_schema: u16,
 }
 
 /// What became of a message from a station, and what to acknowledge.
@@ -32,14 +38,39 @@ pub struct Received {
     pub outcome: ReceivedOutcome,
     /// The station's position to acknowledge now, if the message was part of its sequence.
     pub ack_through: Option<u64>,
+    /// The stream the acknowledgement is about (`None` for messages that name none), and what
+    /// it says of the two histories.
+    pub stream: Option<uuid::Uuid>,
+    pub verdict: Verdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceivedOutcome {
-    Applied { seq: u64 },
-    Duplicate { seq: u64 },
-    AfterGap { seq: u64, expected: u64 },
-    DeadLettered { seq: Option<u64>, code: String },
+    Applied {
+        seq: u64,
+    },
+    Duplicate {
+        seq: u64,
+    },
+    AfterGap {
+        seq: u64,
+        expected: u64,
+    },
+    DeadLettered {
+        seq: Option<u64>,
+        code: String,
+    },
+    /// Cannot be applied yet (a newer schema, a station not registered yet): not acknowledged,
+    /// its sequence not consumed; the station sends it again.
+    Held {
+        seq: Option<u64>,
+        code: String,
+    },
+    /// HQ holds this sequence number of the stream with another event: the station's history
+    /// and HQ's parted; the station starts a new stream.
+    Diverged {
+        seq: u64,
+    },
 }
 
 fn migrations() -> Migrations<'static> {
@@ -47,6 +78,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0001_hub.sql")),
         M::up(include_str!("../migrations/0002_wet_stock.sql")),
         M::up(include_str!("../migrations/0003_hq_access.sql")),
+        M::up(include_str!("../migrations/0004_streams.sql")),
     ])
 }
 
@@ -83,7 +115,31 @@ impl Hub {
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| HubError::Storage(format!("migrating the hub database: {e}")))?;
-        Ok(Hub { conn, metrics })
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('hub_id', ?1) ON CONFLICT (key) DO NOTHING",
+            params![new_v7(Timestamp::now()).to_string()],
+        )?;
+        let hub_id: String =
+            conn.query_row("SELECT value FROM settings WHERE key = 'hub_id'", [], |r| {
+                r.get(0)
+            })?;
+        Ok(Hub {
+            conn,
+            metrics,
+            hub_id,
+            read_schema: SCHEMA_VERSION,
+        })
+    }
+
+    /// This hub's identity (made with its database).
+    pub fn hub_id(&self) -> &str {
+        &self.hub_id
+    }
+
+    /// Reads schema versions only up to `newest`, as an older hub would: messages of a newer
+    /// schema are held until the hub is started without this. For trying a staggered upgrade.
+    pub fn read_schema_up_to(&mut self, newest: u16) {
+        self.read_schema = newest.clamp(1, SCHEMA_VERSION);
     }
 
     pub fn shared(self) -> SharedHub {
@@ -134,9 +190,19 @@ impl Hub {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(batch.len());
+        let mut applied = Vec::new();
         for (station, message) in batch {
-            results.push(receive_one(&mut tx, station, message, now)?);
+            results.push(receive_one(
+                &mut tx,
+                station,
+                message,
+                now,
+                self.read_schema,
+                &mut applied,
+            )?);
         }
+        // After every event of the batch: an order canceled later in it is never dispatched.
+        crate::logistics::after_station_batch(&mut tx, &applied, now)?;
         tx.commit()?;
         for received in &results {
             self.metrics.events_received.inc();
@@ -146,6 +212,13 @@ impl Hub {
                 ReceivedOutcome::DeadLettered { seq, code } => {
                     tracing::warn!(?seq, code, "station message dead-lettered");
                     self.metrics.dead_letters.inc();
+                }
+                ReceivedOutcome::Held { seq, code } => {
+                    tracing::debug!(?seq, code, "station message held");
+                    self.metrics.held.inc();
+                }
+                ReceivedOutcome::Diverged { seq } => {
+                    tracing::warn!(seq, "a station's stream diverged from HQ's copy");
                 }
                 ReceivedOutcome::AfterGap { .. } => {}
             }
@@ -275,52 +348,25 @@ fn receive_one(
     station: &str,
     message: &[u8],
     now: Timestamp,
+    read_schema: u16,
+    applied: &mut Vec<sync_protocol::Event>,
 ) -> Result<Received> {
     if !station_registered(tx, station)? {
-        let reason = "the station is not registered at HQ";
-        return dead_letter(
+        // Provisioned on the broker, not yet registered: kept by the station and asked for
+        // again once it is, so nothing is stored per copy.
+        let seq = sync_protocol::peek_origin_sequence(message).map(|(_, seq)| seq);
+        return hold(
             tx,
             station,
-            None,
+            seq,
             "unknown_station",
-            reason,
-            message,
+            "the station is not registered at HQ",
             now,
-            false,
         );
     }
-    let applied = applied_through_in(tx, station)?;
-    let envelope = match sync_protocol::decode(message) {
+    let envelope = match sync_protocol::decode_up_to(message, read_schema) {
         Ok(envelope) => envelope,
-        Err(error) => {
-            let place = sync_protocol::peek_origin_sequence(message)
-                .filter(|(origin, _)| origin == station)
-                .map(|(_, seq)| seq);
-            let reason = error.to_string();
-            return match place.map(|seq| (seq, classify(applied, seq))) {
-                Some((seq, Arrival::Next)) => dead_letter(
-                    tx,
-                    station,
-                    Some(seq),
-                    error.code(),
-                    &reason,
-                    message,
-                    now,
-                    true,
-                ),
-                Some((seq, arrival)) => Ok(not_next(seq, arrival, applied)),
-                None => dead_letter(
-                    tx,
-                    station,
-                    None,
-                    error.code(),
-                    &reason,
-                    message,
-                    now,
-                    false,
-                ),
-            };
-        }
+        Err(error) => return undecodable(tx, station, message, &error, now),
     };
     if envelope.origin != station {
         let reason = format!(
@@ -331,18 +377,36 @@ fn receive_one(
         return dead_letter(
             tx,
             station,
+            None,
             seq,
             "foreign_origin",
             &reason,
             message,
             now,
-            false,
         );
     }
     let seq = envelope.sequence;
-    match classify(applied, seq) {
+    let stream = open_stream(tx, station, envelope.stream, now)?;
+    match classify(stream.applied, seq) {
         Arrival::Next => {}
-        arrival => return Ok(not_next(seq, arrival, applied)),
+        Arrival::Duplicate => {
+            // The same sequence number must be the same event: if HQ holds another one there,
+            // the station's history and HQ's parted (its database restored from a backup).
+            return match event_at(tx, station, &stream.key, seq)? {
+                Some(held) if held != envelope.event_id.to_string() => {
+                    diverged(tx, station, &stream, seq, &envelope, now)
+                }
+                _ => Ok(stream.ack(ReceivedOutcome::Duplicate { seq }, seq)),
+            };
+        }
+        Arrival::AfterGap { expected } => {
+            return Ok(stream.ack(ReceivedOutcome::AfterGap { seq, expected }, stream.applied));
+        }
+    }
+    if event_known(tx, &envelope.event_id.to_string())? {
+        // Sent again under a new stream (after a divergence): counted once.
+        advance_stream(tx, station, &stream, seq, now)?;
+        return Ok(stream.ack(ReceivedOutcome::Duplicate { seq }, seq));
     }
     if envelope.event.kind().direction() != Direction::StationToHub {
         let reason = format!(
@@ -352,17 +416,17 @@ fn receive_one(
         return dead_letter(
             tx,
             station,
+            Some(&stream),
             Some(seq),
             "wrong_direction",
             &reason,
             message,
             now,
-            true,
         );
     }
     let text = String::from_utf8_lossy(message).into_owned();
     let savepoint = tx.savepoint()?;
-    let result = record_event(&savepoint, station, &envelope, &text, now)
+    let result = record_event(&savepoint, station, &stream.key, &envelope, &text, now)
         .and_then(|()| {
             projections::apply(
                 &savepoint,
@@ -372,52 +436,248 @@ fn receive_one(
                 ms(now),
             )
         })
-        .and_then(|()| crate::logistics::after_station_event(&savepoint, &envelope.event, now))
-        .and_then(|()| advance_inbox(&savepoint, station, seq, now));
+        .and_then(|()| crate::logistics::after_station_event(&savepoint, &envelope.event))
+        .and_then(|()| advance_stream(&savepoint, station, &stream, seq, now));
     match result {
         Ok(()) => {
             savepoint.commit()?;
-            Ok(Received {
-                outcome: ReceivedOutcome::Applied { seq },
-                ack_through: Some(seq),
-            })
+            applied.push(envelope.event);
+            Ok(stream.ack(ReceivedOutcome::Applied { seq }, seq))
         }
         Err(HubError::Storage(detail)) => Err(HubError::Storage(detail)),
         Err(error) => {
             drop(savepoint);
             let (code, reason) = (error.code(), error.to_string());
-            dead_letter(tx, station, Some(seq), code, &reason, message, now, true)
+            dead_letter(
+                tx,
+                station,
+                Some(&stream),
+                Some(seq),
+                code,
+                &reason,
+                message,
+                now,
+            )
         }
     }
 }
 
-fn not_next(seq: u64, arrival: Arrival, applied: u64) -> Received {
-    let outcome = match arrival {
-        Arrival::AfterGap { expected } => ReceivedOutcome::AfterGap { seq, expected },
-        _ => ReceivedOutcome::Duplicate { seq },
-    };
-    Received {
-        outcome,
-        ack_through: Some(applied),
+/// One of a station's streams towards HQ, as the hub holds it.
+#[derive(Debug, Clone)]
+struct InboxStream {
+    /// The stream's id as stored: '' for messages that name no stream (schema 1).
+    key: String,
+    id: Option<uuid::Uuid>,
+    applied: u64,
+}
+
+impl InboxStream {
+    fn ack(&self, outcome: ReceivedOutcome, through: u64) -> Received {
+        Received {
+            outcome,
+            ack_through: Some(through),
+            stream: self.id,
+            verdict: Verdict::Agreed,
+        }
     }
 }
 
-/// Stores a message that cannot be applied; when it holds its place in the station's sequence
-/// (`in_sequence`), that place counts as handled so the messages behind it go on.
-#[allow(clippy::too_many_arguments)]
-fn dead_letter(
+/// The stream a message belongs to. A stream HQ has not seen before is opened at the position
+/// it starts after; when the station had another stream, that is a divergence, recorded.
+fn open_stream(
+    tx: &Connection,
+    station: &str,
+    stream: Option<StreamId>,
+    now: Timestamp,
+) -> Result<InboxStream> {
+    let key = stream.map(|s| s.id.to_string()).unwrap_or_default();
+    let applied: Option<i64> = tx
+        .prepare_cached(
+            "SELECT applied_through FROM inbox_streams WHERE station_id = ?1 AND stream_id = ?2",
+        )?
+        .query_row(params![station, key], |r| r.get(0))
+        .optional()?;
+    if let Some(applied) = applied {
+        return Ok(InboxStream {
+            key,
+            id: stream.map(|s| s.id),
+            applied: to_u64(applied),
+        });
+    }
+    let from = stream.map_or(0, |s| s.from);
+    let current: Option<(String, i64)> = tx
+        .prepare_cached(
+            "SELECT stream_id, applied_through FROM inbox_positions WHERE station_id = ?1",
+        )?
+        .query_row(params![station], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    tx.prepare_cached(
+        "INSERT INTO inbox_streams (station_id, stream_id, from_seq, applied_through, opened_at_ms)
+         VALUES (?1, ?2, ?3, ?3, ?4)",
+    )?
+    .execute(params![station, key, to_i64(from), ms(now)])?;
+    tx.prepare_cached(
+        "INSERT INTO inbox_positions (station_id, applied_through, last_seen_ms, stream_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (station_id) DO UPDATE SET applied_through = ?2, last_seen_ms = ?3, stream_id = ?4",
+    )?
+    .execute(params![station, to_i64(from), ms(now), key])?;
+    if let Some((old, old_applied)) = current
+        && (old_applied > 0 || !old.is_empty())
+    {
+        let detail = format!(
+            "{station} started a new stream after its event {from} (a station re-installed, or its \
+             database restored from a backup); HQ keeps the {old_applied} events it holds of the \
+             stream before"
+        );
+        record_divergence(
+            tx,
+            station,
+            "up",
+            "new_stream",
+            Some(&old),
+            Some(&key),
+            Some(from),
+            &detail,
+            now,
+        )?;
+    }
+    Ok(InboxStream {
+        key,
+        id: stream.map(|s| s.id),
+        applied: from,
+    })
+}
+
+/// HQ holds event `seq` of this stream with another event id: the station is told to start a
+/// new stream (`diverged`), and the divergence is recorded once.
+fn diverged(
+    tx: &Connection,
+    station: &str,
+    stream: &InboxStream,
+    seq: u64,
+    envelope: &Envelope,
+    now: Timestamp,
+) -> Result<Received> {
+    let seen: Option<i64> = tx
+        .prepare_cached(
+            "SELECT 1 FROM divergences WHERE station_id = ?1 AND direction = 'up' AND kind = 'history_differs'
+             AND old_stream = ?2 AND at_seq = ?3",
+        )?
+        .query_row(params![station, stream.key, to_i64(seq)], |r| r.get(0))
+        .optional()?;
+    if seen.is_none() {
+        let detail = format!(
+            "{station} sent event {seq} as {} ({}), but HQ holds event {seq} of that stream as \
+             another event: the station's database went back (restored from a backup?). HQ keeps \
+             what it holds; the station starts a new stream for what it has after that",
+            envelope.event_id,
+            envelope.event.kind()
+        );
+        record_divergence(
+            tx,
+            station,
+            "up",
+            "history_differs",
+            Some(&stream.key),
+            None,
+            Some(seq),
+            &detail,
+            now,
+        )?;
+    }
+    Ok(Received {
+        outcome: ReceivedOutcome::Diverged { seq },
+        ack_through: Some(seq - 1),
+        stream: stream.id,
+        verdict: Verdict::Diverged,
+    })
+}
+
+/// A message that does not decode: held when a later version may read it, dead-lettered in its
+/// place in the sequence when it is the next one, otherwise answered with the position.
+fn undecodable(
+    tx: &mut Transaction<'_>,
+    station: &str,
+    message: &[u8],
+    error: &sync_protocol::DecodeError,
+    now: Timestamp,
+) -> Result<Received> {
+    let place = sync_protocol::peek_origin_sequence(message)
+        .filter(|(origin, _)| origin == station)
+        .map(|(_, seq)| seq);
+    let reason = error.to_string();
+    if error.is_transient() {
+        return hold(tx, station, place, error.code(), &reason, now);
+    }
+    let Some(seq) = place else {
+        return dead_letter(tx, station, None, None, error.code(), &reason, message, now);
+    };
+    let stream = open_stream(tx, station, sync_protocol::peek_stream(message), now)?;
+    match classify(stream.applied, seq) {
+        Arrival::Next => dead_letter(
+            tx,
+            station,
+            Some(&stream),
+            Some(seq),
+            error.code(),
+            &reason,
+            message,
+            now,
+        ),
+        Arrival::Duplicate => Ok(stream.ack(ReceivedOutcome::Duplicate { seq }, seq)),
+        Arrival::AfterGap { expected } => {
+            Ok(stream.ack(ReceivedOutcome::AfterGap { seq, expected }, stream.applied))
+        }
+    }
+}
+
+/// Keeps a message HQ cannot apply yet out of the sequence: one row per station and reason,
+/// counting repeats; nothing is acknowledged.
+fn hold(
     tx: &Connection,
     station: &str,
     seq: Option<u64>,
     code: &str,
     reason: &str,
-    message: &[u8],
     now: Timestamp,
-    in_sequence: bool,
 ) -> Result<Received> {
     tx.prepare_cached(
-        "INSERT INTO dead_letters (station_id, seq, code, reason, message, received_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO held (station_id, code, reason, seq, repeats, first_at_ms, last_at_ms)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+         ON CONFLICT (station_id, code) DO UPDATE SET reason = ?3, seq = ?4, repeats = repeats + 1, last_at_ms = ?5",
+    )?
+    .execute(params![station, code, reason, seq.map(to_i64), ms(now)])?;
+    Ok(Received {
+        outcome: ReceivedOutcome::Held {
+            seq,
+            code: code.to_owned(),
+        },
+        ack_through: None,
+        stream: None,
+        verdict: Verdict::Agreed,
+    })
+}
+
+/// Stores a message that can never be applied, once per distinct message (a repeat counts).
+/// When it holds its place in a stream (`stream`), that place counts as handled so the messages
+/// behind it go on.
+#[allow(clippy::too_many_arguments)]
+fn dead_letter(
+    tx: &Connection,
+    station: &str,
+    stream: Option<&InboxStream>,
+    seq: Option<u64>,
+    code: &str,
+    reason: &str,
+    message: &[u8],
+    now: Timestamp,
+) -> Result<Received> {
+    use sha2::Digest;
+    let digest = format!("{:x}", sha2::Sha256::digest(message));
+    tx.prepare_cached(
+        "INSERT INTO dead_letters (station_id, seq, code, reason, message, received_at_ms, digest, repeats, last_received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?6)
+         ON CONFLICT (station_id, digest) DO UPDATE SET repeats = repeats + 1, last_received_at_ms = ?6",
     )?
     .execute(params![
         station,
@@ -425,18 +685,90 @@ fn dead_letter(
         code,
         reason,
         message,
+        ms(now),
+        digest
+    ])?;
+    let outcome = ReceivedOutcome::DeadLettered {
+        seq,
+        code: code.to_owned(),
+    };
+    match (stream, seq) {
+        (Some(stream), Some(seq)) => {
+            advance_stream(tx, station, stream, seq, now)?;
+            Ok(stream.ack(outcome, seq))
+        }
+        _ => Ok(Received {
+            outcome,
+            ack_through: None,
+            stream: None,
+            verdict: Verdict::Agreed,
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_divergence(
+    tx: &Connection,
+    station: &str,
+    direction: &str,
+    kind: &str,
+    old_stream: Option<&str>,
+    new_stream: Option<&str>,
+    at_seq: Option<u64>,
+    detail: &str,
+    now: Timestamp,
+) -> Result<()> {
+    tracing::warn!(station, direction, kind, detail, "stream divergence");
+    tx.prepare_cached(
+        "INSERT INTO divergences (station_id, direction, kind, old_stream, new_stream, at_seq, detail, detected_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        station,
+        direction,
+        kind,
+        old_stream,
+        new_stream,
+        at_seq.map(to_i64),
+        detail,
         ms(now)
     ])?;
-    if let (true, Some(seq)) = (in_sequence, seq) {
-        advance_inbox(tx, station, seq, now)?;
-    }
-    Ok(Received {
-        outcome: ReceivedOutcome::DeadLettered {
-            seq,
-            code: code.to_owned(),
-        },
-        ack_through: if in_sequence { seq } else { None },
-    })
+    Ok(())
+}
+
+fn event_at(tx: &Connection, station: &str, stream: &str, seq: u64) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT event_id FROM events WHERE station_id = ?1 AND origin = ?1 AND stream_id = ?2 AND seq = ?3",
+        )?
+        .query_row(params![station, stream, to_i64(seq)], |r| r.get(0))
+        .optional()?)
+}
+
+fn event_known(tx: &Connection, event_id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM events WHERE event_id = ?1")?
+        .query_row(params![event_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn advance_stream(
+    tx: &Connection,
+    station: &str,
+    stream: &InboxStream,
+    seq: u64,
+    now: Timestamp,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE inbox_streams SET applied_through = ?3 WHERE station_id = ?1 AND stream_id = ?2",
+    )?
+    .execute(params![station, stream.key, to_i64(seq)])?;
+    tx.prepare_cached(
+        "UPDATE inbox_positions SET applied_through = ?2, last_seen_ms = ?3 WHERE station_id = ?1 AND stream_id = ?4",
+    )?
+    .execute(params![station, to_i64(seq), ms(now), stream.key])?;
+    Ok(())
 }
 
 fn station_registered(conn: &Connection, station: &str) -> Result<bool> {
@@ -455,22 +787,16 @@ fn applied_through_in(conn: &Connection, station: &str) -> Result<u64> {
     Ok(through.map_or(0, to_u64))
 }
 
-fn advance_inbox(tx: &Connection, station: &str, seq: u64, now: Timestamp) -> Result<()> {
-    tx.prepare_cached("INSERT INTO inbox_positions (station_id, applied_through, last_seen_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT (station_id) DO UPDATE SET applied_through = ?2, last_seen_ms = ?3")?.execute(params![station, to_i64(seq), ms(now)],
-    )?;
-    Ok(())
-}
-
-fn record_event(
+pub(crate) fn record_event(
     tx: &Connection,
     station: &str,
+    stream: &str,
     envelope: &Envelope,
     message: &str,
     now: Timestamp,
 ) -> Result<()> {
-    tx.prepare_cached("INSERT INTO events (event_id, origin, station_id, seq, kind, occurred_at_ms, applied_at_ms, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![
+    tx.prepare_cached("INSERT INTO events (event_id, origin, station_id, seq, kind, occurred_at_ms, applied_at_ms, message, stream_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![
             envelope.event_id.to_string(),
             envelope.origin,
             station,
@@ -478,48 +804,11 @@ fn record_event(
             envelope.event.kind().as_str(),
             ms(envelope.occurred_at),
             ms(now),
-            message
+            message,
+            stream
         ],
     )?;
     Ok(())
-}
-
-/// Appends an HQ event to `station`'s outbox with the next sequence number; for events the read
-/// models follow (shipments, rejections) it is recorded and projected in the same transaction.
-pub(crate) fn emit_to_station(
-    tx: &Connection,
-    station: &str,
-    event: Event,
-    now: Timestamp,
-) -> Result<u64> {
-    tx.prepare_cached(
-        "INSERT INTO outbox_positions (station_id, last_seq, acked_through) VALUES (?1, 0, 0)
-         ON CONFLICT (station_id) DO NOTHING",
-    )?
-    .execute(params![station])?;
-    let seq: i64 = tx.prepare_cached("UPDATE outbox_positions SET last_seq = last_seq + 1 WHERE station_id = ?1 RETURNING last_seq")?.query_row(params![station],
-        |r| r.get(0),
-    )?;
-    let envelope = Envelope {
-        event_id: new_v7(now),
-        origin: HUB_ORIGIN.to_owned(),
-        sequence: to_u64(seq),
-        occurred_at: now,
-        schema_version: SCHEMA_VERSION,
-        event,
-    };
-    let message = String::from_utf8(sync_protocol::encode(&envelope))
-        .map_err(|e| HubError::Storage(format!("encoding an event: {e}")))?;
-    tx.prepare_cached("INSERT INTO outbox (station_id, seq, event_id, kind, message, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![station, seq, envelope.event_id.to_string(), envelope.event.kind().as_str(), message, ms(now)],
-    )?;
-    if matches!(
-        envelope.event,
-        Event::ShipmentDispatched(_) | Event::OrderRejected(_)
-    ) {
-        record_event(tx, station, &envelope, &message, now)?;
-        projections::apply(tx, station, &envelope.event, ms(now), ms(now))?;
-    }
-    Ok(to_u64(seq))
 }
 
 /// A UUIDv7 for `now`, with random bits from the system's generator.

@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod broker;
+mod downstream;
 mod error;
 pub mod http;
 mod hub;

@@ -1,15 +1,24 @@
 //! Orders and shipments at HQ: dispatch a truck for an order (by hand, or by the automatic
 //! dispatch policy when it is on), reject an order; and the read-model queries HQ looks at.
+//!
+//! A shipment obeys the same rules whoever dispatches it (`check_shipment`); what the policy may
+//! not ship stays open for a person, and a station's message is never refused for it.
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
-use sync_protocol::{Event, OrderRejected, ShipmentDispatched};
+use sync_protocol::{Event, OrderCanceled, OrderPlaced, OrderRejected, ShipmentDispatched};
 
 use crate::error::{HubError, Result};
 use crate::hub::{Hub, emit_to_station, from_ms, new_v7};
 use crate::views::{OrderView, SalesRowView, ShipmentView, TankStockView, WetStockView};
 
 const AUTO_DISPATCH: &str = "auto_dispatch";
+
+/// The truck named on the shipments of the automatic dispatch policy.
+const AUTO_TRUCK: &str = "AUTO";
+
+/// The most a shipment carries: 100,000 L, more than any tank truck.
+const MAX_SHIPMENT_VOLUME_ML: i64 = 100_000_000;
 
 /// A shipment to dispatch for an order.
 #[derive(Debug, Clone)]
@@ -28,28 +37,9 @@ impl Hub {
         shipment: NewShipment,
         now: Timestamp,
     ) -> Result<OrderView> {
-        let truck = shipment.truck.trim().to_owned();
-        if truck.is_empty() || truck.chars().count() > 32 {
-            return Err(HubError::invalid("truck", "it must be 1 to 32 characters"));
-        }
-        if shipment.volume_ml <= 0 || shipment.volume_ml > 100_000_000 {
-            return Err(HubError::invalid(
-                "shipment volume",
-                format!(
-                    "{} ml is not between 1 ml and 100,000 L",
-                    shipment.volume_ml
-                ),
-            ));
-        }
         self.write(|tx| {
-            dispatch(
-                tx,
-                order,
-                &truck,
-                shipment.volume_ml,
-                shipment.expected_at,
-                now,
-            )
+            let allowed = check_shipment(tx, order, &shipment)?;
+            dispatch(tx, allowed, now)
         })?;
         self.order(order)
     }
@@ -246,19 +236,110 @@ impl Hub {
     }
 }
 
-/// HQ's policies that follow a station event, in the same transaction.
-pub(crate) fn after_station_event(tx: &Connection, event: &Event, now: Timestamp) -> Result<()> {
-    if let Event::OrderPlaced(order) = event
-        && auto_dispatch_on(tx)?
-    {
-        dispatch(
-            tx,
-            &order.order_id.to_string(),
-            "AUTO",
-            order.volume_ml,
-            None,
-            now,
-        )?;
+/// HQ's policies that follow a station event, in the same transaction. A rule never fails the
+/// station's event here: what a policy may not do is left to a person at HQ, with a warning.
+pub(crate) fn after_station_event(tx: &Connection, event: &Event) -> Result<()> {
+    match event {
+        Event::OrderCanceled(cancel) => warn_of_shipments_for_canceled_order(tx, cancel),
+        _ => Ok(()),
+    }
+}
+
+/// HQ's policies that wait for a whole batch of station events, once all of them are applied, in
+/// the batch's transaction: the automatic dispatch of the orders placed in it, so an order
+/// placed and canceled while its station was offline (both arriving in one batch) is never
+/// shipped. Each dispatch has its own savepoint: one that fails for anything but storage is
+/// left to a person, with a warning, and never fails the batch.
+pub(crate) fn after_station_batch(
+    tx: &mut rusqlite::Transaction<'_>,
+    applied: &[Event],
+    now: Timestamp,
+) -> Result<()> {
+    for event in applied {
+        let Event::OrderPlaced(order) = event else {
+            continue;
+        };
+        let savepoint = tx.savepoint()?;
+        match dispatch_automatically(&savepoint, order, now) {
+            Ok(()) => savepoint.commit()?,
+            Err(HubError::Storage(detail)) => return Err(HubError::Storage(detail)),
+            Err(error) => {
+                drop(savepoint);
+                tracing::warn!(
+                    order = %order.order_id,
+                    code = error.code(),
+                    %error,
+                    "automatic dispatch failed; the order stays open for HQ to dispatch by hand or reject"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// While the policy is on, a new order gets one shipment of its whole volume on the `AUTO`
+/// truck, if a person at HQ could dispatch it so ([`check_shipment`]). When a rule refuses it,
+/// the order stays open for a person to dispatch or reject; the station's message is applied
+/// all the same.
+fn dispatch_automatically(tx: &Connection, order: &OrderPlaced, now: Timestamp) -> Result<()> {
+    if !auto_dispatch_on(tx)? {
+        return Ok(());
+    }
+    let id = order.order_id.to_string();
+    let shipment = NewShipment {
+        truck: AUTO_TRUCK.to_owned(),
+        volume_ml: order.volume_ml,
+        expected_at: None,
+    };
+    match check_shipment(tx, &id, &shipment) {
+        Ok(allowed) => dispatch(tx, allowed, now),
+        Err(HubError::Storage(detail)) => Err(HubError::Storage(detail)),
+        // Canceled or rejected before the policy looked at it: closed, so never shipped.
+        Err(HubError::OrderNotOpen { status, .. }) => {
+            tracing::info!(order = %id, status, "a closed order is not dispatched automatically");
+            Ok(())
+        }
+        Err(refusal) => {
+            tracing::warn!(
+                order = %id,
+                code = refusal.code(),
+                %refusal,
+                "automatic dispatch refused; the order stays open for HQ to dispatch by hand or reject"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A station canceled an order HQ had already shipped, before it heard of the shipment. The
+/// cancellation stands (the order is the station's, and the station will refuse the shipment),
+/// so every truck still on its way must be called back: HQ says so for each.
+fn warn_of_shipments_for_canceled_order(tx: &Connection, cancel: &OrderCanceled) -> Result<()> {
+    let order = cancel.order_id.to_string();
+    let mut stmt = tx.prepare_cached(
+        "SELECT station_id, shipment_id, truck, volume_ml FROM rm_shipments
+         WHERE order_id = ?1 AND confirmed_at_ms IS NULL ORDER BY dispatched_at_ms, shipment_id",
+    )?;
+    let unconfirmed = stmt
+        .query_map(params![order], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (station, shipment, truck, volume_ml) in unconfirmed {
+        tracing::warn!(
+            station,
+            %order,
+            shipment,
+            truck,
+            volume_ml,
+            reason = cancel.reason,
+            "the station canceled an order HQ had already shipped; it will refuse the shipment: call the truck back"
+        );
     }
     Ok(())
 }
@@ -271,15 +352,41 @@ fn auto_dispatch_on(conn: &Connection) -> Result<bool> {
     Ok(value.as_deref() == Some("on"))
 }
 
-fn dispatch(
-    tx: &Connection,
-    order: &str,
-    truck: &str,
+/// A shipment every dispatch rule allows. Only [`check_shipment`] makes one, so a manual and an
+/// automatic dispatch obey the same rules.
+#[derive(Debug)]
+struct AllowedShipment {
+    station: String,
+    order_id: uuid::Uuid,
+    /// Always the order's own product.
+    product: String,
+    truck: String,
     volume_ml: i64,
     expected_at: Option<Timestamp>,
-    now: Timestamp,
-) -> Result<()> {
-    let (station, status) = order_state(tx, order)?;
+}
+
+/// HQ's rules for a shipment, whoever dispatches it: a truck named in 1 to 32 characters; 1 ml
+/// to 100,000 L on it; a known order that is ordered or already shipped (never canceled,
+/// rejected or delivered); and the order's own product on the truck.
+fn check_shipment(tx: &Connection, order: &str, shipment: &NewShipment) -> Result<AllowedShipment> {
+    let truck = shipment.truck.trim();
+    if truck.is_empty() || truck.chars().count() > 32 {
+        return Err(HubError::invalid("truck", "it must be 1 to 32 characters"));
+    }
+    if !(1..=MAX_SHIPMENT_VOLUME_ML).contains(&shipment.volume_ml) {
+        return Err(HubError::invalid(
+            "shipment volume",
+            format!(
+                "{} ml is not between 1 ml and 100,000 L",
+                shipment.volume_ml
+            ),
+        ));
+    }
+    let (station, status, product): (String, String, String) = tx
+        .prepare_cached("SELECT station_id, status, product_id FROM rm_orders WHERE order_id = ?1")?
+        .query_row(params![order], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .ok_or_else(|| HubError::UnknownOrder(order.to_owned()))?;
     if status != "ordered" && status != "shipped" {
         return Err(HubError::OrderNotOpen {
             order: order.to_owned(),
@@ -288,19 +395,27 @@ fn dispatch(
             needed: "ordered or shipped",
         });
     }
-    let product: String = tx
-        .prepare_cached("SELECT product_id FROM rm_orders WHERE order_id = ?1")?
-        .query_row(params![order], |r| r.get(0))?;
+    Ok(AllowedShipment {
+        station,
+        order_id: parse_uuid(order)?,
+        product,
+        truck: truck.to_owned(),
+        volume_ml: shipment.volume_ml,
+        expected_at: shipment.expected_at,
+    })
+}
+
+fn dispatch(tx: &Connection, shipment: AllowedShipment, now: Timestamp) -> Result<()> {
     emit_to_station(
         tx,
-        &station,
+        &shipment.station,
         Event::ShipmentDispatched(ShipmentDispatched {
             shipment_id: new_v7(now),
-            order_id: parse_uuid(order)?,
-            product_id: product,
-            volume_ml,
-            truck: truck.to_owned(),
-            expected_at,
+            order_id: shipment.order_id,
+            product_id: shipment.product,
+            volume_ml: shipment.volume_ml,
+            truck: shipment.truck,
+            expected_at: shipment.expected_at,
         }),
         now,
     )?;

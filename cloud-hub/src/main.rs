@@ -16,6 +16,7 @@ use cloud_hub::sync::SyncConfig;
 use cloud_hub::{Hub, broker};
 use sync_mqtt::LinkConfig;
 use sync_protocol::stream::StreamConfig;
+use sync_protocol::transport::HUB_STATUS_TOPIC;
 use tokio::sync::{Notify, watch};
 
 #[derive(Debug, Parser)]
@@ -67,6 +68,10 @@ struct Settings {
     /// Seconds without an acknowledgement before a station's messages are sent again.
     #[arg(long, default_value_t = 3)]
     resend_after_secs: u64,
+    /// Read messages of schema versions up to this one only, holding newer ones as a hub of
+    /// that version would (for trying a staggered upgrade).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=i64::from(sync_protocol::SCHEMA_VERSION)))]
+    read_schema: Option<u16>,
 }
 
 #[tokio::main]
@@ -94,6 +99,9 @@ async fn main() -> anyhow::Result<()> {
             .context("the hub has no HQ user yet: give --admin-password (or HUB_ADMIN_PASSWORD) for the first one")?;
         hub.add_hq_user(&settings.admin_user, &password, jiff::Timestamp::now())?;
         tracing::info!(user = settings.admin_user, "first HQ user created");
+    }
+    if let Some(newest) = settings.read_schema {
+        hub.read_schema_up_to(newest);
     }
     let hub = hub.shared();
 
@@ -123,9 +131,11 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
+    let (me, will) = cloud_hub::sync::hub_status(&hub);
     let mut link = LinkConfig::new(host.clone(), port, settings.mqtt_username.clone());
     link.credentials = credentials;
     link.tls_ca = settings.broker_ca.clone();
+    link.last_will = Some((HUB_STATUS_TOPIC.to_owned(), will));
     let sync_config = SyncConfig {
         link,
         stream: StreamConfig {
@@ -138,11 +148,12 @@ async fn main() -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let link =
         sync_mqtt::Link::start(sync_config.link.clone()).context("starting the MQTT link")?;
-    let sync = tokio::spawn(cloud_hub::sync::run(
+    let mut sync = tokio::spawn(cloud_hub::sync::run(
         hub.clone(),
         link,
         sync_config,
         wake.clone(),
+        me,
         stopped.clone(),
     ));
 
@@ -166,14 +177,23 @@ async fn main() -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     let mut shutdown = stopped;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.changed().await;
-        })
-        .await
-        .context("serving HTTP")?;
-    let _ = sync.await;
-    Ok(())
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = shutdown.changed().await;
+    });
+    tokio::select! {
+        served = serve => {
+            served.context("serving HTTP")?;
+            let _ = sync.await;
+            Ok(())
+        }
+        // A hub that stood down for another one stops altogether: an operator sees it exit
+        // with the reason, rather than a hub that looks alive and answers no station.
+        synced = &mut sync => match synced {
+            Ok(Err(fenced)) => Err(anyhow::Error::new(fenced)),
+            Ok(Ok(())) => Ok(()),
+            Err(error) => Err(anyhow::Error::new(error).context("the sync agent stopped")),
+        },
+    }
 }
 
 async fn wait_for_signal() {

@@ -164,7 +164,10 @@ impl Hub {
         Ok(rows)
     }
 
-    /// Adds a product to the master, or renames it.
+    /// Adds a product to the master, or renames it. Its unit may change only while no price
+    /// version holds it: a station keeps the unit of every product it was ever sent and refuses
+    /// any later price version that changes it, so such a change is refused with
+    /// [`HubError::Conflict`] and nothing changes.
     pub fn upsert_product(
         &mut self,
         product: &str,
@@ -175,10 +178,21 @@ impl Hub {
         let name = check_name("product name", name)?;
         let unit = unit_text(unit);
         self.write(|tx| {
+            if let Some((held, version)) = published_unit(tx, product)?
+                && held != unit
+            {
+                return Err(HubError::Conflict(format!(
+                    "product {product} is sold by the {held} since price version {version}, and \
+                     stations refuse a product whose unit changes: it cannot become a {unit} \
+                     product; give that one a new product id"
+                )));
+            }
+            // A rename is dated, so the next price version sent as a change carries it.
             tx.execute(
-                "INSERT INTO products (product_id, name, unit) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (product_id) DO UPDATE SET name = ?2, unit = ?3",
-                params![product, name, unit],
+                "INSERT INTO products (product_id, name, unit, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (product_id) DO UPDATE SET name = ?2, unit = ?3,
+                     updated_at_ms = CASE WHEN name IS NOT ?2 OR unit IS NOT ?3 THEN ?4 ELSE updated_at_ms END",
+                params![product, name, unit, ms(Timestamp::now())],
             )?;
             Ok(())
         })?;
@@ -336,8 +350,25 @@ fn unit_text(unit: ProductUnit) -> &'static str {
     }
 }
 
+/// The unit of `product` and the first price version holding it, if any version does: once
+/// published, stations have it (or will) and keep its unit.
+fn published_unit(tx: &Connection, product: &str) -> Result<Option<(String, i64)>> {
+    let row = tx
+        .query_row(
+            "SELECT p.unit, min(i.version) FROM products p JOIN price_items i USING (product_id)
+             WHERE p.product_id = ?1 GROUP BY p.unit",
+            params![product],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row)
+}
+
 /// The version in force now and every later one: what a new station must hear.
-fn versions_to_send_on_registration(tx: &Connection, now: Timestamp) -> Result<Vec<u64>> {
+pub(crate) fn versions_to_send_on_registration(
+    tx: &Connection,
+    now: Timestamp,
+) -> Result<Vec<u64>> {
     let in_force: Option<i64> = tx.query_row(
         "SELECT max(version) FROM price_versions WHERE effective_at_ms <= ?1",
         params![ms(now)],
@@ -352,7 +383,7 @@ fn versions_to_send_on_registration(tx: &Connection, now: Timestamp) -> Result<V
     Ok(versions)
 }
 
-fn price_changed(tx: &Connection, version: u64) -> Result<PriceChanged> {
+pub(crate) fn price_changed(tx: &Connection, version: u64) -> Result<PriceChanged> {
     let effective: i64 = tx.query_row(
         "SELECT effective_at_ms FROM price_versions WHERE version = ?1",
         params![to_i64(version)],
@@ -377,9 +408,13 @@ fn price_changed(tx: &Connection, version: u64) -> Result<PriceChanged> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The full list; `emit_to_station` sends each station what changed since the version it
+    // was sent before, in parts.
     Ok(PriceChanged {
         version,
         effective_at: from_ms(effective),
+        base_version: None,
         items,
+        part: sync_protocol::Part::WHOLE,
     })
 }

@@ -14,6 +14,10 @@ impl Counter {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
@@ -30,6 +34,12 @@ pub struct Metrics {
     pub duplicates: Counter,
     /// Messages that could not be decoded or applied.
     pub dead_letters: Counter,
+    /// Messages that cannot be applied yet (newer schema, unregistered station), each copy.
+    pub held: Counter,
+    /// Times a station's history and HQ's were found to differ.
+    pub divergences: Counter,
+    /// 1 while this hub has stood down for another hub on the same broker.
+    pub fenced: Counter,
     online: Mutex<BTreeMap<String, bool>>,
 }
 
@@ -71,6 +81,16 @@ impl Metrics {
                 "Messages that could not be decoded or applied.",
                 self.dead_letters.get(),
             ),
+            (
+                "hub_messages_held_total",
+                "Station messages that cannot be applied yet (newer schema, unregistered station).",
+                self.held.get(),
+            ),
+            (
+                "hub_stream_divergences_total",
+                "Times a station's history and HQ's were found to differ.",
+                self.divergences.get(),
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(
@@ -78,6 +98,11 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP hub_fenced 1 when this hub stood down for another hub on the same broker.\n# TYPE hub_fenced gauge\nhub_fenced {}",
+            self.fenced.get().min(1)
+        );
         let _ = writeln!(
             out,
             "# HELP hub_stations_online Stations connected now.\n# TYPE hub_stations_online gauge\nhub_stations_online {}",

@@ -189,7 +189,8 @@ pub(crate) fn apply(
         | Event::DayClosed(_)
         | Event::CreditAccountOpened(_)
         | Event::CreditPaymentReceived(_)
-        | Event::PriceChanged(_) => {}
+        | Event::PriceChanged(_)
+        | Event::OrderRestored(_) => {}
     }
     tx.prepare_cached(
         "INSERT INTO rm_stations (station_id, events_applied) VALUES (?1, 1)
@@ -379,7 +380,8 @@ fn check_figures(event: &Event) -> Result<()> {
         | Event::DayClosed(_)
         | Event::CreditAccountOpened(_)
         | Event::CreditPaymentReceived(_)
-        | Event::PriceChanged(_) => Ok(()),
+        | Event::PriceChanged(_)
+        | Event::OrderRestored(_) => Ok(()),
     }
 }
 

@@ -8,6 +8,10 @@
 //! - A station's retained status (and its last will) say whether it is online; when it comes
 //!   online it says how far it has committed HQ's messages, and the stream resumes after that.
 //!
+//! - The hub says on [`HUB_STATUS_TOPIC`] (retained, with a last will) that it serves the
+//!   network. A hub that finds another one online that started before it stands down: it stops
+//!   syncing and [`run`] returns [`Fenced`], so one hub at a time answers stations.
+//!
 //! All decisions are in `sync_protocol::stream` and in [`Hub`]; this loop only moves bytes.
 
 use std::collections::HashMap;
@@ -17,10 +21,21 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use sync_mqtt::{Link, LinkConfig, LinkEvent};
 use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
-use sync_protocol::transport::{Ack, Channel, StationStatus, every_station, parse_topic, topic};
+use sync_protocol::transport::{
+    Ack, Channel, HUB_STATUS_TOPIC, HubStatus, StationStatus, every_station, parse_topic, topic,
+};
 use tokio::sync::{Notify, watch};
 
+use crate::downstream::DownAck;
 use crate::hub::SharedHub;
+
+/// This hub stood down: another hub, started before it, serves the same broker.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "another hub ({} run {}, started {}) already serves this broker; this one stood down so that stations deal with one hub",
+    .0.hub, .0.run, .0.started_at
+)]
+pub struct Fenced(pub HubStatus);
 
 /// How the agent connects and paces itself.
 #[derive(Debug, Clone)]
@@ -31,26 +46,47 @@ pub struct SyncConfig {
     pub tick: Duration,
 }
 
-/// Runs on `link` until `shutdown` turns true. `wake` is notified when HQ puts something in an
-/// outbox.
+/// The status this hub publishes, and the last will that says it went away; give the will to
+/// the link's configuration before starting it.
+pub fn hub_status(hub: &SharedHub) -> (HubStatus, Vec<u8>) {
+    let me = HubStatus {
+        hub: lock(hub).hub_id().to_owned(),
+        run: uuid::Uuid::now_v7(),
+        started_at: Timestamp::now(),
+        online: true,
+    };
+    let will = HubStatus {
+        online: false,
+        ..me.clone()
+    }
+    .encode();
+    (me, will)
+}
+
+/// Runs on `link` until `shutdown` turns true, or until another hub that started first is seen
+/// on the broker (`Err(Fenced)`). `wake` is notified when HQ puts something in an outbox. `me`
+/// is this hub's status (see [`hub_status`]).
 pub async fn run(
     hub: SharedHub,
     mut link: Link,
     config: SyncConfig,
     wake: Arc<Notify>,
+    me: HubStatus,
     mut shutdown: watch::Receiver<bool>,
-) {
+) -> Result<(), Fenced> {
     let mut streams: HashMap<String, OutboundStream> = HashMap::new();
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
+                let gone = HubStatus { online: false, ..me.clone() };
+                let _ = link.publish(HUB_STATUS_TOPIC, gone.encode(), true).await;
                 link.disconnect().await;
-                return;
+                return Ok(());
             }
             event = link.next() => {
-                let Some(first) = event else { return };
+                let Some(first) = event else { return Ok(()) };
                 // Take what else is waiting, so that station messages are applied in batches:
                 // one transaction, one flush and one acknowledgement per station per batch.
                 let mut events = vec![first];
@@ -69,9 +105,19 @@ pub async fn run(
                             let station = parse_topic(&name).map(|(s, _)| s.to_owned()).unwrap_or_default();
                             batch.push((station, payload));
                         }
+                        LinkEvent::Message { topic: name, payload } if name == HUB_STATUS_TOPIC => {
+                            if let Some(other) = HubStatus::decode(&payload)
+                                && me.yields_to(&other)
+                            {
+                                tracing::error!(other = ?other, "another hub serves this broker; standing down");
+                                lock(&hub).metrics().fenced.set(1);
+                                link.disconnect().await;
+                                return Err(Fenced(other));
+                            }
+                        }
                         other => {
                             apply_batch(&hub, &link, &mut batch).await;
-                            handle(&hub, &config, &link, &mut streams, other).await;
+                            handle(&hub, &config, &link, &mut streams, &me, other).await;
                         }
                     }
                 }
@@ -102,11 +148,21 @@ async fn handle(
     config: &SyncConfig,
     link: &Link,
     streams: &mut HashMap<String, OutboundStream>,
+    me: &HubStatus,
     event: LinkEvent,
 ) {
     match event {
         LinkEvent::Connected => {
             tracing::info!("hub connected to the broker");
+            // The other hub's retained status, if any, arrives before this hub says anything.
+            if link.subscribe(HUB_STATUS_TOPIC).await.is_err()
+                || link
+                    .publish(HUB_STATUS_TOPIC, me.encode(), true)
+                    .await
+                    .is_err()
+            {
+                return;
+            }
             for channel in [Channel::Up, Channel::DownAck, Channel::Status] {
                 if link.subscribe(&every_station(channel)).await.is_err() {
                     return;
@@ -137,19 +193,37 @@ async fn handle(
                     let Some(ack) = Ack::decode(&payload) else {
                         return;
                     };
+                    if !streams.contains_key(&station) {
+                        return;
+                    }
+                    let outcome =
+                        lock(hub).station_acknowledged_down(&station, &ack, Timestamp::now());
                     let Some(stream) = streams.get_mut(&station) else {
                         return;
                     };
-                    match stream.on_ack(ack.through, Instant::now()) {
-                        AckOutcome::Advanced { through } => {
-                            if let Err(error) = lock(hub).station_acknowledged(&station, through) {
-                                tracing::error!(station, %error, "recording an acknowledgement failed");
+                    match outcome {
+                        Ok(DownAck::Position(through)) => match stream
+                            .on_ack(through, Instant::now())
+                        {
+                            AckOutcome::Advanced { through } => {
+                                if let Err(error) =
+                                    lock(hub).station_acknowledged(&station, through)
+                                {
+                                    tracing::error!(station, %error, "recording an acknowledgement failed");
+                                }
                             }
+                            AckOutcome::GoBack { from } => {
+                                tracing::debug!(station, from, "station saw a gap; sending again");
+                            }
+                            AckOutcome::Stale => {}
+                        },
+                        Ok(DownAck::Restarted(down)) => {
+                            stream.restart_at(down.acked_through, Instant::now());
                         }
-                        AckOutcome::GoBack { from } => {
-                            tracing::debug!(station, from, "station saw a gap; sending again");
+                        Ok(DownAck::Stale) => {}
+                        Err(error) => {
+                            tracing::error!(station, %error, "handling an acknowledgement failed");
                         }
-                        AckOutcome::Stale => {}
                     }
                     pump(hub, link, streams, &station).await;
                 }
@@ -158,13 +232,27 @@ async fn handle(
                     let Some(status) = StationStatus::decode(&payload) else {
                         return;
                     };
-                    let Some(acked) = status_changed(hub, &station, &status) else {
-                        if let Some(stream) = streams.get_mut(&station) {
-                            stream.disconnected();
+                    let online = lock(hub).station_online(&station, &status, Timestamp::now());
+                    let online = match online {
+                        Ok(Some(online)) => online,
+                        Ok(None) => {
+                            if let Some(stream) = streams.get_mut(&station) {
+                                stream.disconnected();
+                            }
+                            return;
                         }
-                        return;
+                        Err(error) => {
+                            tracing::error!(station, %error, "recording a station status failed");
+                            return;
+                        }
                     };
-                    let mut stream = OutboundStream::new(acked, config.stream);
+                    if let Some(ack) = online.up_ack {
+                        let _ = link
+                            .publish(&topic(&station, Channel::UpAck), ack.encode(), false)
+                            .await;
+                    }
+                    let mut stream =
+                        OutboundStream::new(online.stream.acked_through, config.stream);
                     stream.connected(Instant::now());
                     streams.insert(station.clone(), stream);
                     pump(hub, link, streams, &station).await;
@@ -189,16 +277,33 @@ async fn apply_batch(hub: &SharedHub, link: &Link, batch: &mut Vec<(String, Vec<
         .iter()
         .map(|(s, m)| (s.as_str(), m.as_slice()))
         .collect();
-    let received = lock(hub).receive_station_messages(&messages, Timestamp::now());
-    let mut acks: Vec<(String, u64)> = Vec::new();
+    let (received, hub_id) = {
+        let mut hub = lock(hub);
+        let received = hub.receive_station_messages(&messages, Timestamp::now());
+        (received, hub.hub_id().to_owned())
+    };
+    // Per station, the last acknowledgement of the batch, unless an earlier one says more than
+    // a position (a divergence): that one goes out as well, first.
+    let mut acks: Vec<(String, Ack)> = Vec::new();
     match received {
         Ok(received) => {
             for ((station, _), received) in batch.iter().zip(received) {
-                if let Some(through) = received.ack_through {
-                    match acks.iter_mut().find(|(s, _)| s == station) {
-                        Some(entry) => entry.1 = through,
-                        None => acks.push((station.clone(), through)),
+                let Some(through) = received.ack_through else {
+                    continue;
+                };
+                let ack = Ack {
+                    through,
+                    stream: received.stream,
+                    hub: Some(hub_id.clone()),
+                    verdict: received.verdict,
+                };
+                match acks.iter_mut().rev().find(|(s, _)| s == station) {
+                    Some(entry)
+                        if entry.1.verdict == ack.verdict && entry.1.stream == ack.stream =>
+                    {
+                        entry.1 = ack;
                     }
+                    _ => acks.push((station.clone(), ack)),
                 }
             }
         }
@@ -206,13 +311,9 @@ async fn apply_batch(hub: &SharedHub, link: &Link, batch: &mut Vec<(String, Vec<
         Err(error) => tracing::error!(%error, "applying station messages failed"),
     }
     batch.clear();
-    for (station, through) in acks {
+    for (station, ack) in acks {
         let _ = link
-            .publish(
-                &topic(&station, Channel::UpAck),
-                Ack { through }.encode(),
-                false,
-            )
+            .publish(&topic(&station, Channel::UpAck), ack.encode(), false)
             .await;
     }
 }
@@ -249,28 +350,6 @@ async fn pump(
         if link.publish(&down, message, false).await.is_err() {
             return;
         }
-    }
-}
-
-/// Records a station's status; for a registered station that came online, the position its
-/// stream resumes from (what the hub recorded or what the station says, whichever is further).
-fn status_changed(hub: &SharedHub, station: &str, status: &StationStatus) -> Option<u64> {
-    let mut hub = lock(hub);
-    if let Err(error) = hub.station_status_changed(station, status.online, Timestamp::now()) {
-        tracing::error!(station, %error, "recording a station status failed");
-    }
-    if !status.online || !hub.station_exists(station).unwrap_or(false) {
-        return None;
-    }
-    let acked = hub
-        .outbox_position(station)
-        .map(|(_, acked)| acked)
-        .unwrap_or(0);
-    match status.down_through {
-        Some(through) if through > acked => {
-            Some(hub.station_acknowledged(station, through).unwrap_or(acked))
-        }
-        _ => Some(acked),
     }
 }
 

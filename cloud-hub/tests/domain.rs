@@ -150,6 +150,7 @@ fn envelope(origin: &str, seq: u64, event: Event, occurred_at: Timestamp) -> Vec
         sequence: seq,
         occurred_at,
         schema_version: sync_protocol::SCHEMA_VERSION,
+        stream: None,
         event,
     })
 }
@@ -188,6 +189,8 @@ impl Station {
             Received {
                 outcome: ReceivedOutcome::Applied { seq },
                 ack_through: Some(seq),
+                stream: None,
+                verdict: sync_protocol::transport::Verdict::Agreed,
             }
         );
     }
@@ -280,6 +283,8 @@ fn dead_lettered(seq: Option<u64>, code: &str, ack_through: Option<u64>) -> Rece
             code: code.to_owned(),
         },
         ack_through,
+        stream: None,
+        verdict: sync_protocol::transport::Verdict::Agreed,
     }
 }
 
@@ -424,6 +429,8 @@ fn a_new_station_is_sent_the_price_version_in_force_and_the_scheduled_ones() {
     assert_eq!(
         sent[0].event,
         Event::PriceChanged(PriceChanged {
+            base_version: None,
+            part: sync_protocol::Part::WHOLE,
             version: 2,
             effective_at: time(2, "00:00:00"),
             items: vec![
@@ -541,7 +548,8 @@ fn a_price_version_carries_over_the_products_it_leaves_out() {
     assert_eq!(f.hub.price_versions().unwrap(), vec![second.clone(), first]);
     assert_eq!(f.hub.price_version(2).unwrap(), second);
 
-    // Every station hears each version, in order, with the full list.
+    // Every station hears each version, in order: the first as the full list, the next as what
+    // changed since it.
     for station in ["ST0001", "ST0002"] {
         let sent = outbox_events(&f.hub, station);
         assert_eq!(sent.len(), 2);
@@ -549,15 +557,19 @@ fn a_price_version_carries_over_the_products_it_leaves_out() {
             panic!("{:?}", sent[1].event);
         };
         assert_eq!(change.version, 2);
-        let listed: Vec<(&str, i64)> = change
+        assert_eq!(change.base_version, Some(1));
+        let changed: Vec<(&str, i64)> = change
             .items
             .iter()
             .map(|i| (i.product_id.as_str(), i.unit_price_won))
             .collect();
-        assert_eq!(
-            listed,
-            vec![("DSL", 1500), ("GAS95", 1750), ("WATER", 1000)]
-        );
+        assert_eq!(changed, vec![("GAS95", 1750)]);
+        let Event::PriceChanged(change) = &sent[0].event else {
+            panic!("{:?}", sent[0].event);
+        };
+        assert_eq!(change.base_version, None);
+        let listed: Vec<&str> = change.items.iter().map(|i| i.product_id.as_str()).collect();
+        assert_eq!(listed, vec!["DSL", "GAS95", "WATER"]);
         assert_eq!(f.hub.outbox_position(station).unwrap(), (2, 0));
     }
 }
@@ -621,6 +633,8 @@ fn the_next_message_is_applied_and_acknowledged() {
         Received {
             outcome: ReceivedOutcome::Applied { seq: 1 },
             ack_through: Some(1),
+            stream: None,
+            verdict: sync_protocol::transport::Verdict::Agreed,
         }
     );
     assert_eq!(f.hub.applied_through("ST0001").unwrap(), 1);
@@ -648,7 +662,7 @@ fn the_next_message_is_applied_and_acknowledged() {
 }
 
 #[test]
-fn a_duplicate_is_acknowledged_at_the_position_and_changes_nothing() {
+fn a_duplicate_is_acknowledged_at_its_own_place_once_its_event_id_matches_and_changes_nothing() {
     let mut f = hub_with_stations(&["ST0001"]);
     let now = time(2, "01:00:00");
     let mut st = Station::new("ST0001");
@@ -679,7 +693,9 @@ fn a_duplicate_is_acknowledged_at_the_position_and_changes_nothing() {
         again,
         Received {
             outcome: ReceivedOutcome::Duplicate { seq: 1 },
-            ack_through: Some(2),
+            ack_through: Some(1),
+            stream: None,
+            verdict: sync_protocol::transport::Verdict::Agreed,
         }
     );
     assert_eq!(state(&f.hub), before);
@@ -713,6 +729,8 @@ fn a_message_after_a_gap_is_dropped_and_the_last_position_acknowledged() {
                 expected: 2
             },
             ack_through: Some(1),
+            stream: None,
+            verdict: sync_protocol::transport::Verdict::Agreed,
         }
     );
     assert_eq!(state(&f.hub), before);
@@ -754,18 +772,41 @@ fn an_undecodable_message_in_its_place_is_dead_lettered_and_the_position_moves()
 }
 
 #[test]
-fn a_message_of_a_newer_schema_in_its_place_is_dead_lettered_and_the_position_moves() {
+fn a_message_of_a_newer_schema_is_held_without_taking_its_place_until_the_hub_reads_it() {
     let mut f = hub_with_stations(&["ST0001"]);
     let now = time(2, "01:00:00");
-    let newer = edited("ST0001", 1, |v| v["schema"] = 2.into());
+    let newer = edited("ST0001", 1, |v| v["schema"] = 3.into());
     let received = f
         .hub
         .receive_station_message("ST0001", &newer, now)
         .unwrap();
     assert_eq!(
-        received,
-        dead_lettered(Some(1), "unsupported_schema", Some(1))
+        received.outcome,
+        ReceivedOutcome::Held {
+            seq: Some(1),
+            code: "unsupported_schema".into()
+        }
     );
+    assert_eq!(received.ack_through, None);
+    assert_eq!(f.hub.applied_through("ST0001").unwrap(), 0);
+    assert!(f.hub.dead_letters(10).unwrap().is_empty());
+    // A hub that reads only schema 1 holds a schema 2 message the same way; upgraded, it applies it.
+    let current = edited("ST0001", 1, |_| {});
+    f.hub.read_schema_up_to(1);
+    let held = f
+        .hub
+        .receive_station_message("ST0001", &current, now)
+        .unwrap();
+    assert!(
+        matches!(held.outcome, ReceivedOutcome::Held { .. }),
+        "{held:?}"
+    );
+    f.hub.read_schema_up_to(sync_protocol::SCHEMA_VERSION);
+    let applied = f
+        .hub
+        .receive_station_message("ST0001", &current, now)
+        .unwrap();
+    assert_eq!(applied.outcome, ReceivedOutcome::Applied { seq: 1 });
     assert_eq!(f.hub.applied_through("ST0001").unwrap(), 1);
 }
 
@@ -796,6 +837,8 @@ fn an_undecodable_repeat_of_an_applied_position_is_a_duplicate() {
         Received {
             outcome: ReceivedOutcome::Duplicate { seq: 1 },
             ack_through: Some(1),
+            stream: None,
+            verdict: sync_protocol::transport::Verdict::Agreed,
         }
     );
     assert_eq!(state(&f.hub), before);
@@ -829,6 +872,8 @@ fn an_hq_kind_sent_by_a_station_is_dead_lettered_as_wrong_direction() {
         "ST0001",
         1,
         Event::PriceChanged(PriceChanged {
+            base_version: None,
+            part: sync_protocol::Part::WHOLE,
             version: 9,
             effective_at: now,
             items: vec![],
@@ -873,7 +918,7 @@ fn a_message_of_another_origin_on_a_stations_topic_is_dead_lettered_without_ackn
 }
 
 #[test]
-fn a_message_from_an_unknown_station_is_dead_lettered() {
+fn a_message_from_an_unknown_station_is_held_once_without_a_row_per_copy() {
     let mut f = hub_with_stations(&["ST0001"]);
     let now = time(2, "01:00:00");
     let message = envelope("ST0009", 1, tank_registered(1, "GAS95", 1_000), now);
@@ -882,20 +927,43 @@ fn a_message_from_an_unknown_station_is_dead_lettered() {
         .hub
         .receive_station_message("ST0009", &message, now)
         .unwrap();
-    assert_eq!(received, dead_lettered(None, "unknown_station", None));
+    assert_eq!(
+        received.outcome,
+        ReceivedOutcome::Held {
+            seq: Some(1),
+            code: "unknown_station".into()
+        }
+    );
+    assert_eq!(received.ack_through, None, "nothing is acknowledged");
+    // The station asks again and again: nothing is stored per copy.
+    for _ in 0..50 {
+        f.hub
+            .receive_station_message("ST0009", &message, now)
+            .unwrap();
+    }
     let after = state(&f.hub);
     assert_eq!(after.sync, before.sync);
     assert_eq!(after.stock, before.stock);
+    assert_eq!(after.dead_letters, before.dead_letters);
     assert_eq!(f.hub.applied_through("ST0009").unwrap(), 0);
-    assert_eq!(
-        (
-            after.dead_letters[0].station.as_deref(),
-            after.dead_letters[0].code.as_str()
-        ),
-        (Some("ST0009"), "unknown_station")
-    );
-    assert_eq!(f.hub.metrics().dead_letters.get(), 1);
-    assert_eq!(f.hub.metrics().events_received.get(), 1);
+    assert_eq!(f.hub.metrics().dead_letters.get(), 0);
+    assert_eq!(f.hub.metrics().held.get(), 51);
+    // Once registered, the same message is applied.
+    f.hub
+        .register_station(
+            NewStation {
+                station: "ST0009".into(),
+                name: "Ninth".into(),
+                operating_type: OperatingType::DirectlyManaged,
+            },
+            now,
+        )
+        .unwrap();
+    let received = f
+        .hub
+        .receive_station_message("ST0009", &message, now)
+        .unwrap();
+    assert_eq!(received.outcome, ReceivedOutcome::Applied { seq: 1 });
 }
 
 #[test]
@@ -1565,7 +1633,8 @@ fn an_event_that_breaks_a_constraint_is_dead_lettered_and_does_not_block_the_str
             &received,
             Ok(Received {
                 outcome: ReceivedOutcome::DeadLettered { seq: Some(2), .. },
-                ack_through: Some(2)
+                ack_through: Some(2),
+                ..
             })
         ),
         "{received:?}"

@@ -3,16 +3,20 @@
 //! On the wire an envelope is one JSON object:
 //!
 //! ```json
-//! {"schema":1,"event_id":"…","origin":"ST0001","seq":42,
+//! {"schema":2,"event_id":"…","origin":"ST0001","seq":42,
+//!  "stream":{"id":"…","from":0},
 //!  "occurred_at":"2026-11-24T01:02:03Z","kind":"sale_settled","payload":{…}}
 //! ```
+//!
+//! Schema 2 added `stream`, `price_changed`'s `base_version` and parts, `day_closed`'s parts and
+//! the `order_restored` kind. A schema 1 message reads as a message of the sender's first stream.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{Envelope, Event, EventKind, SCHEMA_VERSION};
+use crate::{Envelope, Event, EventKind, MAX_MESSAGE_BYTES, SCHEMA_VERSION, StreamId};
 
 /// Why a message could not be decoded. Each variant has a stable [`code`](DecodeError::code).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +33,23 @@ pub enum DecodeError {
     InvalidPayload { kind: EventKind, detail: String },
 }
 
+/// An event whose message would be larger than [`MAX_MESSAGE_BYTES`]: the sender refuses to
+/// make it (no receiver or broker on the way would take it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a `{kind}` message of {bytes} bytes is over the limit of {limit} bytes")]
+pub struct TooLarge {
+    pub kind: EventKind,
+    pub bytes: usize,
+    pub limit: usize,
+}
+
 impl DecodeError {
+    /// Whether the receiver may be able to read the message later, once it is upgraded: such a
+    /// message is held (not acknowledged, its sequence not consumed), never dead-lettered.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, DecodeError::UnsupportedSchema { .. })
+    }
+
     /// A short, stable code for logs, dead-letter tables and APIs.
     pub fn code(&self) -> &'static str {
         match self {
@@ -49,6 +69,7 @@ pub fn encode(envelope: &Envelope) -> Vec<u8> {
         event_id: envelope.event_id,
         origin: envelope.origin.clone(),
         seq: envelope.sequence,
+        stream: envelope.stream,
         occurred_at: envelope.occurred_at,
         kind: envelope.event.kind().as_str().to_owned(),
         payload: payload_to_value(&envelope.event),
@@ -56,8 +77,29 @@ pub fn encode(envelope: &Envelope) -> Vec<u8> {
     serde_json::to_vec(&wire).expect("wire types serialise to JSON without fail")
 }
 
+/// Encodes an envelope, refusing one over [`MAX_MESSAGE_BYTES`]. Every sender encodes through
+/// this, so the limit is held where messages are made.
+pub fn encode_checked(envelope: &Envelope) -> Result<Vec<u8>, TooLarge> {
+    let bytes = encode(envelope);
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(TooLarge {
+            kind: envelope.event.kind(),
+            bytes: bytes.len(),
+            limit: MAX_MESSAGE_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
 /// Decodes one message. Never panics, whatever the bytes.
 pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    decode_up_to(bytes, SCHEMA_VERSION)
+}
+
+/// Decodes one message as a receiver that reads schema versions up to `newest` would: lets a
+/// receiver be run as an older version of itself (to try a staggered upgrade).
+pub fn decode_up_to(bytes: &[u8], newest: u16) -> Result<Envelope, DecodeError> {
+    let newest = newest.min(SCHEMA_VERSION);
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     let Some(object) = value.as_object() else {
@@ -77,10 +119,10 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
                 "`schema` must be a positive integer".into(),
             ));
         }
-        Some(Some(found)) if found > u64::from(SCHEMA_VERSION) => {
+        Some(Some(found)) if found > u64::from(newest) => {
             return Err(DecodeError::UnsupportedSchema {
                 found,
-                supported: SCHEMA_VERSION,
+                supported: newest,
             });
         }
         Some(Some(_)) => {}
@@ -120,6 +162,7 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
         sequence: wire.seq,
         occurred_at: wire.occurred_at,
         schema_version: wire.schema,
+        stream: wire.stream,
         event,
     })
 }
@@ -131,6 +174,12 @@ pub fn peek_origin_sequence(bytes: &[u8]) -> Option<(String, u64)> {
     let origin = value.get("origin")?.as_str()?.to_owned();
     let seq = value.get("seq")?.as_u64()?;
     (!origin.is_empty() && seq > 0).then_some((origin, seq))
+}
+
+/// Reads the stream a message that may not decode in full names, if it names one.
+pub fn peek_stream(bytes: &[u8]) -> Option<StreamId> {
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    serde_json::from_value(value.get("stream")?.clone()).ok()
 }
 
 /// Origins are station ids (`ST0001`) or the hub's; exact bytes, since they key the inbox.
@@ -147,6 +196,8 @@ struct WireEnvelope {
     event_id: Uuid,
     origin: String,
     seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream: Option<StreamId>,
     occurred_at: Timestamp,
     kind: String,
     payload: Value,
@@ -191,4 +242,5 @@ payload_codec!(
     PriceChanged,
     ShipmentDispatched,
     OrderRejected,
+    OrderRestored,
 );

@@ -18,8 +18,23 @@ pub struct Envelope {
     pub occurred_at: Timestamp,
     /// Schema version the sender wrote.
     pub schema_version: u16,
+    /// The sender's stream this message belongs to (see [`StreamId`]); absent in messages of
+    /// schema 1, which all belong to the sender's first stream.
+    pub stream: Option<StreamId>,
     /// What happened.
     pub event: Event,
+}
+
+/// The identity of one sender's stream towards one receiver: made when the sender's database
+/// is created, and again when the two sides find their histories differ (a database restored
+/// from a backup, a station re-installed). Sequence numbers of a stream start after `from`, so
+/// a new stream continues the numbering of the old one and no sequence number is reused within
+/// the sender's store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StreamId {
+    pub id: Uuid,
+    /// The last sequence number before this stream's first message.
+    pub from: u64,
 }
 
 /// Every event kind, station → HQ and HQ → station.
@@ -43,6 +58,7 @@ pub enum Event {
     PriceChanged(PriceChanged),
     ShipmentDispatched(ShipmentDispatched),
     OrderRejected(OrderRejected),
+    OrderRestored(OrderRestored),
 }
 
 /// The `kind` string of each event, as written on the wire.
@@ -64,6 +80,7 @@ pub enum EventKind {
     PriceChanged,
     ShipmentDispatched,
     OrderRejected,
+    OrderRestored,
 }
 
 /// Which side sends an event kind.
@@ -75,7 +92,7 @@ pub enum Direction {
 
 impl EventKind {
     /// All kinds, in a stable order.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::TankRegistered,
         EventKind::OrderPlaced,
         EventKind::OrderCanceled,
@@ -92,6 +109,7 @@ impl EventKind {
         EventKind::PriceChanged,
         EventKind::ShipmentDispatched,
         EventKind::OrderRejected,
+        EventKind::OrderRestored,
     ];
 
     /// The wire name of the kind.
@@ -113,6 +131,7 @@ impl EventKind {
             EventKind::PriceChanged => "price_changed",
             EventKind::ShipmentDispatched => "shipment_dispatched",
             EventKind::OrderRejected => "order_rejected",
+            EventKind::OrderRestored => "order_restored",
         }
     }
 
@@ -126,9 +145,10 @@ impl EventKind {
     /// Which side sends this kind.
     pub fn direction(self) -> Direction {
         match self {
-            EventKind::PriceChanged | EventKind::ShipmentDispatched | EventKind::OrderRejected => {
-                Direction::HubToStation
-            }
+            EventKind::PriceChanged
+            | EventKind::ShipmentDispatched
+            | EventKind::OrderRejected
+            | EventKind::OrderRestored => Direction::HubToStation,
             _ => Direction::StationToHub,
         }
     }
@@ -160,6 +180,7 @@ impl Event {
             Event::PriceChanged(_) => EventKind::PriceChanged,
             Event::ShipmentDispatched(_) => EventKind::ShipmentDispatched,
             Event::OrderRejected(_) => EventKind::OrderRejected,
+            Event::OrderRestored(_) => EventKind::OrderRestored,
         }
     }
 }
@@ -318,8 +339,78 @@ pub struct DayProductTotals {
 pub struct DayClosed {
     pub business_day: Date,
     pub closed_by: String,
+    /// This part's products: a day with more than [`crate::DAY_PRODUCTS_PER_PART`] products
+    /// is sent as several `day_closed` messages, in order, each with the day's whole net.
     pub products: Vec<DayProductTotals>,
     pub net_amount_won: i64,
+    #[serde(flatten)]
+    pub part: Part,
+}
+
+/// Which part of a list too long for one message this message carries: `part` of `parts`,
+/// counted from 1. A single message (the usual case) is part 1 of 1 and writes neither field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub part: u32,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub parts: u32,
+}
+
+impl Part {
+    /// The only part of a list that fits one message.
+    pub const WHOLE: Part = Part { part: 1, parts: 1 };
+
+    pub fn is_last(self) -> bool {
+        self.part >= self.parts
+    }
+}
+
+impl Default for Part {
+    fn default() -> Part {
+        Part::WHOLE
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// Splits `items` into parts of at most `per_part` (at least one part, even when empty).
+fn split_parts<T: Clone>(items: &[T], per_part: usize) -> Vec<(Part, Vec<T>)> {
+    let chunks: Vec<&[T]> = if items.is_empty() {
+        vec![&[]]
+    } else {
+        items.chunks(per_part.max(1)).collect()
+    };
+    let parts = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let part = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            (Part { part, parts }, chunk.to_vec())
+        })
+        .collect()
+}
+
+impl DayClosed {
+    /// The day report as the messages that carry it, each within the message size limit.
+    pub fn into_parts(self) -> Vec<DayClosed> {
+        split_parts(&self.products, crate::DAY_PRODUCTS_PER_PART)
+            .into_iter()
+            .map(|(part, products)| DayClosed {
+                products,
+                part,
+                ..self.clone()
+            })
+            .collect()
+    }
 }
 
 /// A price version came into force at the station.
@@ -389,12 +480,36 @@ pub struct PriceItem {
     pub unit_price_won: i64,
 }
 
-/// HQ published a new price version: the full price list, in force from `effective_at`.
+/// HQ published a new price version, in force from `effective_at`.
+///
+/// Without `base_version` the items are the full price list. With it, they are what changed
+/// since that version (new products and new prices); every other product keeps its price from
+/// the base version, which the receiver holds because HQ's stream towards it is gapless. A list
+/// longer than [`crate::PRICE_ITEMS_PER_PART`] items is sent as several messages, in order: the
+/// version is complete when its last part has arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceChanged {
     pub version: u64,
     pub effective_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<u64>,
     pub items: Vec<PriceItem>,
+    #[serde(flatten)]
+    pub part: Part,
+}
+
+impl PriceChanged {
+    /// The price version as the messages that carry it, each within the message size limit.
+    pub fn into_parts(self) -> Vec<PriceChanged> {
+        split_parts(&self.items, crate::PRICE_ITEMS_PER_PART)
+            .into_iter()
+            .map(|(part, items)| PriceChanged {
+                items,
+                part,
+                ..self.clone()
+            })
+            .collect()
+    }
 }
 
 /// HQ dispatched a truck for an order; the station now expects a delivery.
@@ -413,4 +528,16 @@ pub struct ShipmentDispatched {
 pub struct OrderRejected {
     pub order_id: Uuid,
     pub reason: String,
+}
+
+/// HQ gives back an open order to a station that lost it (a station re-installed with an empty
+/// database): the station records it as it was placed, so the shipments that follow find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRestored {
+    pub order_id: Uuid,
+    pub product_id: String,
+    pub volume_ml: i64,
+    pub wanted_date: Date,
+    pub ordered_by: String,
+    pub ordered_at: Timestamp,
 }

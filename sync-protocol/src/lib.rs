@@ -26,11 +26,36 @@ pub mod stream;
 pub mod text;
 pub mod transport;
 
-pub use codec::{DecodeError, decode, encode, peek_origin_sequence};
+pub use codec::{
+    DecodeError, TooLarge, decode, decode_up_to, encode, encode_checked, peek_origin_sequence,
+    peek_stream,
+};
 pub use events::*;
 
-/// The schema version this crate writes, and the newest it reads.
-pub const SCHEMA_VERSION: u16 = 1;
+/// The schema version this crate writes, and the newest it reads (it reads every older one).
+pub const SCHEMA_VERSION: u16 = 2;
+
+/// The largest message either side ever sends, in bytes of encoded envelope. Every event whose
+/// payload grows with the data is bounded or sent in parts so that it stays below this, with
+/// room to spare (`tests/sizes.rs` builds the largest message of every kind):
+/// - a sale has at most [`MAX_SALE_LINES`] lines;
+/// - a price version is sent in parts of at most [`PRICE_ITEMS_PER_PART`] items;
+/// - a day report in parts of at most [`DAY_PRODUCTS_PER_PART`] products;
+/// - every text is bounded by its sender (names 100 characters, reasons 200).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The largest MQTT packet either link takes or sends, and the limit the brokers are set to: the
+/// largest message with its topic and packet headers, rounded up.
+pub const MAX_PACKET_BYTES: u32 = 260 * 1024;
+
+/// The most lines one sale may have.
+pub const MAX_SALE_LINES: usize = 99;
+
+/// Price items in one `price_changed` message, at most.
+pub const PRICE_ITEMS_PER_PART: usize = 200;
+
+/// Products in one `day_closed` message, at most.
+pub const DAY_PRODUCTS_PER_PART: usize = 200;
 
 /// The largest volume (ml) or quantity any single figure may hold, on either side of the wire:
 /// 10 million litres. Far above any tank or truck, and low enough that every product with a

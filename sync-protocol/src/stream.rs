@@ -24,6 +24,11 @@ pub struct StreamConfig {
     pub window: u64,
     /// With messages in flight and no acknowledgement for this long, send them again.
     pub resend_after: Duration,
+    /// Each time the window is sent again without an acknowledgement coming back, the wait
+    /// doubles, up to this: a receiver that cannot take the messages yet (a station not yet
+    /// registered at HQ, a message of a newer schema) is asked again ever more rarely instead of
+    /// being flooded.
+    pub max_resend_after: Duration,
 }
 
 impl Default for StreamConfig {
@@ -31,6 +36,7 @@ impl Default for StreamConfig {
         StreamConfig {
             window: 512,
             resend_after: Duration::from_secs(3),
+            max_resend_after: Duration::from_secs(120),
         }
     }
 }
@@ -48,6 +54,9 @@ pub struct OutboundStream {
     last_progress: Option<Instant>,
     /// A repeated acknowledgement sends the window again once per advance, not once per repeat.
     fast_resend_armed: bool,
+    /// The wait before the next resend: `resend_after`, doubled by each resend that brought no
+    /// progress.
+    resend_wait: Duration,
 }
 
 /// What an acknowledgement did.
@@ -72,6 +81,7 @@ impl OutboundStream {
             connected: false,
             last_progress: None,
             fast_resend_armed: true,
+            resend_wait: config.resend_after,
         }
     }
 
@@ -111,6 +121,7 @@ impl OutboundStream {
             self.sent = self.sent.max(through);
             self.last_progress = Some(now);
             self.fast_resend_armed = true;
+            self.resend_wait = self.config.resend_after;
             AckOutcome::Advanced { through }
         } else if through == self.acked && self.sent > self.acked && self.fast_resend_armed {
             self.fast_resend_armed = false;
@@ -128,7 +139,7 @@ impl OutboundStream {
         if !self.connected || self.sent == self.acked {
             return None;
         }
-        self.last_progress.map(|at| at + self.config.resend_after)
+        self.last_progress.map(|at| at + self.resend_wait)
     }
 
     /// Time has passed: with messages in flight and no progress for too long, go back.
@@ -137,6 +148,10 @@ impl OutboundStream {
         match self.timeout() {
             Some(due) if now >= due => {
                 self.go_back(now);
+                self.resend_wait = self
+                    .resend_wait
+                    .saturating_mul(2)
+                    .min(self.config.max_resend_after);
                 true
             }
             _ => false,
@@ -156,6 +171,17 @@ impl OutboundStream {
         let range = self.sent + 1..=limit;
         self.sent = limit;
         Some(range)
+    }
+
+    /// The receiver's history and the sender's parted after `through` (a new stream starts
+    /// there), or the receiver holds only that much (it lost the rest): everything after
+    /// `through` is sent again, and `through` counts as acknowledged, even below the
+    /// acknowledged position.
+    pub fn restart_at(&mut self, through: u64, now: Instant) {
+        self.acked = through;
+        self.resend_wait = self.config.resend_after;
+        self.fast_resend_armed = true;
+        self.go_back(now);
     }
 
     fn go_back(&mut self, now: Instant) {
@@ -195,7 +221,41 @@ mod tests {
         StreamConfig {
             window,
             resend_after: Duration::from_secs(2),
+            max_resend_after: Duration::from_secs(16),
         }
+    }
+
+    #[test]
+    fn a_receiver_that_never_answers_is_asked_ever_more_rarely() {
+        let t0 = Instant::now();
+        let mut s = OutboundStream::new(0, config(100));
+        s.connected(t0);
+        assert_eq!(s.to_send(3), Some(1..=3));
+        let mut at = t0;
+        let mut waits = Vec::new();
+        while waits.len() < 6 {
+            let due = s.timeout().unwrap();
+            waits.push((due - at).as_secs());
+            assert!(s.on_timeout(due));
+            assert_eq!(s.to_send(3), Some(1..=3));
+            at = due;
+        }
+        assert_eq!(waits, [2, 4, 8, 16, 16, 16]);
+        // An acknowledgement brings the wait back to its start.
+        assert_eq!(s.on_ack(1, at), AckOutcome::Advanced { through: 1 });
+        assert_eq!(s.timeout(), Some(at + Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_restart_sends_again_after_the_given_position_even_below_the_acknowledged_one() {
+        let t0 = Instant::now();
+        let mut s = OutboundStream::new(0, config(100));
+        s.connected(t0);
+        assert_eq!(s.to_send(10), Some(1..=10));
+        assert_eq!(s.on_ack(10, t0), AckOutcome::Advanced { through: 10 });
+        s.restart_at(6, t0);
+        assert_eq!(s.acked_through(), 6);
+        assert_eq!(s.to_send(12), Some(7..=12));
     }
 
     #[test]

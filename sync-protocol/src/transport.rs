@@ -3,19 +3,38 @@
 //!
 //! ```text
 //! gs/v1/stations/{station}/up        station → hub: envelopes, in sequence order
-//! gs/v1/stations/{station}/up/ack    hub → station: {"through": N} after the hub committed 1..=N
+//! gs/v1/stations/{station}/up/ack    hub → station: {"through": N, "stream": …, "hub": …}
+//!                                    after the hub committed the stream through N
 //! gs/v1/stations/{station}/down      hub → station: envelopes from the hub's outbox for it
-//! gs/v1/stations/{station}/down/ack  station → hub: {"through": N} after the station committed
+//! gs/v1/stations/{station}/down/ack  station → hub: {"through": N, "stream": …} likewise
 //! gs/v1/stations/{station}/status    station: retained online status; its last will says offline
+//! gs/v1/hub/status                   hub: retained status of the hub serving the network
 //! ```
+//!
+//! An acknowledgement names the stream it is about (see `sync_protocol::StreamId`) and, from
+//! the hub, the hub that made it. Its `verdict` says more than a position when the two sides'
+//! histories differ:
+//! - `diverged`: the receiver holds message `through + 1` of this stream with another event
+//!   id, or holds more of it than the sender ever sent (a sender's database restored from a
+//!   backup, a station re-installed). The sender starts a new stream after `through` and sends
+//!   what it has after that again; the receiver keeps what it holds of the old stream.
+//! - `rewind`: the receiver holds the stream only through `through`, less than it acknowledged
+//!   before (the receiver's database was restored): the sender sends again from there.
 //!
 //! Every topic of a station sits under its own prefix, so a broker ACL of the form
 //! `gs/v1/stations/%u/#` confines a station's credential to its own topics.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::StreamId;
 
 /// The root of every topic of this protocol version.
 pub const TOPIC_ROOT: &str = "gs/v1/stations";
+
+/// The hub's retained status, by which a second hub on the same broker finds the first.
+pub const HUB_STATUS_TOPIC: &str = "gs/v1/hub/status";
 
 /// Which stream of a station a topic carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +90,51 @@ pub fn parse_topic(topic: &str) -> Option<(&str, Channel)> {
 /// Sent after each message received, including duplicates, so a sender whose acknowledgement
 /// was lost learns where the receiver stands; after a gap it repeats the last good position,
 /// which tells the sender to go back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ack {
     pub through: u64,
+    /// The stream acknowledged; absent from a receiver of schema 1, meaning the sender's current
+    /// stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<Uuid>,
+    /// The hub that made the acknowledgement (only on `up/ack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<String>,
+    #[serde(default, skip_serializing_if = "Verdict::is_agreed")]
+    pub verdict: Verdict,
+}
+
+/// What an acknowledgement says of the two sides' histories (see the module documentation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The usual case: the receiver committed the stream through `through`.
+    #[default]
+    Agreed,
+    /// Start a new stream after `through`.
+    Diverged,
+    /// Send again after `through`.
+    Rewind,
+}
+
+impl Verdict {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+    fn is_agreed(&self) -> bool {
+        *self == Verdict::Agreed
+    }
 }
 
 impl Ack {
+    /// The usual acknowledgement of `stream` through `through`.
+    pub fn agreed(through: u64, stream: Option<Uuid>) -> Ack {
+        Ack {
+            through,
+            stream,
+            hub: None,
+            verdict: Verdict::Agreed,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an ack serialises")
     }
@@ -93,6 +151,58 @@ pub struct StationStatus {
     /// The last hub message the station has committed; the hub resumes after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down_through: Option<u64>,
+    /// The hub's stream the station follows; absent when it has none (a new or re-installed
+    /// station), which tells the hub to give it a new stream with what it lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_stream: Option<Uuid>,
+    /// The station's own stream towards the hub, and how far the hub acknowledged it: a hub
+    /// that holds less than it acknowledged (its database restored) asks for it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_stream: Option<StreamId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_acked: Option<u64>,
+}
+
+impl StationStatus {
+    /// The status a station's last will publishes.
+    pub fn offline() -> StationStatus {
+        StationStatus {
+            online: false,
+            down_through: None,
+            down_stream: None,
+            up_stream: None,
+            up_acked: None,
+        }
+    }
+}
+
+/// What a hub says about itself on [`HUB_STATUS_TOPIC`] (retained; its last will says offline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubStatus {
+    /// The hub's identity, made with its database.
+    pub hub: String,
+    /// This process: made each time a hub starts.
+    pub run: Uuid,
+    pub started_at: Timestamp,
+    pub online: bool,
+}
+
+impl HubStatus {
+    /// Of two hubs online on one broker, the one started first keeps serving (ties broken by
+    /// run id): whether `other` is that one against `self`.
+    pub fn yields_to(&self, other: &HubStatus) -> bool {
+        other.online
+            && other.run != self.run
+            && (other.started_at, other.run) < (self.started_at, self.run)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a hub status serialises")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<HubStatus> {
+        serde_json::from_slice(bytes).ok()
+    }
 }
 
 impl StationStatus {
@@ -126,6 +236,7 @@ mod tests {
             "gs/v1/stations/ST0001/up/ack"
         );
         assert_eq!(every_station(Channel::Up), "gs/v1/stations/+/up");
+        assert_eq!(parse_topic(HUB_STATUS_TOPIC), None);
         for stranger in [
             "gs/v1/stations/ST0001",
             "gs/v1/stations//up",
@@ -139,23 +250,69 @@ mod tests {
 
     #[test]
     fn acks_and_statuses_have_a_stable_shape() {
-        assert_eq!(Ack { through: 42 }.encode(), br#"{"through":42}"#);
+        assert_eq!(Ack::agreed(42, None).encode(), br#"{"through":42}"#);
         assert_eq!(
             Ack::decode(br#"{"through":7,"extra":1}"#),
-            Some(Ack { through: 7 })
+            Some(Ack::agreed(7, None))
         );
         assert_eq!(Ack::decode(b"{\"through\":-1}"), None);
-        let status = StationStatus {
-            online: false,
-            down_through: None,
+        let stream = Uuid::from_u128(7);
+        let diverged = Ack {
+            through: 50,
+            stream: Some(stream),
+            hub: Some("HUB-1".into()),
+            verdict: Verdict::Diverged,
         };
-        assert_eq!(status.encode(), br#"{"online":false}"#);
+        assert_eq!(
+            diverged.encode(),
+            br#"{"through":50,"stream":"00000000-0000-0000-0000-000000000007","hub":"HUB-1","verdict":"diverged"}"#
+        );
+        assert_eq!(Ack::decode(&diverged.encode()), Some(diverged));
+        assert_eq!(StationStatus::offline().encode(), br#"{"online":false}"#);
         assert_eq!(
             StationStatus::decode(br#"{"online":true,"down_through":3}"#),
             Some(StationStatus {
                 online: true,
-                down_through: Some(3)
+                down_through: Some(3),
+                ..StationStatus::offline()
             })
+        );
+    }
+}
+
+#[cfg(test)]
+mod hub_tests {
+    use super::*;
+
+    #[test]
+    fn of_two_hubs_the_one_started_first_keeps_serving() {
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let first = HubStatus {
+            hub: "HUB".into(),
+            run: Uuid::from_u128(9),
+            started_at: at(100),
+            online: true,
+        };
+        let second = HubStatus {
+            run: Uuid::from_u128(1),
+            started_at: at(200),
+            ..first.clone()
+        };
+        assert!(second.yields_to(&first));
+        assert!(!first.yields_to(&second));
+        assert!(!first.yields_to(&first), "a hub never yields to itself");
+        let gone = HubStatus {
+            online: false,
+            ..first.clone()
+        };
+        assert!(!second.yields_to(&gone), "an offline hub serves nothing");
+        let twin = HubStatus {
+            run: Uuid::from_u128(2),
+            ..first.clone()
+        };
+        assert!(
+            twin.yields_to(&first) != first.yields_to(&twin),
+            "a tie has one winner"
         );
     }
 }

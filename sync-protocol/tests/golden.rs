@@ -78,7 +78,10 @@ const EXPECTED_MESSAGES: &[(&str, &[&str])] = &[
         "malformed_envelope--missing-kind",
         &["missing field `kind`"],
     ),
-    ("unsupported_schema--schema-2", &["schema version 2"]),
+    (
+        "unsupported_schema--schema-3",
+        &["schema version 3", "newer than 2"],
+    ),
     (
         "malformed_envelope--schema-0",
         &["`schema` must be a positive integer"],
@@ -340,10 +343,39 @@ fn valid_vectors_use_the_conventions_of_the_wire() {
         );
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(
-            text.starts_with("{\n  \"schema\": 1,\n") && text.ends_with("}\n"),
+            text.starts_with("{\n  \"schema\": 2,\n") && text.ends_with("}\n"),
             "{stem}: not pretty-printed with two-space indents and a final newline"
         );
     }
+}
+
+#[test]
+fn a_schema_1_message_still_reads_as_part_of_the_first_stream() {
+    let v1 =
+        br#"{"schema":1,"event_id":"01a20b1a-4240-7703-b1b3-3a656caf76a5","origin":"HQ","seq":2,
+        "occurred_at":"2026-11-24T01:10:00Z","kind":"price_changed",
+        "payload":{"version":3,"effective_at":"2026-11-24T01:10:00Z","items":[]}}"#;
+    let envelope = decode(v1).unwrap();
+    assert_eq!(envelope.schema_version, 1);
+    assert_eq!(envelope.stream, None);
+    let sync_protocol::Event::PriceChanged(change) = envelope.event else {
+        panic!("not a price change");
+    };
+    assert_eq!(
+        change.base_version, None,
+        "a schema 1 price list is a full list"
+    );
+    assert_eq!(change.part, sync_protocol::Part::WHOLE);
+}
+
+#[test]
+fn a_receiver_run_as_an_older_version_holds_what_it_cannot_read_yet() {
+    let bytes = fs::read(vectors_dir("valid").join("order_restored.json")).unwrap();
+    let error = sync_protocol::decode_up_to(&bytes, 1).unwrap_err();
+    assert_eq!(error.code(), "unsupported_schema");
+    assert!(error.is_transient());
+    assert!(error.to_string().contains("newer than 1"), "{error}");
+    assert!(sync_protocol::decode_up_to(&bytes, 2).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------

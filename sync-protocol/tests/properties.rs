@@ -599,6 +599,7 @@ fn event() -> impl Strategy<Value = Event> {
                     closed_by,
                     products,
                     net_amount_won,
+                    part: Part::WHOLE,
                 })
             }),
         (any::<u64>(), timestamp()).prop_map(|(version, applied_at)| {
@@ -652,15 +653,34 @@ fn event() -> impl Strategy<Value = Event> {
         (
             any::<u64>(),
             timestamp(),
-            prop::collection::vec(price_item(), 0..4)
+            prop::option::of(any::<u64>()),
+            prop::collection::vec(price_item(), 0..4),
+            (1..=u32::MAX, 1..=u32::MAX)
         )
-            .prop_map(|(version, effective_at, items)| {
+            .prop_map(|(version, effective_at, base_version, items, (a, b))| {
                 Event::PriceChanged(PriceChanged {
                     version,
                     effective_at,
+                    base_version,
                     items,
+                    part: Part {
+                        part: a.min(b),
+                        parts: a.max(b),
+                    },
                 })
             }),
+        (uuid(), text(), amount(), date(), text(), timestamp()).prop_map(
+            |(order_id, product_id, volume_ml, wanted_date, ordered_by, ordered_at)| {
+                Event::OrderRestored(OrderRestored {
+                    order_id,
+                    product_id,
+                    volume_ml,
+                    wanted_date,
+                    ordered_by,
+                    ordered_at,
+                })
+            }
+        ),
         (
             uuid(),
             uuid(),
@@ -689,16 +709,25 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 fn envelope() -> impl Strategy<Value = Envelope> {
-    (uuid(), origin(), 1..=u64::MAX, timestamp(), event()).prop_map(
-        |(event_id, origin, sequence, occurred_at, event)| Envelope {
-            event_id,
-            origin,
-            sequence,
-            occurred_at,
-            schema_version: SCHEMA_VERSION,
-            event,
-        },
+    (
+        uuid(),
+        origin(),
+        1..=u64::MAX,
+        timestamp(),
+        prop::option::of((uuid(), any::<u64>())),
+        event(),
     )
+        .prop_map(
+            |(event_id, origin, sequence, occurred_at, stream, event)| Envelope {
+                event_id,
+                origin,
+                sequence,
+                occurred_at,
+                schema_version: SCHEMA_VERSION,
+                stream: stream.map(|(id, from)| StreamId { id, from }),
+                event,
+            },
+        )
 }
 
 proptest! {

@@ -29,6 +29,7 @@ fn shipment_message(shell: &Shell, seq: u64, order: &str, shipment: uuid::Uuid) 
         sequence: seq,
         occurred_at: at_plus(30.minutes()),
         schema_version: SCHEMA_VERSION,
+        stream: None,
         event: Event::ShipmentDispatched(ShipmentDispatched {
             shipment_id: shipment,
             order_id: order.parse().unwrap(),

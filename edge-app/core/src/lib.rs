@@ -52,7 +52,7 @@ pub use ids::{
 pub use orders::{
     DeliveryConfirmation, DeliveryView, ExpectedDelivery, NewOrder, OrderStatus, OrderView,
 };
-pub use outbox::{DeadLetter, InboxOutcome, OutboxEvent};
+pub use outbox::{DeadLetter, Divergence, InboxOutcome, OutboxEvent};
 pub use printing::PrintJob;
 pub use sales::{
     Cancellation, LinePricing, Measure, Payment, PaymentRequest, PriceSource, SaleLine,

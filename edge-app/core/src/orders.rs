@@ -496,3 +496,49 @@ fn expected_delivery(
     })
     .transpose()
 }
+
+/// Records an open order HQ gives back to a station that lost it (re-installed with an empty
+/// database), as it was placed; an order the station already holds is left as it is. A user
+/// who placed it and is not on this station any more is kept as an inactive user, who cannot
+/// sign in, so that the order still names who placed it.
+pub(crate) fn restore_order(tx: &Tx<'_>, order: &sync_protocol::OrderRestored) -> Result<()> {
+    let id = OrderId::from_uuid(order.order_id);
+    let held: bool = tx.sql.query_row(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE order_id = ?1)",
+        params![id],
+        |r| r.get(0),
+    )?;
+    if held {
+        return Ok(());
+    }
+    ensure_positive("ordered volume (ml)", order.volume_ml)?;
+    if order.volume_ml > MAX_VOLUME_ML {
+        return Err(StationError::InvalidInput {
+            field: "ordered volume",
+            problem: "it is larger than any order".into(),
+        });
+    }
+    let product: ProductId = order.product_id.parse()?;
+    let ordered_by = if order.ordered_by.is_empty() {
+        "HQ".to_owned()
+    } else {
+        ensure_text("orderer", &order.ordered_by, 32)?
+    };
+    tx.sql.execute(
+        "INSERT INTO users (user_id, name, role, pin_hash, active, created_at_ms) VALUES (?1, ?1, 'cashier', '!', 0, ?2)
+         ON CONFLICT (user_id) DO NOTHING",
+        params![ordered_by, tx.now_ms()],
+    )?;
+    let at = ms(order.ordered_at);
+    tx.sql.execute(
+        "INSERT INTO orders (order_id, product_id, volume_ml, wanted_date, ordered_by, ordered_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, product, order.volume_ml, date_text(order.wanted_date), ordered_by, at],
+    )?;
+    tx.sql.execute(
+        "INSERT INTO order_status (order_id, product_id, ordered_volume_ml, status, wanted_date, ordered_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, 'ordered', ?4, ?5, ?6)",
+        params![id, product, order.volume_ml, date_text(order.wanted_date), at, tx.now_ms()],
+    )?;
+    Ok(())
+}

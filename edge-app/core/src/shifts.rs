@@ -180,7 +180,8 @@ impl Station {
                 params![date_text(day), tx.now_ms(), approval.manager()],
             )?;
             let report = build_day_report(&tx.sql, day)?;
-            tx.emit(Event::DayClosed(DayClosed {
+            // A day with many products goes to HQ in several messages (each under the size limit).
+            let closed = DayClosed {
                 business_day: day,
                 closed_by: approval.manager().to_string(),
                 products: report
@@ -199,7 +200,11 @@ impl Station {
                     })
                     .collect(),
                 net_amount_won: report.net_amount.get(),
-            }))?;
+                part: sync_protocol::Part::WHOLE,
+            };
+            for part in closed.into_parts() {
+                tx.emit(Event::DayClosed(part))?;
+            }
             // Each tank the gauge measured that day: HQ hears how the tank and the books agreed.
             for tank in crate::wetstock::reconcile(&tx.sql, day)? {
                 tx.emit(Event::WetStockReconciled(WetStockReconciled {

@@ -23,6 +23,9 @@ pub struct Station {
     conn: Connection,
     info: StationInfo,
     time_zone: TimeZone,
+    /// The newest schema version of HQ's messages this station reads (below the built-in one
+    /// only to try a staggered upgrade).
+    pub(crate) read_schema: u16,
 }
 
 /// Who this station is.
@@ -54,9 +57,17 @@ impl Station {
         let pin_hash = crate::auth::hash_pin(&setup.first_manager.pin)?;
         let mut conn = store::create(path)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The station's stream towards HQ is made with its database: a database created again
+        // under the same station id (a re-installed PC) starts a stream HQ has not seen.
         tx.execute(
-            "INSERT INTO station (singleton, station_id, name, time_zone, created_at_ms) VALUES (1, ?1, ?2, ?3, ?4)",
-            params![setup.station_id.as_str(), name, setup.time_zone, ms(now)],
+            "INSERT INTO station (singleton, station_id, name, time_zone, created_at_ms, up_stream_id) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![
+                setup.station_id.as_str(),
+                name,
+                setup.time_zone,
+                ms(now),
+                new_v7(now).to_string()
+            ],
         )?;
         crate::auth::insert_user(&tx, &setup.first_manager, &pin_hash, now)?;
         tx.commit()?;
@@ -70,6 +81,7 @@ impl Station {
             conn,
             info,
             time_zone,
+            read_schema: SCHEMA_VERSION,
         })
     }
 
@@ -94,7 +106,14 @@ impl Station {
                 time_zone: zone,
             },
             time_zone,
+            read_schema: SCHEMA_VERSION,
         })
+    }
+
+    /// Reads HQ's messages only up to schema version `newest`, holding newer ones as a station
+    /// of that version would (for trying a staggered upgrade).
+    pub fn read_schema_up_to(&mut self, newest: u16) {
+        self.read_schema = newest.clamp(1, SCHEMA_VERSION);
     }
 
     pub fn info(&self) -> &StationInfo {
@@ -173,19 +192,35 @@ impl Tx<'_> {
     /// Sequence numbers come from a counter in the same transaction, so they have no gaps
     /// and follow commit order.
     pub(crate) fn emit(&self, event: Event) -> Result<u64> {
-        let seq: i64 = self
+        let (seq, stream_id, stream_from): (i64, String, i64) = self
             .sql
-            .prepare_cached("UPDATE station SET next_outbox_seq = next_outbox_seq + 1 RETURNING next_outbox_seq - 1")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached(
+                "UPDATE station SET next_outbox_seq = next_outbox_seq + 1
+                 RETURNING next_outbox_seq - 1, up_stream_id, up_stream_from",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let stream = sync_protocol::StreamId {
+            id: stream_id.parse().map_err(|e| {
+                StationError::DatabaseCorrupt(format!("the station's stream id: {e}"))
+            })?,
+            from: u64::try_from(stream_from).unwrap_or(0),
+        };
         let envelope = Envelope {
             event_id: new_v7(self.now),
             origin: self.station.station_id.to_string(),
             sequence: u64::try_from(seq).expect("the sequence counter starts at 1"),
             occurred_at: self.now,
             schema_version: SCHEMA_VERSION,
+            stream: Some(stream),
             event,
         };
-        let message = String::from_utf8(sync_protocol::encode(&envelope)).expect("JSON is UTF-8");
+        // Every event is bounded by the rules that make it; this is the last line of defence.
+        let bytes =
+            sync_protocol::encode_checked(&envelope).map_err(|e| StationError::InvalidInput {
+                field: "event",
+                problem: e.to_string(),
+            })?;
+        let message = String::from_utf8(bytes).expect("JSON is UTF-8");
         self.sql
             .prepare_cached("INSERT INTO outbox (seq, event_id, kind, occurred_at_ms, message) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![

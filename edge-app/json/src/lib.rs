@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 use station_core::{
-    AccountMovement, CreditAccount, DayReport, DeadLetter, DeliveryView, Fueling, InboxOutcome,
-    Measure, OpenShift, OrderView, OutboxEvent, Payment, PriceItem, PriceSource,
+    AccountMovement, CreditAccount, DayReport, DeadLetter, DeliveryView, Divergence, Fueling,
+    InboxOutcome, Measure, OpenShift, OrderView, OutboxEvent, Payment, PriceItem, PriceSource,
     PriceVersionStatus, PrintJob, ProductStock, Reconciliation, SaleRecord, SalesSummaryRow,
     ShiftReport, StockFlow, StoredPriceVersion, Tank, TankReading, TankStock, UserRecord,
 };
@@ -262,7 +262,22 @@ pub fn inbox_outcome(outcome: &InboxOutcome) -> Value {
             code,
             reason,
         } => json!({"outcome": "dead_lettered", "seq": sequence, "code": code, "reason": reason}),
+        InboxOutcome::Held {
+            sequence,
+            code,
+            reason,
+        } => json!({"outcome": "held", "seq": sequence, "code": code, "reason": reason}),
+        InboxOutcome::Diverged { sequence } => json!({"outcome": "diverged", "seq": sequence}),
     }
+}
+
+pub fn divergence(divergence: &Divergence) -> Value {
+    json!({
+        "direction": divergence.direction,
+        "kind": divergence.kind,
+        "detail": divergence.detail,
+        "detected_at": divergence.detected_at.to_string(),
+    })
 }
 
 pub fn dead_letter(letter: &DeadLetter) -> Value {
@@ -272,6 +287,7 @@ pub fn dead_letter(letter: &DeadLetter) -> Value {
         "code": letter.code,
         "reason": letter.reason,
         "received_at": letter.received_at.to_string(),
+        "repeats": letter.repeats,
     })
 }
 

@@ -107,6 +107,10 @@ pub struct Settings {
     /// Milliseconds between looks at the outbox for new events.
     #[arg(long, default_value_t = 50)]
     pub poll_ms: u64,
+    /// Read HQ's messages of schema versions up to this one only, holding newer ones as a
+    /// station of that version would (to try a staggered upgrade).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=i64::from(sync_protocol::SCHEMA_VERSION)))]
+    pub read_schema: Option<u16>,
 }
 
 /// A running station runtime.
@@ -188,6 +192,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Runtime> {
         },
         poll: Duration::from_millis(settings.poll_ms),
         live: live.clone(),
+        read_schema: settings.read_schema,
     };
 
     // The WAL is copied into the database from its own connection, so a sale never waits for it.

@@ -63,6 +63,10 @@ pub struct SyncState {
     pub backlog: u64,
     /// The last event HQ acknowledged.
     pub acknowledged_through: u64,
+    /// A message from HQ this station cannot read yet (a newer schema): waiting for an upgrade.
+    pub held: Option<String>,
+    /// Times the station found its history and HQ's differ (see `/api/sync/divergences`).
+    pub divergences: u64,
 }
 
 /// A preset an authorized filling stops at.

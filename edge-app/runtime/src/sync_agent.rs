@@ -12,10 +12,10 @@ use station_core::{InboxOutcome, Station};
 use sync_mqtt::{Link, LinkConfig, LinkEvent};
 use sync_protocol::HUB_ORIGIN;
 use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
-use sync_protocol::transport::{Ack, Channel, StationStatus, topic};
+use sync_protocol::transport::{Ack, Channel, StationStatus, Verdict, topic};
 use tokio::sync::watch;
 
-use crate::live::{Live, SyncState};
+use crate::live::Live;
 
 /// How the agent connects and paces itself.
 #[derive(Debug, Clone)]
@@ -27,18 +27,19 @@ pub struct AgentConfig {
     pub poll: Duration,
     /// Where the link's state and the backlog are shown.
     pub live: Live,
+    /// Read HQ's messages only up to this schema version (to try a staggered upgrade).
+    pub read_schema: Option<u16>,
 }
 
 /// Runs until `shutdown` turns true; then says offline and disconnects.
 pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let mut station = Station::open(&config.db)?;
+    if let Some(newest) = config.read_schema {
+        station.read_schema_up_to(newest);
+    }
     let id = station.info().station_id.to_string();
     let status_topic = topic(&id, Channel::Status);
-    let offline = StationStatus {
-        online: false,
-        down_through: None,
-    }
-    .encode();
+    let offline = StationStatus::offline().encode();
     let mut link_config = config.link.clone();
     link_config.last_will = Some((status_topic.clone(), offline.clone()));
     let mut link = Link::start(link_config)?;
@@ -62,14 +63,14 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                     match link.try_next() {
                         Some(next) if is_up_ack(&next, &id) => event = next,
                         Some(next) => {
-                            handle(&mut station, &id, &link, &mut stream, event).await?;
+                            handle(&mut station, &id, &link, &mut stream, &config.live, event).await?;
                             event = next;
                             break;
                         }
                         None => break,
                     }
                 }
-                handle(&mut station, &id, &link, &mut stream, event).await?;
+                handle(&mut station, &id, &link, &mut stream, &config.live, event).await?;
             }
             _ = poll.tick() => {
                 let now = Instant::now();
@@ -81,22 +82,79 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                     }
                 }
                 let last = pump(&station, &id, &link, &mut stream).await?;
-                show(last, &stream, &config.live);
+                show(&station, last, &stream, &config.live);
             }
         }
     }
 }
 
 /// Puts the link's state and the backlog (events up to `last`) into the live state.
-fn show(last: u64, stream: &OutboundStream, live: &Live) {
+fn show(station: &Station, last: u64, stream: &OutboundStream, live: &Live) {
     let acknowledged = stream.acked_through();
+    let divergences = station.divergence_count().unwrap_or(0);
     live.update(|s| {
-        s.sync = SyncState {
-            connected: stream.is_connected(),
-            backlog: last.saturating_sub(acknowledged),
-            acknowledged_through: acknowledged,
-        };
+        s.sync.connected = stream.is_connected();
+        s.sync.backlog = last.saturating_sub(acknowledged);
+        s.sync.acknowledged_through = acknowledged;
+        s.sync.divergences = divergences;
     });
+}
+
+/// The station's status as it says it on coming online: how far it holds each stream.
+fn online_status(station: &Station) -> anyhow::Result<StationStatus> {
+    Ok(StationStatus {
+        online: true,
+        down_through: Some(station.inbox_position(HUB_ORIGIN)?),
+        down_stream: station.down_stream()?,
+        up_stream: Some(station.up_stream()?),
+        up_acked: Some(station.acknowledged_through()?),
+    })
+}
+
+/// What HQ's acknowledgement of the station's stream means, and what the station does.
+fn on_up_ack(
+    station: &mut Station,
+    id: &str,
+    stream: &mut OutboundStream,
+    ack: &Ack,
+) -> anyhow::Result<()> {
+    let current = station.up_stream()?;
+    if ack.stream.is_some_and(|s| s != current.id) {
+        // About a stream the station has replaced.
+        return Ok(());
+    }
+    let now = Instant::now();
+    let last = station.last_outbox_seq()?;
+    match ack.verdict {
+        Verdict::Diverged => {
+            let why = format!(
+                "HQ holds another event than the station's at {}",
+                ack.through + 1
+            );
+            station.restart_up_stream(&why, Timestamp::now())?;
+            stream.restart_at(station.acknowledged_through()?, now);
+        }
+        Verdict::Rewind => {
+            let through = station.rewind_up_stream(ack.through, Timestamp::now())?;
+            stream.restart_at(through, now);
+        }
+        Verdict::Agreed if ack.through > last => {
+            let why = format!(
+                "HQ acknowledges event {} of the station's stream, which has only {last}",
+                ack.through
+            );
+            station.restart_up_stream(&why, Timestamp::now())?;
+            stream.restart_at(station.acknowledged_through()?, now);
+        }
+        Verdict::Agreed => {
+            if let AckOutcome::Advanced { through } = stream.on_ack(ack.through, now)
+                && let Err(error) = station.acknowledge_through(through, Timestamp::now())
+            {
+                tracing::error!(station = id, %error, "recording HQ's acknowledgement failed");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn handle(
@@ -104,6 +162,7 @@ async fn handle(
     id: &str,
     link: &Link,
     stream: &mut OutboundStream,
+    live: &Live,
     event: LinkEvent,
 ) -> anyhow::Result<()> {
     match event {
@@ -111,10 +170,7 @@ async fn handle(
             tracing::info!(station = id, "connected to the broker");
             link.subscribe(&topic(id, Channel::UpAck)).await?;
             link.subscribe(&topic(id, Channel::Down)).await?;
-            let online = StationStatus {
-                online: true,
-                down_through: Some(station.inbox_position(HUB_ORIGIN)?),
-            };
+            let online = online_status(station)?;
             link.publish(&topic(id, Channel::Status), online.encode(), true)
                 .await?;
             // Sending starts over from the last acknowledged event: nothing is assumed to have
@@ -139,10 +195,8 @@ async fn handle(
                 let Some(ack) = Ack::decode(&payload) else {
                     return Ok(());
                 };
-                if let AckOutcome::Advanced { through } = stream.on_ack(ack.through, Instant::now())
-                    && let Err(error) = station.acknowledge_through(through, Timestamp::now())
-                {
-                    tracing::error!(station = id, %error, "recording HQ's acknowledgement failed");
+                if let Err(error) = on_up_ack(station, id, stream, &ack) {
+                    tracing::error!(station = id, %error, "handling HQ's acknowledgement failed");
                 }
                 pump(station, id, link, stream).await?;
             } else if name == topic(id, Channel::Down) {
@@ -161,20 +215,45 @@ async fn handle(
                             "a message from HQ was dead-lettered"
                         );
                     }
+                    Ok(InboxOutcome::Held { reason, .. }) => {
+                        // Not acknowledged: HQ sends it again, ever more rarely, until an
+                        // upgraded station applies it.
+                        if live.snapshot().sync.held.as_deref() != Some(reason.as_str()) {
+                            tracing::warn!(
+                                station = id,
+                                reason,
+                                "a message from HQ waits for an upgrade"
+                            );
+                            let reason = reason.clone();
+                            live.update(|s| s.sync.held = Some(reason));
+                        }
+                        return Ok(());
+                    }
                     Ok(_) => {}
                     // Not acknowledged: HQ sends it again.
                     Err(error) => {
                         tracing::error!(station = id, %error, "applying a message from HQ failed")
                     }
                 }
-                if outcome.is_ok() {
-                    let through = station.inbox_position(HUB_ORIGIN)?;
-                    link.publish(
-                        &topic(id, Channel::DownAck),
-                        Ack { through }.encode(),
-                        false,
-                    )
-                    .await?;
+                if live.snapshot().sync.held.is_some() {
+                    live.update(|s| s.sync.held = None);
+                }
+                let ack = match outcome {
+                    Ok(InboxOutcome::Diverged { sequence }) => Some(Ack {
+                        through: sequence - 1,
+                        stream: station.down_stream()?,
+                        hub: None,
+                        verdict: Verdict::Diverged,
+                    }),
+                    Ok(_) => Some(Ack::agreed(
+                        station.inbox_position(HUB_ORIGIN)?,
+                        station.down_stream()?,
+                    )),
+                    Err(_) => None,
+                };
+                if let Some(ack) = ack {
+                    link.publish(&topic(id, Channel::DownAck), ack.encode(), false)
+                        .await?;
                 }
             }
         }

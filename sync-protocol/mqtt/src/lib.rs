@@ -110,6 +110,10 @@ impl Link {
         options.set_clean_start(true);
         options.set_connection_timeout(5);
         options.set_outgoing_inflight_upper_limit(1024);
+        // The largest packet either side ever sends (rumqttc would otherwise refuse anything
+        // over 10 KiB, and drop the connection for it). Announced to the broker, which then never
+        // sends a larger one; the broker's own limit caps what this side may send.
+        options.set_max_packet_size(Some(sync_protocol::MAX_PACKET_BYTES));
         // Acknowledgements are small and latency is throughput here: no Nagle delay.
         let mut network = rumqttc::NetworkOptions::new();
         network.set_tcp_nodelay(true);

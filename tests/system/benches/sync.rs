@@ -160,6 +160,7 @@ fn sale_event(station: &str, seq: u64) -> Vec<u8> {
         sequence: seq,
         occurred_at: jiff::Timestamp::now(),
         schema_version: sync_protocol::SCHEMA_VERSION,
+        stream: None,
         event: Event::SaleSettled(SaleSettled {
             sale_id: uuid::Uuid::now_v7(),
             receipt_no: format!("{station}-{}-{seq:04}", today.strftime("%Y%m%d")),
@@ -209,6 +210,7 @@ fn ingest(runtime: &tokio::runtime::Runtime, stations: usize, per_station: u64) 
                     StreamConfig {
                         window: 64,
                         resend_after: Duration::from_secs(1),
+                        max_resend_after: Duration::from_secs(8),
                     },
                 );
                 stream.connected(Instant::now());
@@ -290,6 +292,7 @@ fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
             let online = StationStatus {
                 online: true,
                 down_through: Some(0),
+                ..StationStatus::offline()
             };
             link.publish(&topic(&id, Channel::Status), online.encode(), true)
                 .await
@@ -317,7 +320,7 @@ fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
                 applied = envelope.sequence;
                 link.publish(
                     &topic(&id, Channel::DownAck),
-                    Ack { through: applied }.encode(),
+                    Ack::agreed(applied, None).encode(),
                     false,
                 )
                 .await

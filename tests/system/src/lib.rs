@@ -441,6 +441,7 @@ impl Mosquitto {
              connection_messages true\n\
              per_listener_settings false\n\
              set_tcp_nodelay true\n\
+             max_packet_size 266240\n\
              # As in production (cloud-hub/mosquitto/mosquitto.conf).\n\
              max_queued_messages 10000\n",
             log = dir.join("mosquitto.log").display(),

@@ -390,6 +390,7 @@ fn bad_messages_are_dead_lettered_and_the_ones_behind_them_still_apply() {
             sequence: seq,
             occurred_at: jiff::Timestamp::now(),
             schema_version: sync_protocol::SCHEMA_VERSION,
+            stream: None,
             event: Event::TankRegistered(TankRegistered {
                 tank,
                 product_id: "CD1001".into(),
@@ -414,7 +415,7 @@ fn bad_messages_are_dead_lettered_and_the_ones_behind_them_still_apply() {
     forged.wait_until("HQ acknowledged through 4", |p| {
         p.received_on(&ack_topic)
             .iter()
-            .any(|a| Ack::decode(a) == Some(Ack { through: 4 }))
+            .any(|a| Ack::decode(a).is_some_and(|a| a.through == 4))
     });
     let letters = hub.get("/api/dead-letters");
     let codes: Vec<(u64, &str)> = letters

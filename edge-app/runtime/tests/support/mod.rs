@@ -231,6 +231,7 @@ pub fn settings(db: &std::path::Path) -> Settings {
         ui_dir: None,
         resend_after_secs: 3,
         poll_ms: 50,
+        read_schema: None,
     }
 }
 

@@ -89,9 +89,13 @@ impl Target for AckMessage {
     fn seeds(&mut self) -> Vec<Vec<u8>> {
         let mut seeds: Vec<Vec<u8>> = [0, 1, 42, u64::MAX]
             .into_iter()
-            .map(|through| Ack { through }.encode())
+            .map(|through| Ack::agreed(through, None).encode())
             .collect();
         seeds.push(br#"{"through": 7, "extra": [1, 2]}"#.to_vec());
+        seeds.push(
+            br#"{"through":50,"stream":"00000000-0000-0000-0000-000000000007","hub":"H","verdict":"diverged"}"#
+                .to_vec(),
+        );
         seeds
     }
 
@@ -103,7 +107,7 @@ impl Target for AckMessage {
         match Ack::decode(input) {
             Some(ack) => {
                 outcomes.record("ok");
-                if Ack::decode(&ack.encode()) != Some(ack) {
+                if Ack::decode(&ack.encode()).as_ref() != Some(&ack) {
                     return Err(Violation(format!("{ack:?} does not survive encode")));
                 }
             }
@@ -134,6 +138,7 @@ impl Target for Status {
             StationStatus {
                 online,
                 down_through,
+                ..StationStatus::offline()
             }
             .encode()
         })
