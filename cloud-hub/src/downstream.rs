@@ -39,21 +39,8 @@ pub(crate) fn down_stream(tx: &Connection, station: &str, now: Timestamp) -> Res
          VALUES (?1, 0, 0, ?2, 0) ON CONFLICT (station_id) DO NOTHING",
     )?
     .execute(params![station, new_v7(now).to_string()])?;
-    let (id, from, last, acked): (String, i64, i64, i64) = tx
-        .prepare_cached(
-            "SELECT stream_id, stream_from, last_seq, acked_through FROM outbox_positions WHERE station_id = ?1",
-        )?
-        .query_row(params![station], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-    let id = Uuid::parse_str(&id)
-        .map_err(|e| HubError::Storage(format!("the stream id of {station} is not a UUID: {e}")))?;
-    Ok(DownStream {
-        id,
-        from: to_u64(from),
-        last_seq: to_u64(last),
-        acked_through: to_u64(acked),
-    })
+    recorded_down_stream(tx, station)?
+        .ok_or_else(|| HubError::Storage(format!("the stream towards {station} was not made")))
 }
 
 /// The stream towards `station` as recorded, if it has one.
@@ -66,14 +53,17 @@ pub(crate) fn recorded_down_stream(conn: &Connection, station: &str) -> Result<O
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    Ok(row.and_then(|(id, from, last, acked)| {
-        Some(DownStream {
-            id: Uuid::parse_str(&id).ok()?,
+    row.map(|(id, from, last, acked)| {
+        Ok(DownStream {
+            id: Uuid::parse_str(&id).map_err(|e| {
+                HubError::Storage(format!("the stream id of {station} is not a UUID: {e}"))
+            })?,
             from: to_u64(from),
             last_seq: to_u64(last),
             acked_through: to_u64(acked),
         })
-    }))
+    })
+    .transpose()
 }
 
 /// Appends an HQ event to `station`'s outbox, in as many messages as it needs, each with the
@@ -522,15 +512,18 @@ impl crate::Hub {
     }
 }
 
-fn acknowledge(tx: &Connection, station: &str, through: u64) -> Result<u64> {
+/// The station committed every message of HQ's stream up to `through` (never past what HQ
+/// made, never back). Returns the recorded position (0 for a station without a stream).
+pub(crate) fn acknowledge(tx: &Connection, station: &str, through: u64) -> Result<u64> {
     tx.prepare_cached(
         "UPDATE outbox_positions SET acked_through = max(acked_through, min(?2, last_seq)) WHERE station_id = ?1",
     )?
     .execute(params![station, to_i64(through)])?;
-    let acked: i64 = tx
+    let acked: Option<i64> = tx
         .prepare_cached("SELECT acked_through FROM outbox_positions WHERE station_id = ?1")?
-        .query_row(params![station], |r| r.get(0))?;
-    Ok(to_u64(acked))
+        .query_row(params![station], |r| r.get(0))
+        .optional()?;
+    Ok(acked.map_or(0, to_u64))
 }
 
 /// Whether HQ ever made stream `id` towards `station` (its current one, or one it replaced).

@@ -278,18 +278,7 @@ impl Hub {
 
     /// The station committed every hub message up to `through`. Returns the new position.
     pub fn station_acknowledged(&mut self, station: &str, through: u64) -> Result<u64> {
-        self.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE outbox_positions SET acked_through = max(acked_through, min(?2, last_seq))
-                 WHERE station_id = ?1",
-            )?
-            .execute(params![station, to_i64(through)])?;
-            let acked: Option<i64> = tx
-                .prepare_cached("SELECT acked_through FROM outbox_positions WHERE station_id = ?1")?
-                .query_row(params![station], |r| r.get(0))
-                .optional()?;
-            Ok(acked.map_or(0, to_u64))
-        })
+        self.write(|tx| crate::downstream::acknowledge(tx, station, through))
     }
 
     /// A station went online or offline (its retained status or its last will).

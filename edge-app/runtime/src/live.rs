@@ -211,6 +211,11 @@ impl Live {
         self.sender.send_modify(|state| state.revision += 1);
     }
 
+    /// Reads part of the live state without copying the whole of it.
+    pub fn read<T>(&self, part: impl FnOnce(&LiveState) -> T) -> T {
+        part(&self.sender.borrow())
+    }
+
     pub fn snapshot(&self) -> LiveState {
         self.sender.borrow().clone()
     }

@@ -218,7 +218,7 @@ async fn handle(
                     Ok(InboxOutcome::Held { reason, .. }) => {
                         // Not acknowledged: HQ sends it again, ever more rarely, until an
                         // upgraded station applies it.
-                        if live.snapshot().sync.held.as_deref() != Some(reason.as_str()) {
+                        if live.read(|s| s.sync.held.as_deref() != Some(reason.as_str())) {
                             tracing::warn!(
                                 station = id,
                                 reason,
@@ -235,7 +235,7 @@ async fn handle(
                         tracing::error!(station = id, %error, "applying a message from HQ failed")
                     }
                 }
-                if live.snapshot().sync.held.is_some() {
+                if live.read(|s| s.sync.held.is_some()) {
                     live.update(|s| s.sync.held = None);
                 }
                 let ack = match outcome {
