@@ -399,6 +399,13 @@ impl crate::Hub {
             let through = status.down_through.unwrap_or(0);
             // A station of schema 1 names no streams: it is resumed as before.
             let speaks_streams = status.up_stream.is_some();
+            // A station's own stream is made with its database: one HQ has not seen is a new
+            // database. A status of a database HQ knows may be an old retained one, said before
+            // the station took up HQ's stream, so it never counts as a station that lost it.
+            let new_database = match status.up_stream {
+                Some(up) => !crate::hub::stream_known(tx, station, up.id)?,
+                None => false,
+            };
             match status.down_stream {
                 Some(id) if id == stream.id => {
                     if through > stream.last_seq {
@@ -415,7 +422,7 @@ impl crate::Hub {
                 // An earlier stream of HQ's: the station takes up the new one with its first
                 // message.
                 Some(_) => {}
-                None if speaks_streams && stream.acked_through > stream.from => {
+                None if new_database && stream.acked_through > stream.from => {
                     let says = "it follows none".to_owned();
                     stream = restart(tx, station, Restart::StationLostIt, &says, now)?;
                 }
@@ -423,6 +430,10 @@ impl crate::Hub {
                     stream.acked_through = acknowledge(tx, station, through)?;
                 }
                 None => {}
+            }
+            if let Some(up) = status.up_stream {
+                // Known from now on, so that the same status said again changes nothing.
+                crate::hub::open_stream(tx, station, Some(up), now)?;
             }
             let mut up_ack = None;
             if let (Some(up), Some(acked)) = (status.up_stream, status.up_acked) {

@@ -453,7 +453,7 @@ fn receive_one(
 
 /// One of a station's streams towards HQ, as the hub holds it.
 #[derive(Debug, Clone)]
-struct InboxStream {
+pub(crate) struct InboxStream {
     /// The stream's id as stored: '' for messages that name no stream (schema 1).
     key: String,
     id: Option<uuid::Uuid>,
@@ -473,7 +473,7 @@ impl InboxStream {
 
 /// The stream a message belongs to. A stream HQ has not seen before is opened at the position
 /// it starts after; when the station had another stream, that is a divergence, recorded.
-fn open_stream(
+pub(crate) fn open_stream(
     tx: &Connection,
     station: &str,
     stream: Option<StreamId>,
@@ -535,6 +535,15 @@ fn open_stream(
         id: stream.map(|s| s.id),
         applied: from,
     })
+}
+
+/// Whether HQ has seen stream `id` of `station`.
+pub(crate) fn stream_known(tx: &Connection, station: &str, id: uuid::Uuid) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM inbox_streams WHERE station_id = ?1 AND stream_id = ?2")?
+        .query_row(params![station, id.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// HQ holds event `seq` of this stream with another event id: the station is told to start a

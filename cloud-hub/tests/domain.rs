@@ -1968,3 +1968,58 @@ fn a_product_name_stations_cannot_print_is_refused_at_hq() {
         .upsert_product("DSL", "경유 (Diesel)", ProductUnit::Litre)
         .unwrap();
 }
+
+/// What a station says on coming online, for a database whose own stream is `up`.
+fn online(up: Uuid, down_stream: Option<Uuid>) -> sync_protocol::transport::StationStatus {
+    sync_protocol::transport::StationStatus {
+        online: true,
+        down_through: Some(0),
+        down_stream,
+        up_stream: Some(sync_protocol::StreamId { id: up, from: 0 }),
+        up_acked: Some(0),
+    }
+}
+
+#[test]
+fn an_old_retained_status_never_restarts_the_stream_but_a_new_database_gets_what_it_lost() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = time(2, "01:00:00");
+    f.hub
+        .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
+        .unwrap();
+    let database = Uuid::from_u128(1);
+    // A new station comes online before it took up HQ's stream: nothing to give again.
+    let first = f
+        .hub
+        .station_online("ST0001", &online(database, None), now)
+        .unwrap()
+        .unwrap();
+    let (sent, _) = f.hub.outbox_position("ST0001").unwrap();
+    assert_eq!(first.stream.last_seq, sent);
+    f.hub.station_acknowledged("ST0001", sent).unwrap();
+    // The broker hands HQ the same retained status again (HQ reconnected): it is old news.
+    let again = f
+        .hub
+        .station_online("ST0001", &online(database, None), now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.stream.id, first.stream.id, "the stream stays");
+    assert_eq!(f.hub.outbox_position("ST0001").unwrap(), (sent, sent));
+    // The station re-installed: a new database, which follows no stream of HQ's.
+    let reinstalled = f
+        .hub
+        .station_online("ST0001", &online(Uuid::from_u128(2), None), now)
+        .unwrap()
+        .unwrap();
+    assert_ne!(reinstalled.stream.id, first.stream.id, "a new stream");
+    assert_eq!(reinstalled.stream.from, sent);
+    let given_again = outbox_events(&f.hub, "ST0001");
+    let Event::PriceChanged(list) = &given_again.last().unwrap().event else {
+        panic!("{:?}", given_again.last());
+    };
+    assert_eq!(list.base_version, None, "the price list in full");
+    assert!(
+        f.hub.metrics().divergences.get() >= 1,
+        "the divergence is counted"
+    );
+}
