@@ -267,11 +267,13 @@ pub(crate) fn restart(
         &detail,
         now,
     )?;
+    // The next price version goes in full: what the station holds of HQ's versions is no longer
+    // what HQ remembers sending it.
+    tx.prepare_cached(
+        "UPDATE outbox_positions SET price_version_sent = NULL WHERE station_id = ?1",
+    )?
+    .execute(params![station])?;
     if why == Restart::StationLostIt {
-        tx.prepare_cached(
-            "UPDATE outbox_positions SET price_version_sent = NULL WHERE station_id = ?1",
-        )?
-        .execute(params![station])?;
         send_what_it_lost(tx, station, now)?;
     }
     down_stream(tx, station, now)
@@ -288,7 +290,7 @@ fn send_what_it_lost(tx: &Connection, station: &str, now: Timestamp) -> Result<(
             "SELECT o.order_id, o.product_id, o.ordered_volume_ml, o.wanted_date, e.message, o.ordered_at_ms
              FROM rm_orders o LEFT JOIN events e ON e.kind = 'order_placed' AND e.station_id = o.station_id
                   AND json_extract(e.message, '$.payload.order_id') = o.order_id
-             WHERE o.station_id = ?1 AND o.status IN ('placed', 'shipped') ORDER BY o.ordered_at_ms",
+             WHERE o.station_id = ?1 AND o.status IN ('ordered', 'shipped') ORDER BY o.ordered_at_ms",
         )?
         .query_map(params![station], |r| {
             Ok((
@@ -430,6 +432,13 @@ impl crate::Hub {
                     stream.acked_through = acknowledge(tx, station, through)?;
                 }
                 None => {}
+            }
+            if let Some(held) = status.price_version {
+                tx.prepare_cached(
+                    "INSERT INTO settings (key, value) VALUES ('price_version_floor', CAST(?1 AS TEXT))
+                     ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT)",
+                )?
+                .execute(params![to_i64(held)])?;
             }
             if let Some(up) = status.up_stream {
                 // Known from now on, so that the same status said again changes nothing.

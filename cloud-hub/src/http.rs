@@ -60,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/stock", get(stock))
         .route("/api/wet-stock", get(wet_stock))
         .route("/api/dead-letters", get(dead_letters))
+        .route("/api/sync/divergences", get(divergences))
+        .route("/api/sync/held", get(held_messages))
         .with_state(state)
 }
 
@@ -70,7 +72,7 @@ pub fn router(state: AppState) -> Router {
         healthz, readyz, metrics, login, logout, lift_lockout, hq_audit, list_stations, register_station, station_statuses,
         list_products, upsert_product, list_prices, publish_prices, list_orders, show_order,
         dispatch_shipment, reject_order, dispatch_policy, set_dispatch_policy, sales, stock, wet_stock,
-        dead_letters
+        dead_letters, divergences, held_messages
     ),
     components(schemas(ApiError, ErrorBody, HqAuditView)),
     modifiers(&BearerAuth)
@@ -685,4 +687,34 @@ async fn dead_letters(
     Ok(Json(
         lock(&state).dead_letters(filter.limit.unwrap_or(100).min(1000))?,
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct DivergenceFilter {
+    pub station: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// Where a station's history and HQ's were found to differ (a database restored from a backup,
+/// a re-installed station, a restored hub database), newest first, with what was done.
+#[utoipa::path(get, path = "/api/sync/divergences", security(("bearer" = [])), params(DivergenceFilter), responses((status = 200, body = Vec<DivergenceView>)))]
+async fn divergences(
+    State(state): State<AppState>,
+    _session: HqSession,
+    ApiQuery(filter): ApiQuery<DivergenceFilter>,
+) -> ApiResult<Vec<DivergenceView>> {
+    Ok(Json(lock(&state).divergences(
+        filter.station.as_deref(),
+        filter.limit.unwrap_or(100).min(1000),
+    )?))
+}
+
+/// Stations' messages HQ holds until it can apply them (a newer schema, a station not yet
+/// registered): the station keeps them and sends them again.
+#[utoipa::path(get, path = "/api/sync/held", security(("bearer" = [])), responses((status = 200, body = Vec<HeldView>)))]
+async fn held_messages(
+    State(state): State<AppState>,
+    _session: HqSession,
+) -> ApiResult<Vec<HeldView>> {
+    Ok(Json(lock(&state).held_messages()?))
 }

@@ -15,7 +15,7 @@ pub(crate) use crate::downstream::emit_to_station;
 use crate::error::{HubError, Result};
 use crate::metrics::Metrics;
 use crate::projections;
-use crate::views::DeadLetterView;
+use crate::views::{DeadLetterView, DivergenceView, HeldView};
 
 /// The hub shared between its HTTP API and its sync agent. Every operation is one short
 /// transaction, so a plain mutex is enough.
@@ -123,12 +123,14 @@ impl Hub {
             conn.query_row("SELECT value FROM settings WHERE key = 'hub_id'", [], |r| {
                 r.get(0)
             })?;
-        Ok(Hub {
+        let hub = Hub {
             conn,
             metrics,
             hub_id,
             read_schema: SCHEMA_VERSION,
-        })
+        };
+        hub.count_divergences()?;
+        Ok(hub)
     }
 
     /// This hub's identity (made with its database).
@@ -204,6 +206,8 @@ impl Hub {
         // After every event of the batch: an order canceled later in it is never dispatched.
         crate::logistics::after_station_batch(&mut tx, &applied, now)?;
         tx.commit()?;
+        // A batch may have found a station's history parted from HQ's (or a new stream).
+        self.count_divergences()?;
         for received in &results {
             self.metrics.events_received.inc();
             match &received.outcome {
@@ -317,6 +321,53 @@ impl Hub {
                     reason: r.get(4)?,
                     message: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(5)?).into_owned(),
                     received_at: from_ms(r.get(6)?).to_string(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Where stations' histories and HQ's were found to differ, newest first; of one station
+    /// when given.
+    pub fn divergences(&self, station: Option<&str>, limit: u64) -> Result<Vec<DivergenceView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT divergence_id, station_id, direction, kind, old_stream, new_stream, at_seq, detail, detected_at_ms
+             FROM divergences WHERE ?1 IS NULL OR station_id = ?1 ORDER BY divergence_id DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![station, to_i64(limit)], |r| {
+                Ok(DivergenceView {
+                    id: r.get(0)?,
+                    station: r.get(1)?,
+                    direction: r.get(2)?,
+                    kind: r.get(3)?,
+                    old_stream: r.get(4)?,
+                    new_stream: r.get(5)?,
+                    at_seq: r.get::<_, Option<i64>>(6)?.map(to_u64),
+                    detail: r.get(7)?,
+                    detected_at: from_ms(r.get(8)?).to_string(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The stations' messages held until HQ can apply them, oldest first.
+    pub fn held_messages(&self) -> Result<Vec<HeldView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station_id, code, reason, seq, repeats, first_at_ms, last_at_ms
+             FROM held ORDER BY first_at_ms, station_id, code",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(HeldView {
+                    station: r.get(0)?,
+                    code: r.get(1)?,
+                    reason: r.get(2)?,
+                    seq: r.get::<_, Option<i64>>(3)?.map(to_u64),
+                    repeats: to_u64(r.get(4)?),
+                    first_at: from_ms(r.get(5)?).to_string(),
+                    last_at: from_ms(r.get(6)?).to_string(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -766,6 +817,9 @@ fn advance_stream(
         "UPDATE inbox_positions SET applied_through = ?2, last_seen_ms = ?3 WHERE station_id = ?1 AND stream_id = ?4",
     )?
     .execute(params![station, to_i64(seq), ms(now), stream.key])?;
+    // What was held up to here has now been applied.
+    tx.prepare_cached("DELETE FROM held WHERE station_id = ?1 AND (seq IS NULL OR seq <= ?2)")?
+        .execute(params![station, to_i64(seq)])?;
     Ok(())
 }
 

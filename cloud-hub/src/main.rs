@@ -16,7 +16,6 @@ use cloud_hub::sync::SyncConfig;
 use cloud_hub::{Hub, broker};
 use sync_mqtt::LinkConfig;
 use sync_protocol::stream::StreamConfig;
-use sync_protocol::transport::HUB_STATUS_TOPIC;
 use tokio::sync::{Notify, watch};
 
 #[derive(Debug, Parser)]
@@ -89,6 +88,9 @@ async fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
+    // One hub process per database: a second copy started by mistake on the same files is
+    // refused here, before it touches the broker. Held until the process ends.
+    let _one_process = lock_database(&settings.db)?;
     let metrics = Arc::new(Metrics::default());
     let mut hub = Hub::open(&settings.db, metrics)
         .with_context(|| format!("opening {}", settings.db.display()))?;
@@ -131,11 +133,10 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
-    let (me, will) = cloud_hub::sync::hub_status(&hub);
+    let me = cloud_hub::sync::hub_status(&hub);
     let mut link = LinkConfig::new(host.clone(), port, settings.mqtt_username.clone());
     link.credentials = credentials;
     link.tls_ca = settings.broker_ca.clone();
-    link.last_will = Some((HUB_STATUS_TOPIC.to_owned(), will));
     let sync_config = SyncConfig {
         link,
         stream: StreamConfig {
@@ -193,6 +194,31 @@ async fn main() -> anyhow::Result<()> {
             Ok(Ok(())) => Ok(()),
             Err(error) => Err(anyhow::Error::new(error).context("the sync agent stopped")),
         },
+    }
+}
+
+/// Takes an exclusive lock on `<db>.lock` for as long as the returned file lives.
+fn lock_database(db: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = db.with_file_name(format!(
+        "{}.lock",
+        db.file_name()
+            .map_or_else(|| "hub.db".into(), |n| n.to_string_lossy())
+    ));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another hub process already uses {}: stop it first (one hub per database)",
+            db.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("locking {}", path.display()))
+        }
     }
 }
 

@@ -241,7 +241,14 @@ impl Hub {
         }
         let effective_at = effective_at.unwrap_or(now);
         let version = self.write(|tx| {
-            let previous: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM price_versions", [], |r| r.get(0))?;
+            // Above every version HQ holds, and above any a station said it holds (HQ's
+            // database restored from a backup older than a version it had sent).
+            let previous: i64 = tx.query_row(
+                "SELECT max(coalesce((SELECT max(version) FROM price_versions), 0),
+                            coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'price_version_floor'), 0))",
+                [],
+                |r| r.get(0),
+            )?;
             let version = previous + 1;
             tx.execute(
                 "INSERT INTO price_versions (version, effective_at_ms, created_by, created_at_ms) VALUES (?1, ?2, ?3, ?4)",

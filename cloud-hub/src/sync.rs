@@ -8,9 +8,11 @@
 //! - A station's retained status (and its last will) say whether it is online; when it comes
 //!   online it says how far it has committed HQ's messages, and the stream resumes after that.
 //!
-//! - The hub says on [`HUB_STATUS_TOPIC`] (retained, with a last will) that it serves the
-//!   network. A hub that finds another one online that started before it stands down: it stops
-//!   syncing and [`run`] returns [`Fenced`], so one hub at a time answers stations.
+//! - The hub says on [`HUB_STATUS_TOPIC`] (retained, again every [`HUB_HEARTBEAT`]) that it
+//!   serves the network. A hub that finds another one, of another database, that started
+//!   before it and said so recently, stands down: it puts that hub's status back, stops syncing
+//!   and [`run`] returns [`Fenced`], so one hub at a time answers stations. Stations say their
+//!   positions again to each new run (see the station's sync agent).
 //!
 //! All decisions are in `sync_protocol::stream` and in [`Hub`]; this loop only moves bytes.
 
@@ -22,7 +24,8 @@ use jiff::Timestamp;
 use sync_mqtt::{Link, LinkConfig, LinkEvent};
 use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
 use sync_protocol::transport::{
-    Ack, Channel, HUB_STATUS_TOPIC, HubStatus, StationStatus, every_station, parse_topic, topic,
+    Ack, Channel, HUB_HEARTBEAT, HUB_STATUS_TOPIC, HubStatus, StationStatus, every_station,
+    parse_topic, topic,
 };
 use tokio::sync::{Notify, watch};
 
@@ -46,21 +49,16 @@ pub struct SyncConfig {
     pub tick: Duration,
 }
 
-/// The status this hub publishes, and the last will that says it went away; give the will to
-/// the link's configuration before starting it.
-pub fn hub_status(hub: &SharedHub) -> (HubStatus, Vec<u8>) {
-    let me = HubStatus {
+/// The status this hub publishes (retained, said again every [`HUB_HEARTBEAT`]).
+pub fn hub_status(hub: &SharedHub) -> HubStatus {
+    let now = Timestamp::now();
+    HubStatus {
         hub: lock(hub).hub_id().to_owned(),
         run: uuid::Uuid::now_v7(),
-        started_at: Timestamp::now(),
+        started_at: now,
         online: true,
-    };
-    let will = HubStatus {
-        online: false,
-        ..me.clone()
+        alive_at: Some(now),
     }
-    .encode();
-    (me, will)
 }
 
 /// Runs on `link` until `shutdown` turns true, or until another hub that started first is seen
@@ -77,6 +75,10 @@ pub async fn run(
     let mut streams: HashMap<String, OutboundStream> = HashMap::new();
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut me = me;
+    let mut said_at = Instant::now();
+    // Stations online on the broker but not registered at HQ, with what they said.
+    let mut unregistered: HashMap<String, StationStatus> = HashMap::new();
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -107,17 +109,20 @@ pub async fn run(
                         }
                         LinkEvent::Message { topic: name, payload } if name == HUB_STATUS_TOPIC => {
                             if let Some(other) = HubStatus::decode(&payload)
-                                && me.yields_to(&other)
+                                && me.yields_to(&other, Timestamp::now())
                             {
                                 tracing::error!(other = ?other, "another hub serves this broker; standing down");
                                 lock(&hub).metrics().fenced.set(1);
+                                // This hub said it serves as it connected: the status of the
+                                // hub that does is put back.
+                                let _ = link.publish(HUB_STATUS_TOPIC, other.encode(), true).await;
                                 link.disconnect().await;
                                 return Err(Fenced(other));
                             }
                         }
                         other => {
                             apply_batch(&hub, &link, &mut batch).await;
-                            handle(&hub, &config, &link, &mut streams, &me, other).await;
+                            handle(&hub, &config, &link, &mut streams, &mut unregistered, &me, other).await;
                         }
                     }
                 }
@@ -125,6 +130,13 @@ pub async fn run(
             }
             _ = ticker.tick() => {
                 let now = Instant::now();
+                if now.duration_since(said_at) >= HUB_HEARTBEAT {
+                    said_at = now;
+                    me.alive_at = Some(Timestamp::now());
+                    if let Err(error) = link.publish(HUB_STATUS_TOPIC, me.encode(), true).await {
+                        tracing::warn!(%error, "saying the hub is alive failed");
+                    }
+                }
                 let stations: Vec<String> = streams.keys().cloned().collect();
                 for station in stations {
                     if let Some(stream) = streams.get_mut(&station) {
@@ -134,6 +146,13 @@ pub async fn run(
                 }
             }
             () = wake.notified() => {
+                // A station registered since it said it is online is taken up now.
+                let waiting: Vec<(String, StationStatus)> = unregistered.drain().collect();
+                for (station, status) in waiting {
+                    if !station_online(&hub, &config, &link, &mut streams, &station, &status).await {
+                        unregistered.insert(station, status);
+                    }
+                }
                 let stations: Vec<String> = streams.keys().cloned().collect();
                 for station in stations {
                     pump(&hub, &link, &mut streams, &station).await;
@@ -148,6 +167,7 @@ async fn handle(
     config: &SyncConfig,
     link: &Link,
     streams: &mut HashMap<String, OutboundStream>,
+    unregistered: &mut HashMap<String, StationStatus>,
     me: &HubStatus,
     event: LinkEvent,
 ) {
@@ -155,9 +175,13 @@ async fn handle(
         LinkEvent::Connected => {
             tracing::info!("hub connected to the broker");
             // The other hub's retained status, if any, arrives before this hub says anything.
+            let now = HubStatus {
+                alive_at: Some(Timestamp::now()),
+                ..me.clone()
+            };
             if link.subscribe(HUB_STATUS_TOPIC).await.is_err()
                 || link
-                    .publish(HUB_STATUS_TOPIC, me.encode(), true)
+                    .publish(HUB_STATUS_TOPIC, now.encode(), true)
                     .await
                     .is_err()
             {
@@ -232,30 +256,13 @@ async fn handle(
                     let Some(status) = StationStatus::decode(&payload) else {
                         return;
                     };
-                    let online = lock(hub).station_online(&station, &status, Timestamp::now());
-                    let online = match online {
-                        Ok(Some(online)) => online,
-                        Ok(None) => {
-                            if let Some(stream) = streams.get_mut(&station) {
-                                stream.disconnected();
-                            }
-                            return;
-                        }
-                        Err(error) => {
-                            tracing::error!(station, %error, "recording a station status failed");
-                            return;
-                        }
-                    };
-                    if let Some(ack) = online.up_ack {
-                        let _ = link
-                            .publish(&topic(&station, Channel::UpAck), ack.encode(), false)
-                            .await;
+                    unregistered.remove(&station);
+                    if !station_online(hub, config, link, streams, &station, &status).await
+                        && status.online
+                    {
+                        // Online but not registered at HQ yet: taken up once it is.
+                        unregistered.insert(station, status);
                     }
-                    let mut stream =
-                        OutboundStream::new(online.stream.acked_through, config.stream);
-                    stream.connected(Instant::now());
-                    streams.insert(station.clone(), stream);
-                    pump(hub, link, streams, &station).await;
                 }
                 // `up` messages are taken in batches before `handle` (see `apply_batch`); the
                 // acknowledgement and `down` topics are the hub's own.
@@ -263,6 +270,43 @@ async fn handle(
             }
         }
     }
+}
+
+/// Takes up a station that says it is online: its stream towards the station starts from
+/// where the station holds it. Returns whether it did (not for a station that is offline or not
+/// registered at HQ).
+async fn station_online(
+    hub: &SharedHub,
+    config: &SyncConfig,
+    link: &Link,
+    streams: &mut HashMap<String, OutboundStream>,
+    station: &str,
+    status: &StationStatus,
+) -> bool {
+    let online = lock(hub).station_online(station, status, Timestamp::now());
+    let online = match online {
+        Ok(Some(online)) => online,
+        Ok(None) => {
+            if let Some(stream) = streams.get_mut(station) {
+                stream.disconnected();
+            }
+            return false;
+        }
+        Err(error) => {
+            tracing::error!(station, %error, "recording a station status failed");
+            return false;
+        }
+    };
+    if let Some(ack) = online.up_ack {
+        let _ = link
+            .publish(&topic(station, Channel::UpAck), ack.encode(), false)
+            .await;
+    }
+    let mut stream = OutboundStream::new(online.stream.acked_through, config.stream);
+    stream.connected(Instant::now());
+    streams.insert(station.to_owned(), stream);
+    pump(hub, link, streams, station).await;
+    true
 }
 
 /// Station messages applied in one transaction at most.

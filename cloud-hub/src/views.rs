@@ -126,6 +126,38 @@ pub struct DeadLetterView {
     pub received_at: String,
 }
 
+/// Where a station's history and HQ's were found to differ, and what was done about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DivergenceView {
+    pub id: i64,
+    pub station: String,
+    /// `up`: the station's stream towards HQ; `down`: HQ's stream towards the station.
+    pub direction: String,
+    /// What was found, e.g. `event_id_differs` or `station_lost_stream`.
+    pub kind: String,
+    pub old_stream: Option<String>,
+    pub new_stream: Option<String>,
+    /// The sequence number where the two histories part.
+    pub at_seq: Option<u64>,
+    pub detail: String,
+    pub detected_at: String,
+}
+
+/// A station's messages HQ cannot apply yet (a newer schema, a station not registered yet): not
+/// acknowledged, so the station keeps them and sends them again; one row per station and reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct HeldView {
+    pub station: String,
+    pub code: String,
+    pub reason: String,
+    /// The sequence number of the latest message held, when it could be read.
+    pub seq: Option<u64>,
+    /// How many copies came.
+    pub repeats: u64,
+    pub first_at: String,
+    pub last_at: String,
+}
+
 /// A tank's wet-stock reconciliation for a closed business day, as the station reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct WetStockView {

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
+use sync_protocol::transport::Verdict;
 use sync_protocol::{
     Envelope, Event, OrderPlaced, Payment, PriceSource, SaleCanceled, SaleLine, SaleSettled,
     TankRegistered,
@@ -252,7 +253,7 @@ fn fuel_sale(sale_id: u128, volume_ml: i64, amount_won: i64) -> SaleSettled {
 }
 
 /// Every route under `/api` the router serves, as (method, path template).
-const API_ROUTES: [(&str, &str); 21] = [
+const API_ROUTES: [(&str, &str); 23] = [
     ("post", "/api/login"),
     ("post", "/api/logout"),
     ("post", "/api/hq-users/{username}/lockout/lift"),
@@ -274,6 +275,8 @@ const API_ROUTES: [(&str, &str); 21] = [
     ("get", "/api/stock"),
     ("get", "/api/wet-stock"),
     ("get", "/api/dead-letters"),
+    ("get", "/api/sync/divergences"),
+    ("get", "/api/sync/held"),
 ];
 
 /// A well-formed request to every `/api` route but login, so only the session decides.
@@ -328,6 +331,8 @@ fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, "/api/stock".into(), None),
         (Method::GET, "/api/wet-stock".into(), None),
         (Method::GET, "/api/dead-letters".into(), None),
+        (Method::GET, "/api/sync/divergences".into(), None),
+        (Method::GET, "/api/sync/held".into(), None),
     ]
 }
 
@@ -1012,6 +1017,85 @@ fn sales_stock_and_dead_letters_are_shown() {
     assert_eq!(letters[0]["message"], "not json");
     let newest = api.get("/api/dead-letters?limit=1", &token).ok();
     assert_eq!(newest, json!([letters[0].clone()]));
+}
+
+#[test]
+fn divergences_and_held_messages_are_listed_until_they_are_resolved() {
+    let api = Api::start();
+    let token = api.login();
+    api.register_station("ST0001");
+    api.register_station("ST0002");
+    api.station_sends("ST0001", 1, tank_registered(1, "GAS95", 20_000_000));
+    // The station's database was restored from a backup: another event under the same number.
+    let restored = envelope("ST0001", 1, tank_registered(2, "GAS95", 10_000_000));
+    let verdict = api
+        .hub()
+        .receive_station_message("ST0001", &restored, Timestamp::now())
+        .unwrap();
+    assert_eq!(verdict.verdict, Verdict::Diverged, "{verdict:?}");
+
+    let divergences = api.get("/api/sync/divergences", &token).ok();
+    let listed: Vec<(&Value, &Value, &Value)> = divergences
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (&d["station"], &d["direction"], &d["at_seq"]))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![(&json!("ST0001"), &json!("up"), &json!(1))],
+        "{divergences}"
+    );
+    assert!(
+        divergences[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("restored from a backup"),
+        "{divergences}"
+    );
+    assert_eq!(
+        api.get("/api/sync/divergences?station=ST0002", &token).ok(),
+        json!([])
+    );
+    assert_eq!(
+        api.get("/api/sync/divergences?station=ST0001&limit=1", &token)
+            .ok(),
+        divergences
+    );
+
+    // A station provisioned on the broker but not registered yet: its copies count on one row.
+    for _ in 0..3 {
+        let message = envelope("ST0009", 1, tank_registered(1, "GAS95", 20_000_000));
+        api.hub()
+            .receive_station_message("ST0009", &message, Timestamp::now())
+            .unwrap();
+    }
+    let held = api.get("/api/sync/held", &token).ok();
+    assert_eq!(held.as_array().map(Vec::len), Some(1), "{held}");
+    assert_eq!(
+        (
+            &held[0]["station"],
+            &held[0]["code"],
+            &held[0]["seq"],
+            &held[0]["repeats"]
+        ),
+        (
+            &json!("ST0009"),
+            &json!("unknown_station"),
+            &json!(1),
+            &json!(3)
+        ),
+        "{held}"
+    );
+    // Registered, its message applies and nothing is held any more.
+    api.register_station("ST0009");
+    api.station_sends("ST0009", 1, tank_registered(1, "GAS95", 20_000_000));
+    assert_eq!(api.get("/api/sync/held", &token).ok(), json!([]));
+    assert_error(
+        &api.get("/api/sync/divergences?limit=all", &token),
+        400,
+        "invalid_input",
+    );
 }
 
 // ---- the API's description

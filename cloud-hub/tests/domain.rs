@@ -1977,6 +1977,7 @@ fn online(up: Uuid, down_stream: Option<Uuid>) -> sync_protocol::transport::Stat
         down_stream,
         up_stream: Some(sync_protocol::StreamId { id: up, from: 0 }),
         up_acked: Some(0),
+        price_version: None,
     }
 }
 
@@ -2022,4 +2023,32 @@ fn an_old_retained_status_never_restarts_the_stream_but_a_new_database_gets_what
         f.hub.metrics().divergences.get() >= 1,
         "the divergence is counted"
     );
+}
+
+#[test]
+fn a_hub_whose_database_went_back_numbers_its_next_price_version_above_what_stations_hold() {
+    let mut f = hub_with_stations(&["ST0001"]);
+    let now = time(2, "01:00:00");
+    let first = f
+        .hub
+        .publish_price_version(&prices(&[("GAS95", 1700)]), None, "admin", now)
+        .unwrap();
+    assert_eq!(first.version, 1);
+    // HQ's database was restored from before versions 2 to 4, which the station holds.
+    let mut status = online(Uuid::from_u128(1), None);
+    status.price_version = Some(4);
+    f.hub.station_online("ST0001", &status, now).unwrap();
+    let next = f
+        .hub
+        .publish_price_version(&prices(&[("GAS95", 1750)]), None, "admin", now)
+        .unwrap();
+    assert_eq!(next.version, 5, "never a number a station already holds");
+    // A station that holds less changes nothing.
+    status.price_version = Some(2);
+    f.hub.station_online("ST0001", &status, now).unwrap();
+    let after = f
+        .hub
+        .publish_price_version(&prices(&[("GAS95", 1760)]), None, "admin", now)
+        .unwrap();
+    assert_eq!(after.version, 6);
 }

@@ -161,6 +161,10 @@ pub struct StationStatus {
     pub up_stream: Option<StreamId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub up_acked: Option<u64>,
+    /// The newest price version the station holds: a hub whose database went back numbers its
+    /// next version above it, so no station is ever sent a number it already holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_version: Option<u64>,
 }
 
 impl StationStatus {
@@ -172,11 +176,22 @@ impl StationStatus {
             down_stream: None,
             up_stream: None,
             up_acked: None,
+            price_version: None,
         }
     }
 }
 
-/// What a hub says about itself on [`HUB_STATUS_TOPIC`] (retained; its last will says offline).
+/// How often a serving hub says again, on [`HUB_STATUS_TOPIC`], that it is alive.
+pub const HUB_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A hub status not said again for this long is of a hub that went away (it crashed, or lost
+/// its network): another hub may serve. Hubs' clocks must agree to well within this (NTP).
+pub const HUB_STATUS_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// What a hub says about itself on [`HUB_STATUS_TOPIC`]: retained, said again every
+/// [`HUB_HEARTBEAT`], and said offline on a clean stop. There is no last will: a second hub
+/// logging in as the same MQTT user takes over the first one's connection, and a will fired by
+/// that would erase the status of the hub that really serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HubStatus {
     /// The hub's identity, made with its database.
@@ -185,15 +200,30 @@ pub struct HubStatus {
     pub run: Uuid,
     pub started_at: Timestamp,
     pub online: bool,
+    /// When the hub last said it (absent: at `started_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alive_at: Option<Timestamp>,
 }
 
 impl HubStatus {
-    /// Of two hubs online on one broker, the one started first keeps serving (ties broken by
-    /// run id): whether `other` is that one against `self`.
-    pub fn yields_to(&self, other: &HubStatus) -> bool {
+    /// Of two hubs of different databases online on one broker, the one started first keeps
+    /// serving (ties broken by run id): whether `other` is that one against `self`. A status
+    /// not said again within [`HUB_STATUS_STALE_AFTER`] of `now` is of a hub that went away, and
+    /// a run of this hub's own database is this hub's past (a restart), never a rival.
+    pub fn yields_to(&self, other: &HubStatus, now: Timestamp) -> bool {
         other.online
             && other.run != self.run
+            && other.hub != self.hub
+            && other.is_alive(now)
             && (other.started_at, other.run) < (self.started_at, self.run)
+    }
+
+    /// Whether the hub said this recently enough to be taken as alive at `now`.
+    pub fn is_alive(&self, now: Timestamp) -> bool {
+        let said = self.alive_at.unwrap_or(self.started_at);
+        let stale = jiff::SignedDuration::try_from(HUB_STATUS_STALE_AFTER)
+            .expect("a short constant duration");
+        now.duration_since(said) < stale
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -287,32 +317,84 @@ mod hub_tests {
     #[test]
     fn of_two_hubs_the_one_started_first_keeps_serving() {
         let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let now = at(210);
         let first = HubStatus {
-            hub: "HUB".into(),
+            hub: "HUB-A".into(),
             run: Uuid::from_u128(9),
             started_at: at(100),
             online: true,
+            alive_at: Some(at(200)),
         };
         let second = HubStatus {
+            hub: "HUB-B".into(),
             run: Uuid::from_u128(1),
             started_at: at(200),
+            alive_at: None,
             ..first.clone()
         };
-        assert!(second.yields_to(&first));
-        assert!(!first.yields_to(&second));
-        assert!(!first.yields_to(&first), "a hub never yields to itself");
+        assert!(second.yields_to(&first, now));
+        assert!(!first.yields_to(&second, now));
+        assert!(
+            !first.yields_to(&first, now),
+            "a hub never yields to itself"
+        );
         let gone = HubStatus {
             online: false,
             ..first.clone()
         };
-        assert!(!second.yields_to(&gone), "an offline hub serves nothing");
+        assert!(
+            !second.yields_to(&gone, now),
+            "an offline hub serves nothing"
+        );
         let twin = HubStatus {
+            hub: "HUB-C".into(),
             run: Uuid::from_u128(2),
             ..first.clone()
         };
         assert!(
-            twin.yields_to(&first) != first.yields_to(&twin),
+            twin.yields_to(&first, now) != first.yields_to(&twin, now),
             "a tie has one winner"
         );
+    }
+
+    #[test]
+    fn a_hub_that_stopped_saying_it_is_alive_and_a_past_run_of_the_same_database_serve_nothing() {
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let crashed = HubStatus {
+            hub: "HUB-A".into(),
+            run: Uuid::from_u128(9),
+            started_at: at(100),
+            online: true,
+            alive_at: Some(at(1_000)),
+        };
+        let failover = HubStatus {
+            hub: "HUB-B".into(),
+            run: Uuid::from_u128(1),
+            started_at: at(1_010),
+            online: true,
+            alive_at: None,
+        };
+        assert!(
+            failover.yields_to(&crashed, at(1_044)),
+            "44 s: still taken as alive"
+        );
+        assert!(!failover.yields_to(&crashed, at(1_045)), "45 s: gone");
+        let restarted = HubStatus {
+            hub: "HUB-A".into(),
+            ..failover.clone()
+        };
+        assert!(
+            !restarted.yields_to(&crashed, at(1_011)),
+            "a restart of the same database takes over from its own last run"
+        );
+        let said: HubStatus = serde_json::from_str(
+            r#"{"hub":"HUB-A","run":"00000000-0000-0000-0000-000000000009","started_at":"1970-01-01T00:01:40Z","online":true}"#,
+        )
+        .unwrap();
+        assert!(
+            said.is_alive(at(120)),
+            "a status without alive_at dates from its start"
+        );
+        assert!(!said.is_alive(at(200)));
     }
 }

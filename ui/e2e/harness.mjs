@@ -326,9 +326,13 @@ export async function startSystem({ gauge = false } = {}) {
       get runtime() {
         return runtime;
       },
-      /** Stops the runtime and starts it again on the same address (sessions are lost). */
-      async restartRuntime() {
+      /**
+       * Stops the runtime and starts it again on the same address (sessions are lost);
+       * `whileStopped` runs in between (e.g. an operator restoring the database from a backup).
+       */
+      async restartRuntime({ whileStopped } = {}) {
         await runtime.stop();
+        await whileStopped?.();
         runtime = start("station-runtime", runtimeArgs(apiAddress));
         await runtimeReady(runtime);
       },

@@ -287,7 +287,15 @@ export interface DeviceState {
 }
 
 export interface LiveState {
-  sync: { connected: boolean; backlog: number; acknowledged_through: number | null };
+  sync: {
+    connected: boolean;
+    backlog: number;
+    acknowledged_through: number | null;
+    /** A message from HQ this station cannot read yet (a newer schema), waiting for an upgrade. */
+    held?: string | null;
+    /** Times the station found its history and HQ's differ. */
+    divergences?: number;
+  };
   printer: DeviceState;
   gauge: DeviceState;
   pump_line: DeviceState;
@@ -309,6 +317,15 @@ export interface SetAsideReceipt {
   last_error: string | null;
   set_aside_at: string | null;
   fallback_by: string | null;
+}
+
+/** Where the station's history and HQ's were found to differ, and what was done about it. */
+export interface Divergence {
+  /** `up`: the station's events towards HQ; `down`: HQ's messages towards the station. */
+  direction: string;
+  kind: string;
+  detail: string;
+  detected_at: string;
 }
 
 export interface DeadLetter {
@@ -480,6 +497,7 @@ export const api = {
 
   status: () => get<LiveState>("/api/status"),
   deadLetters: () => get<DeadLetter[]>("/api/dead-letters"),
+  divergences: () => get<Divergence[]>("/api/sync/divergences"),
   setAsideReceipts: () => get<SetAsideReceipt[]>("/api/receipts/set-aside"),
   /** Queues a copy of a set-aside receipt with '?' for what the printer cannot print. */
   printFallback: (job: number) => post<SetAsideReceipt>(`/api/receipts/${job}/fallback`),

@@ -157,6 +157,21 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     .collect(),
             )
         }
+        Command::Backup { to } => {
+            let station = s.open()?;
+            station.backup_to(&to)?;
+            emit(&json!({"backup": to.display().to_string()}))
+        }
+        Command::Divergences { limit } => {
+            let station = s.open()?;
+            emit(
+                &station
+                    .divergences(limit)?
+                    .iter()
+                    .map(render::divergence)
+                    .collect(),
+            )
+        }
         Command::Simulate(SimulateCommand::Sales {
             count,
             product,

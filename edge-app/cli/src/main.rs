@@ -118,6 +118,16 @@ enum Command {
     Inbox(InboxCommand),
     /// Messages from HQ that could not be handled.
     DeadLetters,
+    /// Write a consistent copy of the database to a new file, while the station keeps selling.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Where the station's history and HQ's were found to differ, newest first.
+    Divergences {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Receipts waiting for the printer.
     #[command(subcommand)]
     Print(PrintCommand),

@@ -112,6 +112,14 @@ impl Station {
         })
     }
 
+    /// The newest price version the station holds, in force or scheduled.
+    pub fn newest_price_version(&self) -> Result<Option<u64>> {
+        let newest: Option<i64> =
+            self.conn()
+                .query_row("SELECT max(version) FROM price_versions", [], |r| r.get(0))?;
+        Ok(newest.map(|v| v.unsigned_abs()))
+    }
+
     /// Brings the newest price version whose time has come into force, telling HQ.
     /// The edge runtime calls this on a timer; sales call it too.
     pub fn apply_due_price_version(&mut self, now: Timestamp) -> Result<Option<u64>> {

@@ -110,6 +110,24 @@ impl Station {
         })
     }
 
+    /// Writes a consistent copy of the whole database to `target` while the station keeps
+    /// selling (SQLite's `VACUUM INTO`: one read transaction, so the copy is of one moment).
+    /// Refuses a `target` that exists, so no backup is overwritten by mistake.
+    pub fn backup_to(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(StationError::InvalidInput {
+                field: "backup file",
+                problem: format!("{} exists; name a new file", target.display()),
+            });
+        }
+        let target = target.to_str().ok_or_else(|| StationError::InvalidInput {
+            field: "backup file",
+            problem: format!("{} is not UTF-8", target.display()),
+        })?;
+        self.conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
     /// Reads HQ's messages only up to schema version `newest`, holding newer ones as a station
     /// of that version would (for trying a staggered upgrade).
     pub fn read_schema_up_to(&mut self, newest: u16) {

@@ -12,7 +12,9 @@ use station_core::{InboxOutcome, Station};
 use sync_mqtt::{Link, LinkConfig, LinkEvent};
 use sync_protocol::HUB_ORIGIN;
 use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
-use sync_protocol::transport::{Ack, Channel, StationStatus, Verdict, topic};
+use sync_protocol::transport::{
+    Ack, Channel, HUB_STATUS_TOPIC, HubStatus, StationStatus, Verdict, topic,
+};
 use tokio::sync::watch;
 
 use crate::live::Live;
@@ -47,6 +49,8 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
     let mut poll = tokio::time::interval(config.poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_price_check = Instant::now();
+    // The run of the hub last seen serving the network.
+    let mut hub_seen = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -63,14 +67,14 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                     match link.try_next() {
                         Some(next) if is_up_ack(&next, &id) => event = next,
                         Some(next) => {
-                            handle(&mut station, &id, &link, &mut stream, &config.live, event).await?;
+                            handle(&mut station, &id, &link, &mut stream, &config.live, &mut hub_seen, event).await?;
                             event = next;
                             break;
                         }
                         None => break,
                     }
                 }
-                handle(&mut station, &id, &link, &mut stream, &config.live, event).await?;
+                handle(&mut station, &id, &link, &mut stream, &config.live, &mut hub_seen, event).await?;
             }
             _ = poll.tick() => {
                 let now = Instant::now();
@@ -108,6 +112,7 @@ fn online_status(station: &Station) -> anyhow::Result<StationStatus> {
         down_stream: station.down_stream()?,
         up_stream: Some(station.up_stream()?),
         up_acked: Some(station.acknowledged_through()?),
+        price_version: station.newest_price_version()?,
     })
 }
 
@@ -163,6 +168,7 @@ async fn handle(
     link: &Link,
     stream: &mut OutboundStream,
     live: &Live,
+    hub_seen: &mut Option<uuid::Uuid>,
     event: LinkEvent,
 ) -> anyhow::Result<()> {
     match event {
@@ -170,6 +176,7 @@ async fn handle(
             tracing::info!(station = id, "connected to the broker");
             link.subscribe(&topic(id, Channel::UpAck)).await?;
             link.subscribe(&topic(id, Channel::Down)).await?;
+            link.subscribe(HUB_STATUS_TOPIC).await?;
             let online = online_status(station)?;
             link.publish(&topic(id, Channel::Status), online.encode(), true)
                 .await?;
@@ -191,7 +198,20 @@ async fn handle(
             topic: name,
             payload,
         } => {
-            if name == topic(id, Channel::UpAck) {
+            if name == HUB_STATUS_TOPIC {
+                let Some(hub) = HubStatus::decode(&payload).filter(|h| h.online) else {
+                    return Ok(());
+                };
+                if hub_seen.replace(hub.run).is_some_and(|run| run != hub.run) {
+                    // Another hub process serves now. It may hold less than the one before
+                    // (its database restored from a backup), so the station says again how far
+                    // it holds each stream; a hub that lost nothing finds nothing to do.
+                    tracing::info!(station = id, hub = %hub.hub, run = %hub.run, "a new hub run serves the network");
+                    let online = online_status(station)?;
+                    link.publish(&topic(id, Channel::Status), online.encode(), true)
+                        .await?;
+                }
+            } else if name == topic(id, Channel::UpAck) {
                 let Some(ack) = Ack::decode(&payload) else {
                     return Ok(());
                 };

@@ -374,6 +374,10 @@ fn the_back_office_runs_orders_accounts_users_and_the_day_with_a_managers_sessio
     let refused = api.get("/api/dead-letters", &cashier);
     assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
     assert_eq!(api.get("/api/dead-letters", &manager).1, json!([]));
+    let refused = api.get("/api/sync/divergences", &cashier);
+    assert_eq!((refused.0, code(&refused)), (403, "manager_required"));
+    assert_eq!(api.get("/api/sync/divergences", &manager).1, json!([]));
+    assert_eq!(status["sync"]["divergences"], 0);
 
     // Logging out ends the session.
     let out = api.call(

@@ -6,9 +6,12 @@
 //! - ingest: 200 simulated stations publish at once into one hub; sustained events/s and the
 //!   p99 time from a station's commit to HQ's read model;
 //! - fan-out: a price change to 1,000 connected simulated stations; p99 time until each has it.
+//! - fan-out-catalog (issue 10): a price version changing all of a 5,000-item catalog (Korean
+//!   names) to 1,000 connected simulated stations; p99 time until each holds every part in
+//!   order, decoded; then the time one real station database takes to apply those parts.
 //!
 //! Run (release binaries are what is measured):
-//! `cargo build --release --bins && cargo bench -p system-tests --bench sync [-- catch-up|ingest|fan-out]`
+//! `cargo build --release --bins && cargo bench -p system-tests --bench sync [-- catch-up|ingest|fan-out|fan-out-catalog]`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 // Rates and ratios for a person to read; no money or volume is computed with floats here.
@@ -50,6 +53,13 @@ fn main() {
     }
     if wanted("fan-out") {
         fan_out(&runtime, 1_000);
+    }
+    if wanted("fan-out-catalog") {
+        let stations = std::env::var("FAN_OUT_STATIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000);
+        fan_out_catalog(&runtime, stations, 5_000);
     }
 }
 
@@ -360,6 +370,185 @@ fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
         percentile(&latencies, 99),
         latencies.last().copied().unwrap_or(0)
     );
+}
+
+/// What a simulated station reports to the bench.
+enum Report {
+    /// It holds the whole catalog (the first full list): ready for the measured version.
+    Ready,
+    /// It holds every part of the measured version, at this instant.
+    Done(Instant),
+}
+
+fn catalog_item(i: usize) -> String {
+    format!("SH{i:05}")
+}
+
+fn fan_out_catalog(runtime: &tokio::runtime::Runtime, stations: usize, items: usize) {
+    let broker = Mosquitto::start_anonymous().unwrap();
+    let hub = Hub::start(BrokerChoice::External(broker.port()));
+    let ids: Vec<String> = (1..=stations).map(|n| format!("FAN{n:04}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    hub.set_up(&refs);
+    for i in 0..items {
+        hub.put(
+            &format!("/api/products/{}", catalog_item(i)),
+            &json!({"name": format!("{i}번 바삭한 김스낵 대용량 묶음"), "unit": "piece"}),
+        );
+    }
+    let publish = |base: usize| {
+        let prices: Vec<_> = (0..items)
+            .map(|i| json!({"product": catalog_item(i), "unit_price_won": base + i}))
+            .collect();
+        hub.post("/api/prices", &json!({ "prices": prices }))["version"]
+            .as_u64()
+            .unwrap()
+    };
+    // The catalog every station holds before the measured change (sent as a full list).
+    let catalog_version = publish(1_000);
+    let measured_version = catalog_version + 1;
+    let port = broker.port();
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::channel::<Report>(2 * stations);
+    let (kept_tx, kept_rx) = std::sync::mpsc::channel::<Vec<Vec<u8>>>();
+    let _guard = runtime.enter();
+    for (n, id) in ids.into_iter().enumerate() {
+        let report = report_tx.clone();
+        // The first station keeps what it received, for the real database to apply afterwards.
+        let keep = (n == 0).then(|| kept_tx.clone());
+        runtime.spawn(async move {
+            let mut link = connected(port, &id).await;
+            link.subscribe(&topic(&id, Channel::Down)).await.unwrap();
+            let online = StationStatus {
+                online: true,
+                down_through: Some(0),
+                ..StationStatus::offline()
+            };
+            link.publish(&topic(&id, Channel::Status), online.encode(), true)
+                .await
+                .unwrap();
+            let mut applied = 0;
+            let mut kept = Vec::new();
+            while let Some(event) = link.next().await {
+                let LinkEvent::Message {
+                    topic: name,
+                    payload,
+                } = event
+                else {
+                    continue;
+                };
+                if !matches!(parse_topic(&name), Some((_, Channel::Down))) {
+                    continue;
+                }
+                let Ok(envelope) = sync_protocol::decode(&payload) else {
+                    continue;
+                };
+                if envelope.sequence != applied + 1 {
+                    continue;
+                }
+                applied = envelope.sequence;
+                link.publish(
+                    &topic(&id, Channel::DownAck),
+                    Ack::agreed(applied, envelope.stream.map(|s| s.id)).encode(),
+                    false,
+                )
+                .await
+                .unwrap();
+                if keep.is_some() {
+                    kept.push(payload);
+                }
+                let Event::PriceChanged(change) = &envelope.event else {
+                    continue;
+                };
+                if change.part.part != change.part.parts {
+                    continue;
+                }
+                if change.version == catalog_version {
+                    report.send(Report::Ready).await.unwrap();
+                } else if change.version == measured_version {
+                    report.send(Report::Done(Instant::now())).await.unwrap();
+                    if let Some(keep) = &keep {
+                        keep.send(std::mem::take(&mut kept)).unwrap();
+                    }
+                }
+            }
+        });
+    }
+    let ready_since = Instant::now();
+    runtime.block_on(async {
+        for _ in 0..stations {
+            assert!(matches!(report_rx.recv().await, Some(Report::Ready)));
+        }
+    });
+    println!(
+        "fan-out-catalog: {stations} stations hold the {items}-item catalog (full list) after {} ms",
+        ready_since.elapsed().as_millis()
+    );
+    let begun = Instant::now();
+    assert_eq!(publish(2_000), measured_version);
+    let published = begun.elapsed();
+    let mut latencies: Vec<i64> = runtime.block_on(async {
+        let mut out = Vec::new();
+        for _ in 0..stations {
+            let Some(Report::Done(at)) = report_rx.recv().await else {
+                panic!("a station reported out of turn");
+            };
+            out.push(i64::try_from(at.duration_since(begun).as_millis()).unwrap());
+        }
+        out
+    });
+    latencies.sort_unstable();
+    println!(
+        "fan-out-catalog: a version changing all {items} prices to {stations} stations: HQ's publish answered in {} ms; every part held: p50 {} ms, p99 {} ms, last {} ms",
+        published.as_millis(),
+        percentile(&latencies, 50),
+        percentile(&latencies, 99),
+        latencies.last().copied().unwrap_or(0)
+    );
+    let kept = kept_rx.recv().unwrap();
+    let apply = apply_to_a_real_station(&kept, measured_version);
+    println!(
+        "fan-out-catalog: one station database applies the {items}-item version in {} ms; p99 to applied: {} ms (goal < 5,000 ms)",
+        apply.as_millis(),
+        i64::try_from(apply.as_millis()).unwrap() + percentile(&latencies, 99)
+    );
+}
+
+/// Applies HQ's messages, as received, to a new station database (a file, as at a station) and
+/// returns how long the messages of version `measured` took.
+fn apply_to_a_real_station(messages: &[Vec<u8>], measured: u64) -> Duration {
+    let station = Station::new("FAN0001", 1);
+    let mut core = station_core::Station::open(&station.db()).unwrap();
+    let mut spent = Duration::ZERO;
+    for message in messages {
+        let envelope = sync_protocol::decode(message).unwrap();
+        let timed = matches!(&envelope.event, Event::PriceChanged(c) if c.version == measured);
+        let started = Instant::now();
+        let outcome = core
+            .apply_hub_message(message, jiff::Timestamp::now())
+            .unwrap();
+        if timed {
+            spent += started.elapsed();
+        }
+        assert!(
+            matches!(outcome, station_core::InboxOutcome::Applied { .. }),
+            "{outcome:?}"
+        );
+    }
+    let started = Instant::now();
+    core.apply_due_price_version(jiff::Timestamp::now())
+        .unwrap();
+    spent += started.elapsed();
+    let in_force = core
+        .price_in_force(
+            &catalog_item(4_999).parse().unwrap(),
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        in_force.version, measured,
+        "the measured version is in force"
+    );
+    spent
 }
 
 fn per_second(count: u64, elapsed: Duration) -> f64 {

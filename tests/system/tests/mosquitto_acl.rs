@@ -380,3 +380,38 @@ async fn a_last_will_on_another_stations_status_is_dropped_and_ones_own_is_deliv
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_hub_says_its_status_and_every_station_reads_it_but_none_forges_it() -> Result<()> {
+    const HUB_STATUS: &str = "gs/v1/hub/status";
+    let broker = Mosquitto::start_secured()?;
+    let mut hub = connect_as(&broker, "hub", "hub").await?;
+    let said = hub
+        .publish_retained(HUB_STATUS, "{\"online\":true}")
+        .await?;
+    // Accepted: nobody subscribes yet, and the broker keeps it as the retained message.
+    assert!(
+        matches!(
+            said,
+            PubAckReason::Success | PubAckReason::NoMatchingSubscribers
+        ),
+        "the hub says it serves the network: {said:?}\n{}",
+        broker.log_for_error()
+    );
+    for station in ["ST0001", "ST0002"] {
+        let mut client = connect_as(&broker, station, station).await?;
+        client.subscribe(HUB_STATUS).await?;
+        assert_eq!(
+            client.next_message().await?,
+            message(HUB_STATUS, "{\"online\":true}"),
+            "{station} reads the hub's retained status"
+        );
+        let forged = client.publish(HUB_STATUS, "{\"online\":false}").await?;
+        assert_eq!(
+            forged,
+            PubAckReason::NotAuthorized,
+            "{station} cannot speak for the hub"
+        );
+    }
+    Ok(())
+}

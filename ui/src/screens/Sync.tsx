@@ -1,8 +1,9 @@
 // Sync with HQ and the station's devices, from the live state; for managers the receipts set
-// aside (with a fallback copy to print) and the dead letters.
+// aside (with a fallback copy to print), where the station's history and HQ's differed (a
+// restored backup, a re-installed PC) and the dead letters.
 
 import { useState } from "preact/hooks";
-import { api, type DeviceState, type SetAsideReceipt } from "../api";
+import { api, type DeviceState, type Divergence, type SetAsideReceipt } from "../api";
 import { Table } from "../components/Table";
 import { useApp } from "../context";
 import { formatTime } from "../format";
@@ -15,6 +16,7 @@ export function SyncScreen() {
   // Read again whenever the live count changes; a row whose fallback copy was queued here stays
   // (marked so) although the station no longer lists it as set aside.
   const [setAside] = useLoad(() => api.setAsideReceipts(), [] as SetAsideReceipt[], [live?.set_aside_receipts]);
+  const [divergences] = useLoad(() => api.divergences(), [] as Divergence[], [live?.sync.divergences]);
   const [queued, setQueued] = useState<SetAsideReceipt[]>([]);
   const [busy, whileBusy] = useBusy();
   const rows = [...queued.filter((q) => !setAside.some((r) => r.job === q.job)), ...setAside].sort((a, b) =>
@@ -59,6 +61,12 @@ export function SyncScreen() {
           <dd>{live?.sync.acknowledged_through ?? "—"}</dd>
           <dt>{t("sync.waiting_receipts")}</dt>
           <dd>{live?.waiting_receipts ?? 0}</dd>
+          <dt>{t("sync.held")}</dt>
+          <dd data-testid="sync-held" data-state={live?.sync.held ? "held" : "none"}>
+            {live?.sync.held ? <span class="pill warn">{live.sync.held}</span> : t("sync.held_none")}
+          </dd>
+          <dt>{t("sync.divergence_count")}</dt>
+          <dd data-testid="sync-divergences">{live?.sync.divergences ?? 0}</dd>
         </dl>
       </section>
       <section class="card">
@@ -104,6 +112,25 @@ export function SyncScreen() {
                 </tr>
               );
             })}
+          </Table>
+        )}
+      </section>
+      <section class="card">
+        <h2>{t("sync.divergences")}</h2>
+        {divergences.length === 0 ? <p class="muted">{t("common.empty")}</p> : null}
+        {divergences.length === 0 ? null : (
+          <Table
+            testId="divergences"
+            columns={[t("sync.detected"), t("sync.direction"), t("sync.kind"), t("sync.detail")]}
+          >
+            {divergences.map((d) => (
+              <tr key={`${d.detected_at}-${d.direction}-${d.kind}`} data-testid="divergence-row" data-kind={d.kind}>
+                <td>{formatTime(d.detected_at, timeZone)}</td>
+                <td>{t(d.direction === "up" ? "sync.direction.up" : "sync.direction.down")}</td>
+                <td class="mono">{d.kind}</td>
+                <td>{d.detail}</td>
+              </tr>
+            ))}
           </Table>
         )}
       </section>

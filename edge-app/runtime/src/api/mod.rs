@@ -231,6 +231,7 @@ routes! {
     get "/api/audit" Manager office::audit_log, "The audit log, newest first (?action=&before=&limit=, at most 1,000).";
     get "/api/status" Session office::status, "The live state: link to HQ, backlog, devices and pumps.";
     get "/api/dead-letters" Manager office::dead_letters, "Messages from HQ that could not be applied.";
+    get "/api/sync/divergences" Manager office::divergences, "Where the station's history and HQ's were found to differ (a restored backup, a re-installed PC), newest first, with what was done.";
     get "/api/receipts/set-aside" Manager office::set_aside_receipts, "Receipts set aside because they cannot be printed, oldest first, with why.";
     post "/api/receipts/{job}/fallback" Manager office::print_fallback_receipt, "Print a set-aside receipt with '?' for the characters the printer cannot print, marked as such.";
     get "/api/events" Session events::events, "Server-sent events: `live` with the live state at once and on every change (?token=).";

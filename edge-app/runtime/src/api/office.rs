@@ -471,6 +471,12 @@ pub async fn dead_letters(State(state): State<ApiState>, session: Session) -> Ap
     ))
 }
 
+pub async fn divergences(State(state): State<ApiState>, session: Session) -> ApiResult {
+    session.as_manager("seeing where the station's history and HQ's differ")?;
+    let found = state.station().divergences(1_000)?;
+    Ok(Json(found.iter().map(station_json::divergence).collect()))
+}
+
 /// A print job as the manager sees it: the sale's receipt number, why it cannot be printed.
 fn print_job_view(job: &station_core::PrintJob, receipt_no: Option<String>) -> Value {
     let mut value = station_json::print_job(job);

@@ -59,6 +59,8 @@ pub struct Hub {
     process: Option<ChildGuard>,
     http: reqwest::blocking::Client,
     token: Option<String>,
+    /// More arguments for the next start (e.g. `--read-schema 1`).
+    pub extra_args: Vec<String>,
 }
 
 impl Hub {
@@ -70,6 +72,7 @@ impl Hub {
             process: None,
             http: reqwest::blocking::Client::new(),
             token: None,
+            extra_args: Vec::new(),
         };
         hub.restart();
         hub
@@ -101,6 +104,7 @@ impl Hub {
                 "--resend-after-secs",
                 "1",
             ])
+            .args(&self.extra_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -240,6 +244,8 @@ pub struct Station {
     pub broker_args: Vec<String>,
     /// Where the running runtime's POS API listens.
     pub api: Option<String>,
+    /// More arguments for the runtime's next start (e.g. `--read-schema 1`).
+    pub runtime_args: Vec<String>,
 }
 
 impl Station {
@@ -251,6 +257,7 @@ impl Station {
             id: id.to_owned(),
             runtime: None,
             api: None,
+            runtime_args: Vec::new(),
             broker_args: vec!["--broker".into(), format!("127.0.0.1:{broker_port}")],
         };
         station.run(&format!(
@@ -344,6 +351,7 @@ impl Station {
                     "--api",
                     "127.0.0.1:0",
                 ])
+                .args(&self.runtime_args)
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
