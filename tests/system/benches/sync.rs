@@ -82,14 +82,31 @@ fn catch_up(runtime: &tokio::runtime::Runtime, events: u64) {
     let sample = station.run("outbox list --pending --limit 1")["events"][0]["message"].clone();
     let payload = serde_json::to_vec(&sample).unwrap();
 
-    let begun = Instant::now();
-    station.start_runtime();
-    system_tests::wait_until(
-        Instant::now() + Duration::from_secs(900),
-        "every event acknowledged",
-        || station.backlog() == 0,
+    let outbox = station.run("outbox list --limit 1");
+    let target =
+        outbox["acknowledged_through"].as_u64().unwrap() + outbox["backlog"].as_u64().unwrap();
+    // Watched through one read-only connection to the station's file, every 10 ms: starting a
+    // `station` process per look would take CPU from what is measured.
+    let watch = rusqlite::Connection::open_with_flags(
+        station.db(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
+    let acked = || -> u64 {
+        let through: i64 = watch
+            .query_row("SELECT outbox_acked_through FROM station", [], |r| r.get(0))
+            .unwrap();
+        through.unsigned_abs()
+    };
+    let begun = Instant::now();
+    station.start_runtime();
+    while acked() < target {
+        assert!(
+            begun.elapsed() < Duration::from_secs(900),
+            "every event acknowledged"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let elapsed = begun.elapsed();
     let rate = per_second(waiting, elapsed);
 
@@ -103,7 +120,7 @@ fn catch_up(runtime: &tokio::runtime::Runtime, events: u64) {
         payload.len()
     );
     println!(
-        "catch-up / baseline = {:.2}x (goals: ≥ 15,000 events/s and ≥ 0.4x)",
+        "catch-up / baseline = {:.2}x (goals: ≥ 15,000 events/s and ≥ 0.6x)",
         rate / baseline
     );
 }
