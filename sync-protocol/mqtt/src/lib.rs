@@ -82,7 +82,7 @@ pub enum LinkError {
 #[derive(Debug)]
 pub struct Link {
     client: AsyncClient,
-    events: mpsc::Receiver<LinkEvent>,
+    events: mpsc::UnboundedReceiver<LinkEvent>,
     task: JoinHandle<()>,
 }
 
@@ -131,7 +131,12 @@ impl Link {
             ));
         }
         let (client, mut eventloop) = AsyncClient::new(options, 4096);
-        let (sender, events) = mpsc::channel(4096);
+        // Unbounded on purpose: the event loop must never wait for its receiver. A receiver
+        // that publishes (the hub sending a price version to every station) waits for the event
+        // loop to take its requests; were the loop waiting in turn for room in a bounded event
+        // channel, the two would wait on each other for good. What can pile up here is bounded
+        // by the broker: by what the subscriptions let in flight (each sender's window).
+        let (sender, events) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let mut failures: u32 = 0;
             loop {
@@ -171,7 +176,7 @@ impl Link {
                                 reason: other.to_string(),
                             },
                         };
-                        if sender.send(event).await.is_err() {
+                        if sender.send(event).is_err() {
                             return;
                         }
                         failures = failures.saturating_add(1);
@@ -180,7 +185,7 @@ impl Link {
                     }
                 };
                 if let Some(event) = event
-                    && sender.send(event).await.is_err()
+                    && sender.send(event).is_err()
                 {
                     return;
                 }

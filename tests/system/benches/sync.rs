@@ -308,63 +308,24 @@ fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     hub.set_up(&refs);
     let port = broker.port();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(stations);
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Instant>(stations);
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::channel::<Report>(2 * stations);
     let _guard = runtime.enter();
     for id in ids {
-        let (ready, done) = (ready_tx.clone(), done_tx.clone());
-        runtime.spawn(async move {
-            let mut link = connected(port, &id).await;
-            link.subscribe(&topic(&id, Channel::Down)).await.unwrap();
-            let online = StationStatus {
-                online: true,
-                down_through: Some(0),
-                ..StationStatus::offline()
-            };
-            link.publish(&topic(&id, Channel::Status), online.encode(), true)
-                .await
-                .unwrap();
-            // Take HQ's messages in order and acknowledge them; report the arrival of the second
-            // price version (the first came with the registration).
-            let mut applied = 0;
-            while let Some(event) = link.next().await {
-                let LinkEvent::Message {
-                    topic: name,
-                    payload,
-                } = event
-                else {
-                    continue;
-                };
-                if !matches!(parse_topic(&name), Some((_, Channel::Down))) {
-                    continue;
-                }
-                let Ok(envelope) = sync_protocol::decode(&payload) else {
-                    continue;
-                };
-                if envelope.sequence != applied + 1 {
-                    continue;
-                }
-                applied = envelope.sequence;
-                link.publish(
-                    &topic(&id, Channel::DownAck),
-                    Ack::agreed(applied, None).encode(),
-                    false,
-                )
-                .await
-                .unwrap();
-                match applied {
-                    1 => ready.send(()).await.unwrap(),
-                    2 => {
-                        done.send(Instant::now()).await.unwrap();
-                    }
-                    _ => {}
-                }
-            }
-        });
+        // The first price version came with the registration; the second is the one measured.
+        runtime.spawn(simulated_station(
+            port,
+            id,
+            report_tx.clone(),
+            |envelope, _| match envelope.sequence {
+                1 => Some(Report::Ready),
+                2 => Some(Report::Done(Instant::now())),
+                _ => None,
+            },
+        ));
     }
     runtime.block_on(async {
         for _ in 0..stations {
-            ready_rx.recv().await.unwrap();
+            assert!(matches!(report_rx.recv().await, Some(Report::Ready)));
         }
     });
     let begun = Instant::now();
@@ -372,15 +333,7 @@ fn fan_out(runtime: &tokio::runtime::Runtime, stations: usize) {
         "/api/prices",
         &json!({"prices": [{"product": "CD1001", "unit_price_won": 1700}]}),
     );
-    let mut latencies: Vec<i64> = runtime.block_on(async {
-        let mut out = Vec::new();
-        for _ in 0..stations {
-            let at = done_rx.recv().await.unwrap();
-            out.push(i64::try_from(at.duration_since(begun).as_millis()).unwrap());
-        }
-        out
-    });
-    latencies.sort_unstable();
+    let latencies = runtime.block_on(latencies_since(begun, &mut report_rx, stations));
     println!(
         "fan-out: a price change to {stations} connected stations: p50 {} ms, p99 {} ms, last {} ms (goal p99 < 2,000 ms)",
         percentile(&latencies, 50),
@@ -395,6 +348,70 @@ enum Report {
     Ready,
     /// It holds every part of the measured version, at this instant.
     Done(Instant),
+}
+
+/// A simulated station: says it is online, takes HQ's messages to `id` in order, decodes and
+/// acknowledges each, and reports what `seen` makes of it.
+async fn simulated_station(
+    port: u16,
+    id: String,
+    report: tokio::sync::mpsc::Sender<Report>,
+    mut seen: impl FnMut(&Envelope, &[u8]) -> Option<Report> + Send + 'static,
+) {
+    let mut link = connected(port, &id).await;
+    link.subscribe(&topic(&id, Channel::Down)).await.unwrap();
+    let online = StationStatus {
+        online: true,
+        down_through: Some(0),
+        ..StationStatus::offline()
+    };
+    link.publish(&topic(&id, Channel::Status), online.encode(), true)
+        .await
+        .unwrap();
+    let mut applied = 0;
+    while let Some(event) = link.next().await {
+        let LinkEvent::Message {
+            topic: name,
+            payload,
+        } = event
+        else {
+            continue;
+        };
+        if !matches!(parse_topic(&name), Some((_, Channel::Down))) {
+            continue;
+        }
+        let Ok(envelope) = sync_protocol::decode(&payload) else {
+            continue;
+        };
+        if envelope.sequence != applied + 1 {
+            continue;
+        }
+        applied = envelope.sequence;
+        let ack = Ack::agreed(applied, envelope.stream.map(|s| s.id));
+        link.publish(&topic(&id, Channel::DownAck), ack.encode(), false)
+            .await
+            .unwrap();
+        if let Some(said) = seen(&envelope, &payload) {
+            report.send(said).await.unwrap();
+        }
+    }
+}
+
+/// Waits for `stations` reports of `Done`; the milliseconds each took since `begun`, sorted.
+async fn latencies_since(
+    begun: Instant,
+    reports: &mut tokio::sync::mpsc::Receiver<Report>,
+    stations: usize,
+) -> Vec<i64> {
+    let mut out = Vec::new();
+    for _ in 0..stations {
+        let Some(Report::Done(at)) = reports.recv().await else {
+            panic!("a station reported out of turn");
+        };
+        out.push(i64::try_from(at.duration_since(begun).as_millis()).unwrap());
+    }
+    out.sort_unstable();
+    out
 }
 
 fn catalog_item(i: usize) -> String {
@@ -429,66 +446,35 @@ fn fan_out_catalog(runtime: &tokio::runtime::Runtime, stations: usize, items: us
     let (kept_tx, kept_rx) = std::sync::mpsc::channel::<Vec<Vec<u8>>>();
     let _guard = runtime.enter();
     for (n, id) in ids.into_iter().enumerate() {
-        let report = report_tx.clone();
         // The first station keeps what it received, for the real database to apply afterwards.
         let keep = (n == 0).then(|| kept_tx.clone());
-        runtime.spawn(async move {
-            let mut link = connected(port, &id).await;
-            link.subscribe(&topic(&id, Channel::Down)).await.unwrap();
-            let online = StationStatus {
-                online: true,
-                down_through: Some(0),
-                ..StationStatus::offline()
-            };
-            link.publish(&topic(&id, Channel::Status), online.encode(), true)
-                .await
-                .unwrap();
-            let mut applied = 0;
-            let mut kept = Vec::new();
-            while let Some(event) = link.next().await {
-                let LinkEvent::Message {
-                    topic: name,
-                    payload,
-                } = event
-                else {
-                    continue;
-                };
-                if !matches!(parse_topic(&name), Some((_, Channel::Down))) {
-                    continue;
-                }
-                let Ok(envelope) = sync_protocol::decode(&payload) else {
-                    continue;
-                };
-                if envelope.sequence != applied + 1 {
-                    continue;
-                }
-                applied = envelope.sequence;
-                link.publish(
-                    &topic(&id, Channel::DownAck),
-                    Ack::agreed(applied, envelope.stream.map(|s| s.id)).encode(),
-                    false,
-                )
-                .await
-                .unwrap();
+        let mut kept = Vec::new();
+        runtime.spawn(simulated_station(
+            port,
+            id,
+            report_tx.clone(),
+            move |envelope, payload| {
                 if keep.is_some() {
-                    kept.push(payload);
+                    kept.push(payload.to_vec());
                 }
                 let Event::PriceChanged(change) = &envelope.event else {
-                    continue;
+                    return None;
                 };
                 if change.part.part != change.part.parts {
-                    continue;
+                    return None;
                 }
                 if change.version == catalog_version {
-                    report.send(Report::Ready).await.unwrap();
-                } else if change.version == measured_version {
-                    report.send(Report::Done(Instant::now())).await.unwrap();
-                    if let Some(keep) = &keep {
-                        keep.send(std::mem::take(&mut kept)).unwrap();
-                    }
+                    return Some(Report::Ready);
                 }
-            }
-        });
+                if change.version != measured_version {
+                    return None;
+                }
+                if let Some(keep) = &keep {
+                    keep.send(std::mem::take(&mut kept)).unwrap();
+                }
+                Some(Report::Done(Instant::now()))
+            },
+        ));
     }
     let ready_since = Instant::now();
     runtime.block_on(async {
@@ -503,17 +489,7 @@ fn fan_out_catalog(runtime: &tokio::runtime::Runtime, stations: usize, items: us
     let begun = Instant::now();
     assert_eq!(publish(2_000), measured_version);
     let published = begun.elapsed();
-    let mut latencies: Vec<i64> = runtime.block_on(async {
-        let mut out = Vec::new();
-        for _ in 0..stations {
-            let Some(Report::Done(at)) = report_rx.recv().await else {
-                panic!("a station reported out of turn");
-            };
-            out.push(i64::try_from(at.duration_since(begun).as_millis()).unwrap());
-        }
-        out
-    });
-    latencies.sort_unstable();
+    let latencies = runtime.block_on(latencies_since(begun, &mut report_rx, stations));
     println!(
         "fan-out-catalog: a version changing all {items} prices to {stations} stations: HQ's publish answered in {} ms; every part held: p50 {} ms, p99 {} ms, last {} ms",
         published.as_millis(),

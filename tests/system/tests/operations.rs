@@ -14,17 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use support::{BrokerChoice, Hub, STEP, Station, assert_in_step, binary};
+use support::{BrokerChoice, Hub, STEP, Station, assert_in_step, binary, ready_to_sell};
 use system_tests::{ChildGuard, Mosquitto, free_port, wait_until};
-
-/// A station with diesel priced by HQ, a tank and an open shift.
-fn ready_to_sell(hub: &Hub, station: &mut Station) {
-    hub.set_up(&[&station.id]);
-    station.start_runtime();
-    station.wait_for_diesel_price(1650);
-    station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
-    station.cashier("shift open --float 0");
-}
 
 /// The number of sales HQ counts for `station` over every day and product.
 fn sales_at_hq(hub: &Hub, station: &str) -> u64 {
@@ -34,6 +25,30 @@ fn sales_at_hq(hub: &Hub, station: &str) -> u64 {
         .iter()
         .map(|row| row["sales_count"].as_u64().unwrap())
         .sum()
+}
+
+/// How many of `product` ST0001 sold, as HQ counts it over every day.
+fn sold_at_hq(hub: &Hub, product: &str) -> u64 {
+    hub.get("/api/sales?station=ST0001")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["product"] == product)
+        .map(|row| row["sales_count"].as_u64().unwrap())
+        .sum()
+}
+
+/// HQ lists a divergence of ST0001's with this direction and kind.
+fn assert_divergence_at_hq(hub: &Hub, direction: &str, kind: &str) {
+    let at_hq = hub.get("/api/sync/divergences?station=ST0001");
+    assert!(
+        at_hq
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["direction"] == direction && d["kind"] == kind),
+        "no {direction} {kind} divergence in {at_hq}"
+    );
 }
 
 fn sales_at_station(station: &Station) -> u64 {
@@ -96,30 +111,12 @@ fn a_station_restored_from_a_backup_50_sales_back_loses_nothing_at_hq_and_sells_
     station.wait_for("HQ acknowledged what the station has", |s| s.backlog() == 0);
 
     // HQ keeps the 50 sales the station lost and gets the 21 made after the restore, once each.
-    let hq_sales = hub.get("/api/sales?station=ST0001");
-    let count_of = |product: &str| -> u64 {
-        hq_sales
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|row| row["product"] == product)
-            .map(|row| row["sales_count"].as_u64().unwrap())
-            .sum()
-    };
-    assert_eq!(count_of("CD1001"), 75, "{hq_sales}");
-    assert_eq!(count_of("SN2001"), 1, "{hq_sales}");
+    assert_eq!(sold_at_hq(&hub, "CD1001"), 75);
+    assert_eq!(sold_at_hq(&hub, "SN2001"), 1);
     assert_eq!(sales_at_station(&station), 26);
 
     // The divergence is on record on both sides and counted in HQ's metrics.
-    let at_hq = hub.get("/api/sync/divergences?station=ST0001");
-    assert!(
-        at_hq
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["direction"] == "up" && d["kind"] == "history_differs"),
-        "{at_hq}"
-    );
+    assert_divergence_at_hq(&hub, "up", "history_differs");
     assert!(metric(&hub.get_text("/metrics"), "hub_stream_divergences_total") >= 1);
     let at_station = station.run("divergences");
     assert!(!at_station.as_array().unwrap().is_empty(), "{at_station}");
@@ -195,30 +192,11 @@ fn a_re_installed_station_gets_its_prices_orders_and_deliveries_again_and_hq_los
     station.wait_for("HQ acknowledged the new database's events", |s| {
         s.backlog() == 0
     });
-    let hq_sales = hub.get("/api/sales?station=ST0001");
-    let count_of = |product: &str| -> u64 {
-        hq_sales
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|row| row["product"] == product)
-            .map(|row| row["sales_count"].as_u64().unwrap())
-            .sum()
-    };
     assert_eq!(
-        (count_of("CD1001"), count_of("SN2001")),
-        (30, 5),
-        "{hq_sales}"
+        (sold_at_hq(&hub, "CD1001"), sold_at_hq(&hub, "SN2001")),
+        (30, 5)
     );
-    let at_hq = hub.get("/api/sync/divergences?station=ST0001");
-    assert!(
-        at_hq
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["direction"] == "down" && d["kind"] == "station_lost_stream"),
-        "{at_hq}"
-    );
+    assert_divergence_at_hq(&hub, "down", "station_lost_stream");
     // A price HQ publishes now reaches the new database.
     hub.post(
         "/api/prices",
@@ -277,15 +255,7 @@ fn a_hub_restored_from_a_backup_is_sent_again_what_it_lost_and_the_stations_foll
     station.settle_sales(10);
     assert_in_step(&hub, &station);
     assert_eq!(sales_at_hq(&hub, "ST0001"), 60);
-    let at_hq = hub.get("/api/sync/divergences?station=ST0001");
-    assert!(
-        at_hq
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["direction"] == "down" && d["kind"] == "hub_went_back"),
-        "{at_hq}"
-    );
+    assert_divergence_at_hq(&hub, "down", "hub_went_back");
     // HQ's stream towards the station goes on from what HQ holds.
     hub.post(
         "/api/prices",

@@ -7,7 +7,7 @@ mod support;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use support::{BrokerChoice, Hub, Probe, Station, assert_in_step};
+use support::{BrokerChoice, Hub, Probe, Station, assert_in_step, ready_to_sell};
 use sync_protocol::transport::{Ack, Channel, topic};
 use sync_protocol::{Envelope, Event, TankRegistered};
 use system_tests::{Mosquitto, free_port, instant_in_days, seoul_date_in};
@@ -107,14 +107,6 @@ fn the_demonstration_runs_through_the_embedded_broker() {
     let hub = Hub::start(BrokerChoice::Embedded(port));
     let mut station = Station::new("ST0001", port);
     demonstration(&hub, &mut station);
-}
-
-fn ready_to_sell(hub: &Hub, station: &mut Station) {
-    hub.set_up(&[&station.id]);
-    station.start_runtime();
-    station.wait_for_diesel_price(1650);
-    station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
-    station.cashier("shift open --float 0");
 }
 
 #[test]

@@ -452,6 +452,16 @@ impl Station {
     }
 }
 
+/// Registers the station at HQ (with diesel at 1,650 won/L), starts its runtime, registers
+/// diesel tank 1 and opens a cashier's shift.
+pub fn ready_to_sell(hub: &Hub, station: &mut Station) {
+    hub.set_up(&[&station.id]);
+    station.start_runtime();
+    station.wait_for_diesel_price(1650);
+    station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
+    station.cashier("shift open --float 0");
+}
+
 /// HQ's and the station's read models agree exactly, and nothing waits to be sent.
 pub fn assert_in_step(hub: &Hub, station: &Station) {
     hub.wait_for(&format!("{} has sent everything", station.id), |_| {
