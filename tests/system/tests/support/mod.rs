@@ -70,7 +70,12 @@ impl Hub {
             broker,
             http_port: free_port(),
             process: None,
-            http: reqwest::blocking::Client::new(),
+            // Longer than any step: HQ publishing a large price version to many stations (the
+            // fan-out bench) answers only once every station's copy is written.
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(600))
+                .build()
+                .unwrap(),
             token: None,
             extra_args: Vec::new(),
         };
