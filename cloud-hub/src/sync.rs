@@ -175,13 +175,13 @@ async fn handle(
         LinkEvent::Connected => {
             tracing::info!("hub connected to the broker");
             // The other hub's retained status, if any, arrives before this hub says anything.
-            let now = HubStatus {
+            let fresh = HubStatus {
                 alive_at: Some(Timestamp::now()),
                 ..me.clone()
             };
             if link.subscribe(HUB_STATUS_TOPIC).await.is_err()
                 || link
-                    .publish(HUB_STATUS_TOPIC, now.encode(), true)
+                    .publish(HUB_STATUS_TOPIC, fresh.encode(), true)
                     .await
                     .is_err()
             {

@@ -133,7 +133,7 @@ pub struct DivergenceView {
     pub station: String,
     /// `up`: the station's stream towards HQ; `down`: HQ's stream towards the station.
     pub direction: String,
-    /// What was found, e.g. `event_id_differs` or `station_lost_stream`.
+    /// What was found: `history_differs`, `new_stream`, `station_lost_stream` or `hub_went_back`.
     pub kind: String,
     pub old_stream: Option<String>,
     pub new_stream: Option<String>,

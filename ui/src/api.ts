@@ -292,9 +292,9 @@ export interface LiveState {
     backlog: number;
     acknowledged_through: number | null;
     /** A message from HQ this station cannot read yet (a newer schema), waiting for an upgrade. */
-    held?: string | null;
+    held: string | null;
     /** Times the station found its history and HQ's differ. */
-    divergences?: number;
+    divergences: number;
   };
   printer: DeviceState;
   gauge: DeviceState;

@@ -14,7 +14,10 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use support::{BrokerChoice, Hub, STEP, Station, assert_in_step, binary, ready_to_sell};
+use support::{
+    BrokerChoice, Hub, STEP, Station, assert_in_step, binary, metric, one_station_network,
+    ready_to_sell,
+};
 use system_tests::{ChildGuard, Mosquitto, free_port, wait_until};
 
 /// The number of sales HQ counts for `station` over every day and product.
@@ -59,34 +62,44 @@ fn sales_at_station(station: &Station) -> u64 {
         .sum()
 }
 
-/// Puts a copy of a SQLite database back in place of `db`, as an operator restoring a backup
-/// file would: the live file's write-ahead log and index go with it, so none of the newer
-/// history survives.
+/// `db` with a suffix (`-wal`, `-shm`) after its file name: SQLite's files beside it.
+fn beside(db: &Path, suffix: &str) -> std::path::PathBuf {
+    db.with_file_name(format!(
+        "{}{suffix}",
+        db.file_name().unwrap().to_str().unwrap()
+    ))
+}
+
+/// A stopped database's files (the file and its write-ahead log), copied into `to`.
+fn back_up(db: &Path, to: &Path) {
+    for suffix in ["", "-wal"] {
+        let file = beside(db, suffix);
+        if file.exists() {
+            fs::copy(&file, beside(&to.join(db.file_name().unwrap()), suffix)).unwrap();
+        }
+    }
+}
+
+/// Puts a backup back in place of `db`, as an operator restoring a backup file would: the live
+/// file's write-ahead log and index go, so none of the newer history survives.
 fn restore(backup: &Path, db: &Path) {
     for suffix in ["-wal", "-shm"] {
-        let side = db.with_file_name(format!(
-            "{}{suffix}",
-            db.file_name().unwrap().to_str().unwrap()
-        ));
+        let side = beside(db, suffix);
         if side.exists() {
             fs::remove_file(side).unwrap();
         }
     }
-    fs::copy(backup, db).unwrap();
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+    for suffix in ["", "-wal"] {
+        let file = beside(backup, suffix);
+        if file.exists() {
+            fs::copy(&file, beside(db, suffix)).unwrap();
+        }
+    }
 }
 
 #[test]
 fn a_station_restored_from_a_backup_50_sales_back_loses_nothing_at_hq_and_sells_on() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (_broker, hub, mut station) = one_station_network();
     station.settle_sales(5);
     assert_in_step(&hub, &station);
     let backup = station.db().with_file_name("before.db");
@@ -207,22 +220,13 @@ fn a_re_installed_station_gets_its_prices_orders_and_deliveries_again_and_hq_los
 
 #[test]
 fn a_hub_restored_from_a_backup_is_sent_again_what_it_lost_and_the_stations_follow_it() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let mut hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (_broker, mut hub, station) = one_station_network();
     station.settle_sales(20);
     assert_in_step(&hub, &station);
     // HQ's nightly backup: the hub stopped, its database files copied.
     hub.kill();
     let backup = tempfile::tempdir().unwrap();
-    let db = hub.db_path();
-    for suffix in ["", "-wal"] {
-        let file = db.with_file_name(format!("hub.db{suffix}"));
-        if file.exists() {
-            fs::copy(&file, backup.path().join(format!("hub.db{suffix}"))).unwrap();
-        }
-    }
+    back_up(&hub.db_path(), backup.path());
     hub.restart();
     station.settle_sales(30);
     hub.post(
@@ -235,18 +239,7 @@ fn a_hub_restored_from_a_backup_is_sent_again_what_it_lost_and_the_stations_foll
 
     // HQ's disk fails; the backup is restored.
     hub.kill();
-    for suffix in ["-wal", "-shm"] {
-        let side = db.with_file_name(format!("hub.db{suffix}"));
-        if side.exists() {
-            fs::remove_file(side).unwrap();
-        }
-    }
-    for suffix in ["", "-wal"] {
-        let file = backup.path().join(format!("hub.db{suffix}"));
-        if file.exists() {
-            fs::copy(&file, db.with_file_name(format!("hub.db{suffix}"))).unwrap();
-        }
-    }
+    restore(&backup.path().join("hub.db"), &hub.db_path());
     hub.restart();
     // The station sends again what HQ lost; nothing is doubled.
     hub.wait_for("HQ has the 30 sales it lost again", |h| {
@@ -270,10 +263,7 @@ fn a_hub_restored_from_a_backup_is_sent_again_what_it_lost_and_the_stations_foll
 
 #[test]
 fn a_second_hub_on_the_same_broker_stands_down_and_the_first_serves_on() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (broker, hub, station) = one_station_network();
     station.settle_sales(10);
     assert_in_step(&hub, &station);
 
@@ -331,10 +321,7 @@ fn a_second_hub_on_the_same_broker_stands_down_and_the_first_serves_on() {
 
 #[test]
 fn messages_of_a_newer_schema_wait_for_the_upgrade_on_both_sides_and_then_apply() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let mut hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (_broker, mut hub, mut station) = one_station_network();
     assert_in_step(&hub, &station);
 
     // HQ is rolled back to a version that reads schema 1 only; the station sells on.

@@ -7,7 +7,9 @@ mod support;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use support::{BrokerChoice, Hub, Probe, Station, assert_in_step, ready_to_sell};
+use support::{
+    BrokerChoice, Hub, Probe, Station, assert_in_step, metric, one_station_network, ready_to_sell,
+};
 use sync_protocol::transport::{Ack, Channel, topic};
 use sync_protocol::{Envelope, Event, TankRegistered};
 use system_tests::{Mosquitto, free_port, instant_in_days, seoul_date_in};
@@ -111,10 +113,7 @@ fn the_demonstration_runs_through_the_embedded_broker() {
 
 #[test]
 fn sales_made_while_hq_is_down_arrive_once_when_it_is_back() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let mut hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (_broker, mut hub, station) = one_station_network();
     assert_in_step(&hub, &station);
 
     hub.kill();
@@ -159,10 +158,7 @@ fn a_broker_killed_in_the_middle_of_a_stream_loses_nothing() {
 
 #[test]
 fn a_station_killed_during_sync_again_and_again_loses_and_repeats_nothing() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (_broker, hub, mut station) = one_station_network();
     station.settle_sales(2_000);
     let mut rng = StdRng::seed_from_u64(20);
     for round in 0..20 {
@@ -293,10 +289,7 @@ fn duplicated_and_reordered_messages_change_nothing() {
 
 #[test]
 fn what_hq_sends_while_a_station_is_offline_arrives_in_order_when_it_is_back() {
-    let broker = Mosquitto::start_anonymous().unwrap();
-    let hub = Hub::start(BrokerChoice::External(broker.port()));
-    let mut station = Station::new("ST0001", broker.port());
-    ready_to_sell(&hub, &mut station);
+    let (_broker, hub, mut station) = one_station_network();
     let order = station.manager(&format!(
         "order place --product CD1001 --litres 10000 --wanted {}",
         seoul_date_in(1)
@@ -435,10 +428,4 @@ fn bad_messages_are_dead_lettered_and_the_ones_behind_them_still_apply() {
     );
     let metrics = hub.get_text("/metrics");
     assert_eq!(metric(&metrics, "hub_dead_letters_total"), 2);
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use system_tests::{ChildGuard, free_port, wait_until};
+use system_tests::{ChildGuard, Mosquitto, free_port, wait_until};
 use tempfile::TempDir;
 
 pub const ADMIN_PASSWORD: &str = "hq-password-1";
@@ -465,6 +465,22 @@ pub fn ready_to_sell(hub: &Hub, station: &mut Station) {
     station.wait_for_diesel_price(1650);
     station.manager("tank register --tank 1 --product CD1001 --capacity 30000");
     station.cashier("shift open --float 0");
+}
+
+/// A broker, a hub on it and ST0001 ready to sell ([`ready_to_sell`]).
+pub fn one_station_network() -> (Mosquitto, Hub, Station) {
+    let broker = Mosquitto::start_anonymous().unwrap();
+    let hub = Hub::start(BrokerChoice::External(broker.port()));
+    let mut station = Station::new("ST0001", broker.port());
+    ready_to_sell(&hub, &mut station);
+    (broker, hub, station)
+}
+
+/// The value of a counter or gauge in the hub's `/metrics` text (0 when absent).
+pub fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
 }
 
 /// HQ's and the station's read models agree exactly, and nothing waits to be sent.
