@@ -5,7 +5,7 @@
 # everything running and prints where to look; Ctrl-C stops it all.
 #
 # ST0001 also gets simulated devices on pseudo-terminals (two DART pumps, a receipt printer, a tank
-# gauge), and each station serves its POS UI in a browser.
+# gauge), each station serves its POS UI in a browser, and the hub serves HQ's dashboard.
 #
 # Everything lives under var/demo/ (recreated on each run). Ports: HTTP 8080, MQTT 1883, the
 # stations' POS 7070 and 7071; change them with HUB_HTTP_PORT, MQTT_PORT, STATION_API_PORT and
@@ -52,7 +52,7 @@ export HTTP_PORT="$http_port"
 
 step "Start the hub with its embedded broker (HTTP :$http_port, MQTT :$mqtt_port)"
 "$bin/hub" --db "$demo/hub/hub.db" --http "127.0.0.1:$http_port" --embedded-broker "127.0.0.1:$mqtt_port" \
-    --admin-password "$admin_password" >"$demo/hub.out" 2>"$demo/hub.log" &
+    --admin-password "$admin_password" --dashboard-dir ui/dist-hq >"$demo/hub.out" 2>"$demo/hub.log" &
 pids+=($!)
 wait_for "the hub" grep -q http "$demo/hub.out"
 cat "$demo/hub.out"
@@ -64,8 +64,8 @@ api PUT /api/products/CD1001 '{"name":"Diesel","unit":"litre"}'
 api PUT /api/products/GS1001 '{"name":"Gasoline","unit":"litre"}'
 api PUT /api/products/SN2001 '{"name":"Water 500ml","unit":"piece"}'
 api POST /api/prices '{"prices":[{"product":"CD1001","unit_price_won":1650},{"product":"GS1001","unit_price_won":1750},{"product":"SN2001","unit_price_won":1000}]}'
-api POST /api/stations '{"station":"ST0001","name":"Gangnam","operating_type":"directly_managed"}'
-api POST /api/stations '{"station":"ST0002","name":"Suwon","operating_type":"consignment"}'
+api POST /api/stations '{"station":"ST0001","name":"Gangnam","operating_type":"directly_managed","region":"서울"}'
+api POST /api/stations '{"station":"ST0002","name":"Suwon","operating_type":"consignment","region":"경기"}'
 
 step "ST0001's devices: a receipt printer and a tank gauge, simulated on pseudo-terminals"
 mkfifo "$demo/printer.in" "$demo/gauge.in" "$demo/pumps.in"
@@ -160,6 +160,7 @@ api GET /api/stations/status
 cat <<EOF
 
 The system is running. Where to look:
+  HQ's dashboard (open in a browser): http://127.0.0.1:$http_port/   admin / $admin_password
   ST0001's POS (open in a browser): http://127.0.0.1:${STATION_API_PORT:-7070}/   cashier kim / PIN 1234, manager park / PIN 9999
   ST0002's POS:           http://127.0.0.1:${STATION2_API_PORT:-7071}/
   ST0001's pumps:         authorize pump 50 on the forecourt screen, then lift its nozzle from here:

@@ -18,6 +18,120 @@ const SESSION_HOURS: i64 = 12;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HqUser {
     pub username: String,
+    pub role: Role,
+}
+
+/// What an HQ user is there to do. Everyone reads everything; changes need the role for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything, and the only one who manages users, registers stations and sets alerts.
+    Administrator,
+    /// The product master and price versions.
+    Pricing,
+    /// Orders, shipments and the dispatch policy.
+    Logistics,
+    /// Reads only.
+    Analyst,
+}
+
+/// A kind of change to HQ's records, each allowed to some roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ManageUsers,
+    RegisterStations,
+    SetAlerts,
+    EditPrices,
+    Dispatch,
+}
+
+impl Permission {
+    /// In words, for a refusal: "… may not {this}".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::ManageUsers => "manage HQ users",
+            Permission::RegisterStations => "register stations",
+            Permission::SetAlerts => "change the alert settings",
+            Permission::EditPrices => "change products or prices",
+            Permission::Dispatch => "dispatch, reject orders or change the dispatch policy",
+        }
+    }
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Administrator,
+        Role::Pricing,
+        Role::Logistics,
+        Role::Analyst,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Pricing => "pricing",
+            Role::Logistics => "logistics",
+            Role::Analyst => "analyst",
+        }
+    }
+
+    pub fn may(self, permission: Permission) -> bool {
+        match self {
+            Role::Administrator => true,
+            Role::Pricing => permission == Permission::EditPrices,
+            Role::Logistics => permission == Permission::Dispatch,
+            Role::Analyst => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = HubError;
+
+    fn from_str(text: &str) -> Result<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| {
+                HubError::invalid(
+                    "role",
+                    format!("`{text}` is none of administrator, pricing, logistics, analyst"),
+                )
+            })
+    }
+}
+
+impl HqUser {
+    /// Refuses, naming the role and the change, unless the user's role allows it.
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        if self.role.may(permission) {
+            Ok(())
+        } else {
+            Err(HubError::Forbidden {
+                role: self.role.as_str(),
+                action: permission.describe(),
+            })
+        }
+    }
+}
+
+/// An HQ user as the user list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HqUserRecord {
+    pub username: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    /// Locked out after too many wrong passwords.
+    pub locked: bool,
+}
+
+/// What the audit log is searched for; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Found in the subject or the detail.
+    pub text: Option<String>,
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub limit: usize,
 }
 
 /// Failed log-ins in a row that cost nothing but the check.
@@ -85,14 +199,15 @@ fn stand_in_hash() -> &'static str {
 pub struct HqAuditEntry {
     pub entry_no: i64,
     pub at: Timestamp,
-    /// `login`, `login_failed`, `locked_out`, `lockout_lifted`.
+    /// `login`, `login_failed`, `locked_out`, `lockout_lifted`, or a change HQ made (see
+    /// [`Hub::on_behalf_of`]).
     pub action: String,
     pub actor: String,
     pub subject: Option<String>,
     pub detail: String,
 }
 
-fn audit(
+pub(crate) fn audit(
     tx: &rusqlite::Transaction<'_>,
     at: Timestamp,
     action: &str,
@@ -121,47 +236,164 @@ fn digest(token: &str) -> String {
         .collect()
 }
 
+/// Checks a new user's name and password, and hashes the password.
+fn new_user_hash(username: &str, password: &str) -> Result<String> {
+    let valid = (1..=32).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !valid {
+        return Err(HubError::invalid(
+            "username",
+            "1 to 32 lower-case letters, digits, '.', '-' or '_'",
+        ));
+    }
+    if password.chars().count() < 8 {
+        return Err(HubError::invalid(
+            "password",
+            "it needs at least 8 characters",
+        ));
+    }
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| HubError::Storage(format!("hashing a password: {e}")))?
+        .to_string())
+}
+
+fn insert_user(
+    tx: &rusqlite::Transaction<'_>,
+    username: &str,
+    hash: &str,
+    role: Role,
+    now: Timestamp,
+) -> Result<()> {
+    let exists = tx
+        .query_row(
+            "SELECT 1 FROM hq_users WHERE username = ?1",
+            params![username],
+            |_| Ok(()),
+        )
+        .optional()?;
+    if exists.is_some() {
+        return Err(HubError::UserExists(username.to_owned()));
+    }
+    tx.execute(
+        "INSERT INTO hq_users (username, password_hash, created_at_ms, role) VALUES (?1, ?2, ?3, ?4)",
+        params![username, hash, ms(now), role.as_str()],
+    )?;
+    Ok(())
+}
+
 impl Hub {
-    /// Adds an HQ user. Passwords need at least 8 characters.
+    /// Adds the first HQ user, an administrator, when the hub starts with none. Passwords need
+    /// at least 8 characters.
     pub fn add_hq_user(&mut self, username: &str, password: &str, now: Timestamp) -> Result<()> {
-        let valid = (1..=32).contains(&username.len())
-            && username
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !valid {
-            return Err(HubError::invalid(
-                "username",
-                "1 to 32 lower-case letters, digits, '.', '-' or '_'",
-            ));
-        }
-        if password.chars().count() < 8 {
-            return Err(HubError::invalid(
-                "password",
-                "it needs at least 8 characters",
-            ));
-        }
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| HubError::Storage(format!("hashing a password: {e}")))?
-            .to_string();
+        let hash = new_user_hash(username, password)?;
+        self.write(|tx| insert_user(tx, username, &hash, Role::Administrator, now))
+    }
+
+    /// Adds an HQ user with a role, by an administrator; written to the audit log.
+    pub fn create_hq_user(
+        &mut self,
+        by: &HqUser,
+        username: &str,
+        password: &str,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<HqUserRecord> {
+        by.require(Permission::ManageUsers)?;
+        let hash = new_user_hash(username, password)?;
         self.write(|tx| {
-            let exists = tx
-                .query_row(
-                    "SELECT 1 FROM hq_users WHERE username = ?1",
-                    params![username],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if exists.is_some() {
-                return Err(HubError::UserExists(username.to_owned()));
+            insert_user(tx, username, &hash, role, now)?;
+            audit(
+                tx,
+                now,
+                "user_added",
+                &by.username,
+                Some(username),
+                role.as_str(),
+            )
+        })?;
+        self.hq_user(username)
+    }
+
+    /// Gives an HQ user another role, by an administrator. The last administrator keeps the
+    /// role, so that someone can always manage users.
+    pub fn set_hq_user_role(
+        &mut self,
+        by: &HqUser,
+        username: &str,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<HqUserRecord> {
+        by.require(Permission::ManageUsers)?;
+        let before = self.hq_user(username)?;
+        if before.role == role {
+            return Ok(before);
+        }
+        self.write(|tx| {
+            let administrators: i64 = tx.query_row(
+                "SELECT count(*) FROM hq_users WHERE role = 'administrator'",
+                [],
+                |r| r.get(0),
+            )?;
+            if before.role == Role::Administrator && administrators <= 1 {
+                return Err(HubError::Conflict(format!(
+                    "{username} is the last administrator; make another user administrator first"
+                )));
             }
             tx.execute(
-                "INSERT INTO hq_users (username, password_hash, created_at_ms) VALUES (?1, ?2, ?3)",
-                params![username, hash, ms(now)],
+                "UPDATE hq_users SET role = ?2 WHERE username = ?1",
+                params![username, role.as_str()],
             )?;
-            Ok(())
-        })
+            // Sessions carry no role: the next request already runs with the new one.
+            let detail = format!("{} -> {}", before.role.as_str(), role.as_str());
+            audit(
+                tx,
+                now,
+                "role_changed",
+                &by.username,
+                Some(username),
+                &detail,
+            )
+        })?;
+        self.hq_user(username)
+    }
+
+    /// One HQ user.
+    pub fn hq_user(&self, username: &str) -> Result<HqUserRecord> {
+        self.hq_users()?
+            .into_iter()
+            .find(|u| u.username == username)
+            .ok_or_else(|| HubError::UnknownUser(username.to_owned()))
+    }
+
+    /// Every HQ user, by name.
+    pub fn hq_users(&self) -> Result<Vec<HqUserRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT u.username, u.role, u.created_at_ms, coalesce(a.locked, 0)
+             FROM hq_users u LEFT JOIN login_attempts a USING (username) ORDER BY u.username",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })?;
+        let mut users = Vec::new();
+        for row in rows {
+            let (username, role, created_at, locked) = row?;
+            users.push(HqUserRecord {
+                username,
+                role: role.parse()?,
+                created_at: from_ms(created_at),
+                locked,
+            });
+        }
+        Ok(users)
     }
 
     /// Whether any HQ user exists (the first start creates one).
@@ -279,6 +511,7 @@ impl Hub {
 
     /// Lifts the lockout of `username` (and forgets its failed attempts), by `by`.
     pub fn lift_lockout(&mut self, by: &HqUser, username: &str, now: Timestamp) -> Result<()> {
+        by.require(Permission::ManageUsers)?;
         self.write(|tx| {
             let lifted = tx.execute(
                 "DELETE FROM login_attempts WHERE username = ?1",
@@ -291,39 +524,49 @@ impl Hub {
         })
     }
 
-    /// HQ's access log, newest first, at most `limit` (capped at 1,000).
-    pub fn hq_audit(&self, limit: usize) -> Result<Vec<HqAuditEntry>> {
-        let limit = i64::try_from(limit.min(1_000)).unwrap_or(0);
+    /// HQ's audit log (log-ins and every change), newest first, at most `filter.limit` (capped
+    /// at 1,000) of the entries that match.
+    pub fn hq_audit(&self, filter: &AuditFilter) -> Result<Vec<HqAuditEntry>> {
+        let limit = i64::try_from(filter.limit.min(1_000)).unwrap_or(0);
         let mut stmt = self.conn.prepare(
             "SELECT entry_no, at_ms, action, actor, subject, detail FROM hq_audit
+             WHERE (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR actor = ?3)
+               AND (?4 IS NULL OR instr(lower(coalesce(subject, '') || ' ' || detail), lower(?4)) > 0)
              ORDER BY entry_no DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map(params![limit], |r| {
-            Ok(HqAuditEntry {
-                entry_no: r.get(0)?,
-                at: from_ms(r.get(1)?),
-                action: r.get(2)?,
-                actor: r.get(3)?,
-                subject: r.get(4)?,
-                detail: r.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![limit, filter.action, filter.actor, filter.text],
+            |r| {
+                Ok(HqAuditEntry {
+                    entry_no: r.get(0)?,
+                    at: from_ms(r.get(1)?),
+                    action: r.get(2)?,
+                    actor: r.get(3)?,
+                    subject: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The user a bearer token belongs to, if it is valid now.
     pub fn authenticate(&self, token: &str, now: Timestamp) -> Result<HqUser> {
-        let username: Option<String> = self
+        let user: Option<(String, String)> = self
             .conn
-            .query_row(
-                "SELECT username FROM sessions WHERE token_hash = ?1 AND expires_at_ms > ?2",
-                params![digest(token), ms(now)],
-                |r| r.get(0),
-            )
+            .prepare_cached(
+                "SELECT s.username, u.role FROM sessions s JOIN hq_users u USING (username)
+                 WHERE s.token_hash = ?1 AND s.expires_at_ms > ?2",
+            )?
+            .query_row(params![digest(token), ms(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        username
-            .map(|username| HqUser { username })
-            .ok_or(HubError::Unauthenticated)
+        let (username, role) = user.ok_or(HubError::Unauthenticated)?;
+        Ok(HqUser {
+            username,
+            role: role.parse()?,
+        })
     }
 
     /// Ends a session.

@@ -396,7 +396,19 @@ impl crate::Hub {
             return Ok(None);
         }
         let hub_id = self.hub_id.clone();
+        let devices = status
+            .devices
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| HubError::Storage(e.to_string()))?;
         let online = self.write(|tx| {
+            // What the dashboard shows of the station, as of this status.
+            tx.prepare_cached(
+                "UPDATE rm_stations SET up_last = coalesce(?2, up_last), devices = coalesce(?3, devices)
+                 WHERE station_id = ?1",
+            )?
+            .execute(params![station, status.up_last.map(to_i64), devices])?;
             let mut stream = down_stream(tx, station, now)?;
             let through = status.down_through.unwrap_or(0);
             // A station of schema 1 names no streams: it is resumed as before.

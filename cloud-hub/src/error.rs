@@ -42,8 +42,28 @@ pub enum HubError {
     UnknownShipment(String),
     #[error("it conflicts with what HQ already holds: {0}")]
     Conflict(String),
+    #[error("the role {role} may not {action}")]
+    Forbidden {
+        role: &'static str,
+        action: &'static str,
+    },
+    #[error("unknown HQ user {0}")]
+    UnknownUser(String),
+    #[error("the price book has {} bad line(s); nothing was published", .0.len())]
+    InvalidPriceBook(Vec<LineError>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("the hub database failed: {0}")]
     Storage(String),
+}
+
+/// What is wrong with one line of an uploaded file (1-based; the header is line 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub message: String,
 }
 
 pub type Result<T, E = HubError> = std::result::Result<T, E>;
@@ -66,6 +86,11 @@ impl HubError {
             HubError::Unauthenticated => "unauthenticated",
             HubError::UnknownShipment(_) => "unknown_shipment",
             HubError::Conflict(_) => "conflict",
+            HubError::Forbidden { .. } => "forbidden",
+            HubError::UnknownUser(_) => "unknown_user",
+            HubError::InvalidPriceBook(_) => "invalid_price_book",
+            HubError::NotFound(_) => "not_found",
+            HubError::TooLarge(_) => "too_large",
             HubError::Storage(_) => "storage",
         }
     }

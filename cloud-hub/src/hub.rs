@@ -30,6 +30,20 @@ pub struct Hub {
     pub(crate) hub_id: String,
     /// The newest schema version this hub reads (below the built-in one only to try an upgrade).
     pub(crate) read_schema: u16,
+    /// The audit entry of the change being made on behalf of an HQ user: written by the next
+    /// transaction, so that a change and its entry commit together or not at all.
+    pending_audit: Option<PendingAudit>,
+    /// Told what kinds of records changed, for the dashboard's live updates.
+    pub(crate) changes: crate::live::Changes,
+}
+
+#[derive(Debug)]
+struct PendingAudit {
+    at: Timestamp,
+    action: &'static str,
+    actor: String,
+    subject: Option<String>,
+    detail: String,
 }
 
 /// What became of a message from a station, and what to acknowledge.
@@ -79,6 +93,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0002_wet_stock.sql")),
         M::up(include_str!("../migrations/0003_hq_access.sql")),
         M::up(include_str!("../migrations/0004_streams.sql")),
+        M::up(include_str!("../migrations/0005_dashboard.sql")),
     ])
 }
 
@@ -128,6 +143,8 @@ impl Hub {
             metrics,
             hub_id,
             read_schema: SCHEMA_VERSION,
+            pending_audit: None,
+            changes: crate::live::Changes::default(),
         };
         hub.count_divergences()?;
         Ok(hub)
@@ -161,8 +178,47 @@ impl Hub {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = change(&tx)?;
+        if let Some(entry) = self.pending_audit.take() {
+            crate::auth::audit(
+                &tx,
+                entry.at,
+                entry.action,
+                &entry.actor,
+                entry.subject.as_deref(),
+                &entry.detail,
+            )?;
+        }
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Makes a change on behalf of an HQ user, written to the audit log (who, `action` on
+    /// `subject`, `detail`, when) in the same transaction as the change's first write. A change
+    /// refused before it writes leaves no entry.
+    pub fn on_behalf_of<T>(
+        &mut self,
+        by: &crate::auth::HqUser,
+        action: &'static str,
+        subject: Option<&str>,
+        detail: String,
+        now: Timestamp,
+        change: impl FnOnce(&mut Hub) -> Result<T>,
+    ) -> Result<T> {
+        self.pending_audit = Some(PendingAudit {
+            at: now,
+            action,
+            actor: by.username.clone(),
+            subject: subject.map(str::to_owned),
+            detail,
+        });
+        let out = change(self);
+        self.pending_audit = None;
+        out
+    }
+
+    /// The dashboard's change notices.
+    pub fn changes(&self) -> &crate::live::Changes {
+        &self.changes
     }
 
     /// Applies one message a station published on its `up` topic, at most once.
@@ -224,6 +280,22 @@ impl Hub {
         tx.commit()?;
         // A batch may have found a station's history parted from HQ's (or a new stream).
         self.count_divergences()?;
+        if results.iter().any(|r| {
+            matches!(
+                r.outcome,
+                ReceivedOutcome::Applied { .. } | ReceivedOutcome::DeadLettered { .. }
+            )
+        }) {
+            use crate::live::Topic;
+            self.changes.tell(&[
+                Topic::Stations,
+                Topic::Sales,
+                Topic::Stock,
+                Topic::Orders,
+                Topic::Prices,
+                Topic::Alerts,
+            ]);
+        }
         for received in &results {
             self.metrics.events_received.inc();
             match &received.outcome {
@@ -318,17 +390,29 @@ impl Hub {
             Ok(())
         })?;
         self.metrics.set_online(station, online);
+        self.changes
+            .tell(&[crate::live::Topic::Stations, crate::live::Topic::Alerts]);
         Ok(())
     }
 
     /// Messages that could not be handled, newest first.
     pub fn dead_letters(&self, limit: u64) -> Result<Vec<DeadLetterView>> {
+        self.dead_letters_of(None, limit)
+    }
+
+    /// Messages that could not be handled, of one station when given, newest first.
+    pub fn dead_letters_of(
+        &self,
+        station: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<DeadLetterView>> {
         let mut stmt = self.conn.prepare(
             "SELECT dead_letter_id, station_id, seq, code, reason, message, received_at_ms
-             FROM dead_letters ORDER BY dead_letter_id DESC LIMIT ?1",
+             FROM dead_letters WHERE ?2 IS NULL OR station_id = ?2
+             ORDER BY dead_letter_id DESC LIMIT ?1",
         )?;
         let rows = stmt
-            .query_map(params![to_i64(limit)], |r| {
+            .query_map(params![to_i64(limit), station], |r| {
                 Ok(DeadLetterView {
                     id: r.get(0)?,
                     station: r.get(1)?,

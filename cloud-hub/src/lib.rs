@@ -20,10 +20,12 @@
 
 pub mod auth;
 pub mod broker;
+pub mod dashboard;
 mod downstream;
 mod error;
 pub mod http;
 mod hub;
+pub mod live;
 mod logistics;
 mod master;
 pub mod metrics;
@@ -31,7 +33,7 @@ mod projections;
 pub mod sync;
 mod views;
 
-pub use error::{HubError, Result};
+pub use error::{HubError, LineError, Result};
 pub use hub::{Hub, Received, ReceivedOutcome, SharedHub};
 pub use logistics::NewShipment;
 pub use master::{NewStation, OperatingType};

@@ -61,6 +61,9 @@ struct Settings {
         allow_hyphen_values = true
     )]
     admin_password: Option<String>,
+    /// HQ's dashboard: the folder of its built files (`ui/dist-hq`), served at `/`.
+    #[arg(long, env = "HUB_DASHBOARD_DIR")]
+    dashboard_dir: Option<PathBuf>,
     /// A long-lived bearer token that may read /metrics only (for Prometheus).
     #[arg(long, env = "HUB_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
@@ -171,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
         hub,
         wake,
         metrics_token: settings.metrics_token.clone(),
+        dashboard: settings.dashboard_dir.clone(),
     });
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -49,6 +49,8 @@ pub struct NewStation {
     pub station: String,
     pub name: String,
     pub operating_type: OperatingType,
+    /// Where it is, for HQ's filters (e.g. 서울, 경기); may be empty.
+    pub region: String,
 }
 
 pub(crate) fn check_code(field: &'static str, code: &str) -> Result<()> {
@@ -89,6 +91,13 @@ impl Hub {
     pub fn register_station(&mut self, station: NewStation, now: Timestamp) -> Result<StationView> {
         check_code("station id", &station.station)?;
         let name = check_name("station name", &station.name)?;
+        let region = station.region.trim();
+        if region.chars().count() > 50 {
+            return Err(HubError::invalid(
+                "region",
+                "it must be at most 50 characters",
+            ));
+        }
         self.write(|tx| {
             if tx
                 .query_row("SELECT 1 FROM stations WHERE station_id = ?1", params![station.station], |_| Ok(()))
@@ -98,8 +107,8 @@ impl Hub {
                 return Err(HubError::StationExists(station.station.clone()));
             }
             tx.execute(
-                "INSERT INTO stations (station_id, name, operating_type, registered_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![station.station, name, station.operating_type.as_str(), ms(now)],
+                "INSERT INTO stations (station_id, name, operating_type, registered_at_ms, region) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![station.station, name, station.operating_type.as_str(), ms(now), region],
             )?;
             tx.execute("INSERT INTO rm_stations (station_id) VALUES (?1)", params![station.station])?;
             for version in versions_to_send_on_registration(tx, now)? {
@@ -114,7 +123,7 @@ impl Hub {
     pub fn station(&self, station: &str) -> Result<StationView> {
         self.conn
             .query_row(
-                "SELECT station_id, name, operating_type, registered_at_ms FROM stations WHERE station_id = ?1",
+                "SELECT station_id, name, operating_type, registered_at_ms, region FROM stations WHERE station_id = ?1",
                 params![station],
                 station_row,
             )
@@ -124,7 +133,7 @@ impl Hub {
 
     pub fn stations(&self) -> Result<Vec<StationView>> {
         let mut stmt = self.conn.prepare(
-            "SELECT station_id, name, operating_type, registered_at_ms FROM stations ORDER BY station_id",
+            "SELECT station_id, name, operating_type, registered_at_ms, region FROM stations ORDER BY station_id",
         )?;
         let rows = stmt
             .query_map([], station_row)?
@@ -280,6 +289,8 @@ impl Hub {
             for station in stations {
                 emit_to_station(tx, &station, Event::PriceChanged(change.clone()), now)?;
             }
+            let detail = format!("{} price(s), effective {effective_at}", prices.len());
+            crate::auth::audit(tx, now, "price_published", by, Some(&version.to_string()), &detail)?;
             Ok(to_u64(version))
         })?;
         tracing::info!(version, by, "price version published");
@@ -347,6 +358,7 @@ fn station_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StationView> {
         name: r.get(1)?,
         operating_type: r.get(2)?,
         registered_at: from_ms(r.get(3)?).to_string(),
+        region: r.get(4)?,
     })
 }
 

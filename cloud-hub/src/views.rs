@@ -11,6 +11,8 @@ pub struct StationView {
     /// directly_managed, consignment or franchise
     pub operating_type: String,
     pub registered_at: String,
+    /// Where it is, for HQ's filters; may be empty.
+    pub region: String,
 }
 
 /// A station's connection and sync state.
@@ -173,4 +175,163 @@ pub struct WetStockView {
     pub limit_ml: i64,
     /// The variance passed 0.5% of sales plus 50 L.
     pub flagged: bool,
+}
+
+// ---- the dashboard's read models
+
+/// The devices of a station as it last reported them; `None` where it never did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DevicesView {
+    /// `not_configured`, `connecting`, `ready`, `not_ready` or `disconnected`.
+    pub printer: Option<String>,
+    pub gauge: Option<String>,
+    pub pump_line: Option<String>,
+}
+
+/// One station on the Network screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NetworkStationView {
+    pub station: String,
+    pub name: String,
+    pub region: String,
+    /// directly_managed, consignment or franchise
+    pub operating_type: String,
+    pub online: bool,
+    /// When HQ last heard from it: an event, or its status.
+    pub last_seen: Option<String>,
+    /// Events the station had recorded for HQ, as of its last status, that HQ has not applied.
+    pub events_waiting_from_station: u64,
+    /// HQ messages waiting for the station's acknowledgement.
+    pub events_waiting_to_station: u64,
+    pub price_version_applied: Option<u64>,
+    pub price_applied_at: Option<String>,
+    /// Open alerts of this station.
+    pub alerts: u64,
+    pub devices: DevicesView,
+}
+
+/// The Network screen: every station, and the price version stations should hold now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NetworkView {
+    /// The newest version in effect now.
+    pub current_price_version: Option<u64>,
+    pub stations: Vec<NetworkStationView>,
+}
+
+/// A tank as the Station screen shows it: book stock from the events, measured stock from the
+/// gauge at the last closed day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StationTankView {
+    pub tank: u16,
+    pub product: String,
+    pub capacity_ml: i64,
+    pub book_stock_ml: i64,
+    /// The gauge's stock at the close of `measured_on`.
+    pub measured_ml: Option<i64>,
+    pub measured_on: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StationDetailView {
+    pub station: StationView,
+    pub status: NetworkStationView,
+    pub tanks: Vec<StationTankView>,
+}
+
+/// Where one station stands with one price version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RolloutStationView {
+    pub station: String,
+    pub name: String,
+    /// `applied` (this version or a newer one), `pending` (online, not yet) or `offline`.
+    pub state: String,
+    /// Since when: when it applied its latest version, when the version was published (pending),
+    /// or when it was last seen (offline).
+    pub since: Option<String>,
+    pub price_version_applied: Option<u64>,
+}
+
+/// The roll-out of one price version across the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RolloutView {
+    pub version: u64,
+    pub effective_at: String,
+    pub stations_total: u64,
+    pub applied: u64,
+    pub pending: u64,
+    pub offline: u64,
+    pub stations: Vec<RolloutStationView>,
+}
+
+/// One row of a sales report: a day, a product, a station or an operating type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesReportRow {
+    pub key: String,
+    pub label: String,
+    pub sales_count: i64,
+    pub sales_volume_ml: i64,
+    pub sales_quantity: i64,
+    pub sales_amount_won: i64,
+    pub canceled_amount_won: i64,
+    pub net_amount_won: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SalesReportView {
+    pub from: String,
+    pub to: String,
+    /// day, product, station or operating_type
+    pub by: String,
+    /// Days ascending; the others by net amount, largest first.
+    pub rows: Vec<SalesReportRow>,
+    pub total: SalesReportRow,
+}
+
+/// A tank's stock against recent sales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StockReportRow {
+    pub station: String,
+    pub name: String,
+    pub tank: u16,
+    pub product: String,
+    pub product_name: String,
+    pub capacity_ml: i64,
+    pub book_stock_ml: i64,
+    /// The station's average net sales of the product per business day over its last 7 days
+    /// with sales (all tanks of the product).
+    pub daily_sales_ml: i64,
+    /// Days the station's stock of the product lasts at that rate, in tenths of a day; `None`
+    /// without sales.
+    pub days_of_cover_tenths: Option<i64>,
+    /// Fewer days of cover than the alert settings allow.
+    pub low: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StockByProductView {
+    pub product: String,
+    pub product_name: String,
+    pub book_stock_ml: i64,
+    pub capacity_ml: i64,
+    pub daily_sales_ml: i64,
+    pub days_of_cover_tenths: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StockReportView {
+    pub rows: Vec<StockReportRow>,
+    pub by_product: Vec<StockByProductView>,
+}
+
+/// Something at a station that needs HQ's attention, open while its cause lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AlertView {
+    /// `station_offline`, `backlog_growing`, `price_not_applied`, `variance_over_limit`,
+    /// `low_stock` or `dead_letters`.
+    pub kind: String,
+    pub station: String,
+    pub name: String,
+    /// Since when (RFC 3339), or the business day of a wet-stock variance; `None` when unknown.
+    pub since: Option<String>,
+    pub detail: String,
 }

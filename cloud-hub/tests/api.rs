@@ -1,270 +1,48 @@
-//! The HTTP API as a client sees it: the real router served on a free port over a fresh
-//! database, with a first HQ user, spoken to over HTTP. Station events, which only the sync agent
-//! feeds in production, are fed to the shared hub directly.
+//! The HTTP API as a client sees it, through the harness in `support`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod calendar;
+mod support;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use cloud_hub::http::{AppState, router};
-use cloud_hub::metrics::Metrics;
-use cloud_hub::{Hub, NewStation, OperatingType, SharedHub};
 use jiff::Timestamp;
 use reqwest::Method;
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use sync_protocol::transport::Verdict;
-use sync_protocol::{
-    Envelope, Event, OrderPlaced, Payment, PriceSource, SaleCanceled, SaleLine, SaleSettled,
-    TankRegistered,
-};
-use tempfile::TempDir;
-use tokio::sync::Notify;
+use sync_protocol::{Event, SaleCanceled};
 use uuid::Uuid;
 
 use calendar::{day, day_text, stamp, time};
-
-const USER: &str = "admin";
-const PASSWORD: &str = "correct horse battery";
-
-/// The API served on 127.0.0.1 with its own database; the server lives as long as the test
-/// process.
-const SCRAPE_TOKEN: &str = "scrape-token-for-prometheus";
-
-#[derive(Debug)]
-struct Api {
-    base: String,
-    hub: SharedHub,
-    client: Client,
-    _dir: TempDir,
-}
-
-/// An HTTP answer: status, content type and body text.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    content_type: String,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
-    }
-
-    /// Expects a success and returns its JSON body.
-    fn ok(&self) -> Value {
-        assert_eq!(self.status, 200, "{}", self.body);
-        self.json()
-    }
-}
-
-impl Api {
-    fn start() -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let mut hub = Hub::open(&dir.path().join("hub.db"), Arc::new(Metrics::default())).unwrap();
-        hub.add_hq_user(USER, PASSWORD, Timestamp::now()).unwrap();
-        let hub = hub.shared();
-        let state = AppState {
-            hub: hub.clone(),
-            wake: Arc::new(Notify::new()),
-            metrics_token: Some(SCRAPE_TOKEN.to_owned()),
-        };
-        // Bound before the server starts, so requests queue in the backlog until it serves.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router(state)).await.unwrap();
-            });
-        });
-        Api {
-            base,
-            hub,
-            client: Client::new(),
-            _dir: dir,
-        }
-    }
-
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Reply {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Reply {
-            status,
-            content_type,
-            body: response.text().unwrap(),
-        }
-    }
-
-    fn get(&self, path: &str, token: &str) -> Reply {
-        self.request(Method::GET, path, Some(token), None)
-    }
-
-    fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.request(Method::POST, path, Some(token), Some(body))
-    }
-
-    fn put(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.request(Method::PUT, path, Some(token), Some(body))
-    }
-
-    fn login(&self) -> String {
-        let reply = self.request(
-            Method::POST,
-            "/api/login",
-            None,
-            Some(&json!({"username": USER, "password": PASSWORD})),
-        );
-        reply.ok()["token"].as_str().unwrap().to_owned()
-    }
-
-    fn hub(&self) -> std::sync::MutexGuard<'_, Hub> {
-        self.hub.lock().unwrap()
-    }
-
-    fn register_station(&self, id: &str) {
-        self.hub()
-            .register_station(
-                NewStation {
-                    station: id.to_owned(),
-                    name: format!("Station {id}"),
-                    operating_type: OperatingType::Consignment,
-                },
-                Timestamp::now(),
-            )
-            .unwrap();
-    }
-
-    /// Feeds a station's event at `seq` to the hub, as the sync agent would.
-    fn station_sends(&self, station: &str, seq: u64, event: Event) {
-        let message = envelope(station, seq, event);
-        let received = self
-            .hub()
-            .receive_station_message(station, &message, Timestamp::now())
-            .unwrap();
-        assert_eq!(received.ack_through, Some(seq), "{received:?}");
-    }
-}
-
-/// Expects the API's error answer: the status, and `{"error":{"code","message"}}` and nothing else.
-fn assert_error(reply: &Reply, status: u16, code: &str) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert!(
-        reply.content_type.starts_with("application/json"),
-        "{reply:?}"
-    );
-    let body = reply.json();
-    let object = body.as_object().unwrap();
-    assert_eq!(object.keys().collect::<Vec<_>>(), vec!["error"], "{body}");
-    let error = body["error"].as_object().unwrap();
-    assert_eq!(
-        error.keys().map(String::as_str).collect::<BTreeSet<_>>(),
-        BTreeSet::from(["code", "message"]),
-        "{body}"
-    );
-    assert_eq!(error["code"], code, "{body}");
-    assert!(!error["message"].as_str().unwrap().is_empty(), "{body}");
-}
-
-static EVENT_IDS: AtomicU64 = AtomicU64::new(1);
-
-fn envelope(origin: &str, seq: u64, event: Event) -> Vec<u8> {
-    sync_protocol::encode(&Envelope {
-        event_id: Uuid::from_u128(u128::from(EVENT_IDS.fetch_add(1, Ordering::Relaxed))),
-        origin: origin.to_owned(),
-        sequence: seq,
-        occurred_at: Timestamp::now(),
-        schema_version: sync_protocol::SCHEMA_VERSION,
-        stream: None,
-        event,
-    })
-}
-
-fn order_placed(order: Uuid, product: &str, volume_ml: i64) -> Event {
-    Event::OrderPlaced(OrderPlaced {
-        order_id: order,
-        product_id: product.to_owned(),
-        volume_ml,
-        wanted_date: day(2),
-        ordered_by: "kim".to_owned(),
-    })
-}
-
-fn tank_registered(tank: u16, product: &str, capacity_ml: i64) -> Event {
-    Event::TankRegistered(TankRegistered {
-        tank,
-        product_id: product.to_owned(),
-        capacity_ml,
-    })
-}
-
-fn fuel_sale(sale_id: u128, volume_ml: i64, amount_won: i64) -> SaleSettled {
-    SaleSettled {
-        sale_id: Uuid::from_u128(sale_id),
-        receipt_no: format!("R-{sale_id}"),
-        business_day: day(-1),
-        shift_id: Uuid::from_u128(7),
-        cashier: "lee".to_owned(),
-        lines: vec![SaleLine {
-            line_no: 1,
-            product_id: "GAS95".to_owned(),
-            tank: Some(1),
-            volume_ml: Some(volume_ml),
-            quantity: None,
-            unit_price_won: 1700,
-            amount_won,
-            price_source: PriceSource::PriceList,
-            price_version: Some(1),
-        }],
-        total_won: amount_won,
-        payment: Payment::Cash {
-            tendered_won: amount_won,
-            change_won: 0,
-        },
-    }
-}
+use support::*;
 
 /// Every route under `/api` the router serves, as (method, path template).
-const API_ROUTES: [(&str, &str); 23] = [
+const API_ROUTES: [(&str, &str); 37] = [
     ("post", "/api/login"),
     ("post", "/api/logout"),
+    ("get", "/api/me"),
+    ("get", "/api/events"),
+    ("get", "/api/hq-users"),
+    ("post", "/api/hq-users"),
+    ("put", "/api/hq-users/{username}/role"),
     ("post", "/api/hq-users/{username}/lockout/lift"),
     ("get", "/api/audit"),
+    ("get", "/api/network"),
     ("get", "/api/stations"),
     ("post", "/api/stations"),
     ("get", "/api/stations/status"),
+    ("get", "/api/stations/{station}"),
     ("get", "/api/products"),
     ("put", "/api/products/{product}"),
     ("get", "/api/prices"),
     ("post", "/api/prices"),
+    ("post", "/api/prices/csv"),
+    ("get", "/api/prices/{version}/rollout"),
+    ("get", "/api/reports/sales"),
+    ("get", "/api/reports/stock"),
+    ("get", "/api/alerts"),
+    ("get", "/api/alert-settings"),
+    ("put", "/api/alert-settings"),
     ("get", "/api/orders"),
     ("get", "/api/orders/{order}"),
     ("post", "/api/orders/{order}/shipments"),
@@ -284,10 +62,41 @@ fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
     let order = Uuid::from_u128(1);
     vec![
         (Method::POST, "/api/logout".into(), None),
+        (Method::GET, "/api/me".into(), None),
+        (Method::GET, "/api/events".into(), None),
+        (Method::GET, "/api/hq-users".into(), None),
+        (
+            Method::POST,
+            "/api/hq-users".into(),
+            Some(json!({"username": "lee", "password": "long enough", "role": "analyst"})),
+        ),
+        (
+            Method::PUT,
+            "/api/hq-users/admin/role".into(),
+            Some(json!({"role": "analyst"})),
+        ),
         (
             Method::POST,
             "/api/hq-users/someone/lockout/lift".into(),
             None,
+        ),
+        (Method::GET, "/api/network".into(), None),
+        (Method::GET, "/api/stations/ST0001".into(), None),
+        (Method::POST, "/api/prices/csv".into(), None),
+        (Method::GET, "/api/prices/1/rollout".into(), None),
+        (
+            Method::GET,
+            "/api/reports/sales?from=2026-01-01&to=2026-01-31".into(),
+            None,
+        ),
+        (Method::GET, "/api/reports/stock".into(), None),
+        (Method::GET, "/api/alerts".into(), None),
+        (Method::GET, "/api/alert-settings".into(), None),
+        (
+            Method::PUT,
+            "/api/alert-settings".into(),
+            Some(json!({"offline_after_minutes": 5, "backlog_limit": 10,
+                        "price_not_applied_after_minutes": 5, "low_stock_days": 1})),
         ),
         (Method::GET, "/api/audit".into(), None),
         (Method::GET, "/api/stations".into(), None),
@@ -606,7 +415,7 @@ fn stations_are_registered_listed_and_watched() {
     assert_eq!(
         registered,
         json!({"station": "ST0001", "name": "Gangnam", "operating_type": "directly_managed",
-               "registered_at": registered_at})
+               "registered_at": registered_at, "region": ""})
     );
 
     let again = api.post(
@@ -1138,10 +947,14 @@ fn the_openapi_document_lists_every_api_route_and_the_bearer_scheme() {
         doc["components"]["securitySchemes"]["bearer"],
         json!({"type": "http", "scheme": "bearer"})
     );
-    // Every operation but login asks for the bearer token.
+    // Every operation but login asks for the bearer token; the live updates take it as a
+    // query parameter, since a browser's EventSource cannot send a header.
     for (method, path) in &served {
         let security = &paths[path.as_str()][method.as_str()]["security"];
-        if path == "/api/login" {
+        if path == "/api/events" {
+            let params = &paths[path.as_str()][method.as_str()]["parameters"];
+            assert_eq!(params[0]["name"], "token", "{params}");
+        } else if path == "/api/login" {
             assert!(security.is_null(), "{method} {path}: {security}");
         } else {
             assert_eq!(security, &json!([{"bearer": []}]), "{method} {path}");

@@ -46,6 +46,7 @@ fn new_station(id: &str, name: &str) -> NewStation {
         station: id.to_owned(),
         name: name.to_owned(),
         operating_type: OperatingType::DirectlyManaged,
+        region: String::new(),
     }
 }
 
@@ -351,6 +352,7 @@ fn a_registered_station_is_listed_with_its_trimmed_name_and_type() {
                 station: "ABCDEFGHIJKLMNOP".to_owned(),
                 name: "  Gangnam  ".to_owned(),
                 operating_type: "franchise".parse().unwrap(),
+                region: " 서울 ".to_owned(),
             },
             now,
         )
@@ -360,6 +362,7 @@ fn a_registered_station_is_listed_with_its_trimmed_name_and_type() {
         name: "Gangnam".to_owned(),
         operating_type: "franchise".to_owned(),
         registered_at: stamp(2, "09:30:00"),
+        region: "서울".to_owned(),
     };
     assert_eq!(view, expected);
     assert_eq!(f.hub.stations().unwrap(), vec![expected.clone()]);
@@ -955,6 +958,7 @@ fn a_message_from_an_unknown_station_is_held_once_without_a_row_per_copy() {
                 station: "ST0009".into(),
                 name: "Ninth".into(),
                 operating_type: OperatingType::DirectlyManaged,
+                region: String::new(),
             },
             now,
         )
@@ -1977,7 +1981,7 @@ fn online(up: Uuid, down_stream: Option<Uuid>) -> sync_protocol::transport::Stat
         down_stream,
         up_stream: Some(sync_protocol::StreamId { id: up, from: 0 }),
         up_acked: Some(0),
-        price_version: None,
+        ..sync_protocol::transport::StationStatus::offline()
     }
 }
 

@@ -45,6 +45,7 @@ fn hub_with_station() -> Fixture {
             station: STATION.to_owned(),
             name: "Station".to_owned(),
             operating_type: OperatingType::DirectlyManaged,
+            region: String::new(),
         },
         time(1, "00:00:00"),
     )

@@ -165,6 +165,22 @@ pub struct StationStatus {
     /// next version above it, so no station is ever sent a number it already holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_version: Option<u64>,
+    /// The last event the station has recorded for HQ, when it said this: HQ shows how many
+    /// it has still to receive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_last: Option<u64>,
+    /// The state of the station's devices, for HQ's dashboard; said again when one changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<DeviceStates>,
+}
+
+/// The station's devices as it reports them to HQ: each `not_configured`, `connecting`,
+/// `ready`, `not_ready` or `disconnected` (a receiver shows any other word as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStates {
+    pub printer: String,
+    pub gauge: String,
+    pub pump_line: String,
 }
 
 impl StationStatus {
@@ -177,6 +193,8 @@ impl StationStatus {
             up_stream: None,
             up_acked: None,
             price_version: None,
+            up_last: None,
+            devices: None,
         }
     }
 }

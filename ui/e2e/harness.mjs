@@ -20,8 +20,8 @@ export const ARTIFACTS = path.join(UI_DIR, "e2e", "artifacts");
 export const DIST = path.join(UI_DIR, "dist");
 
 const BINARIES = ["hub", "station", "station-runtime", "pump-sim", "printer-sim", "gauge-sim"];
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ADMIN_PASSWORD = "e2e-admin-password";
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const ADMIN_PASSWORD = "e2e-admin-password";
 export const MANAGER = { user: "park", pin: "9999" };
 export const CASHIER = { user: "kim", pin: "1234" };
 export const STATION_ID = "ST0001";
@@ -45,7 +45,7 @@ export async function waitFor(what, check, { timeoutMs = 20_000, intervalMs = 10
   }
 }
 
-async function binDir() {
+export async function binDir() {
   const dir = process.env.STATION_BIN_DIR;
   if (dir === undefined || dir === "") {
     throw new Error(
@@ -84,7 +84,7 @@ export function freePort() {
 }
 
 /** A child process whose stdout lines are kept (and logged) so that tests can await them. */
-class Child {
+export class Child {
   constructor(name, file, args, logDir) {
     this.name = name;
     this.lines = [];
@@ -165,7 +165,7 @@ class Child {
   }
 }
 
-function run(file, args) {
+export function run(file, args) {
   return new Promise((resolve) => {
     execFile(file, args, { timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : (error.code ?? 1), stdout, stderr });
@@ -173,7 +173,7 @@ function run(file, args) {
   });
 }
 
-async function http(base, method, urlPath, body, token) {
+export async function http(base, method, urlPath, body, token) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token !== undefined && token !== null) headers.authorization = `Bearer ${token}`;
@@ -193,7 +193,7 @@ async function http(base, method, urlPath, body, token) {
 }
 
 /** `http` that insists on a 2xx answer. */
-async function ok(base, method, urlPath, body, token) {
+export async function ok(base, method, urlPath, body, token) {
   const answer = await http(base, method, urlPath, body, token);
   if (answer.status < 200 || answer.status > 299) {
     throw new Error(`${method} ${urlPath} answered ${answer.status}: ${JSON.stringify(answer.json)}`);

@@ -1,6 +1,8 @@
 // The station runtime's HTTP API (same origin, under /api): JSON types and one small client.
 // Money is integer won, volume integer millilitres, times RFC 3339 UTC, days YYYY-MM-DD.
 
+import { createHttpClient, query, seg } from "./shared/http";
+
 export type Role = "cashier" | "manager";
 
 export interface Session {
@@ -336,99 +338,22 @@ export interface DeadLetter {
   received_at: string;
 }
 
-/** An error answered by the API (or a network failure, code "network"). */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
+const http = createHttpClient({
+  tokenKey: "station.token",
+  // A wrong manager PIN is also a 401, but it does not end the session.
+  credentialCodes: ["bad_credentials"],
+  backgroundAfterMs: 5_000,
+});
 
-const TOKEN_KEY = "station.token";
+export const { storedToken, storeToken, setUnauthenticatedHandler } = http;
 
-export function storedToken(): string | null {
-  return localStorage.getItem(TOKEN_KEY);
-}
-
-export function storeToken(token: string | null): void {
-  if (token === null) localStorage.removeItem(TOKEN_KEY);
-  else localStorage.setItem(TOKEN_KEY, token);
-}
-
-let onUnauthenticated: () => void = () => undefined;
-
-/** Called when the server no longer knows the session (HTTP 401 `unauthenticated`). */
-export function setUnauthenticatedHandler(handler: () => void): void {
-  onUnauthenticated = handler;
-}
-
-/**
- * A request made this long after the user's last touch or key is the page refreshing itself
- * (polls, live updates): it says so (`x-background`), and the station does not count it as use,
- * so an unattended screen's session still ends when idle.
- */
-const USER_ACTIVITY_MS = 5_000;
-let lastUserInputAt = Date.now();
-for (const type of ["pointerdown", "keydown"]) {
-  window.addEventListener(
-    type,
-    () => {
-      lastUserInputAt = Date.now();
-    },
-    { capture: true, passive: true },
-  );
-}
-
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  const token = storedToken();
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (Date.now() - lastUserInputAt > USER_ACTIVITY_MS) headers["x-background"] = "1";
-  if (body !== undefined) headers["content-type"] = "application/json";
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-    });
-  } catch (error) {
-    throw new ApiError(0, "network", error instanceof Error ? error.message : String(error));
-  }
-  const text = await response.text();
-  let json: unknown = null;
-  if (text !== "") {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = null;
-    }
-  }
-  if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    const code = error?.code ?? `http_${response.status}`;
-    const fallback = `HTTP ${response.status} ${response.statusText}`.trim();
-    const apiError = new ApiError(response.status, code, error?.message ?? fallback);
-    // A wrong manager PIN is also a 401, but it does not end the session.
-    if (response.status === 401 && code !== "bad_credentials") onUnauthenticated();
-    throw apiError;
-  }
-  return json as T;
-}
-
-const get = <T>(path: string) => request<T>("GET", path);
-const post = <T>(path: string, body: unknown = {}) => request<T>("POST", path, body);
-const dayQuery = (day: string | null) => (day === null ? "" : `?day=${encodeURIComponent(day)}`);
-const seg = encodeURIComponent;
+const { get, post } = http;
+const dayQuery = (day: string | null) => query({ day });
 
 export const api = {
   login: (user: string, pin: string) => post<LoginResult>("/api/session", { user, pin }),
   session: () => get<Session>("/api/session"),
-  logout: () => request<unknown>("DELETE", "/api/session"),
+  logout: () => http.request<unknown>("DELETE", "/api/session"),
 
   station: () => get<Station>("/api/station"),
   products: () => get<Product[]>("/api/products"),
@@ -486,14 +411,14 @@ export const api = {
   liftLockout: (user: string) => post<User[]>(`/api/users/${seg(user)}/lockout/lift`),
 
   /** The audit log, newest first; `before` an entry number pages back. */
-  audit: (query: { action?: AuditAction | null; before?: number | null; limit?: number }) => {
-    const params = new URLSearchParams();
-    if (query.action !== undefined && query.action !== null) params.set("action", query.action);
-    if (query.before !== undefined && query.before !== null) params.set("before", String(query.before));
-    if (query.limit !== undefined) params.set("limit", String(Math.min(query.limit, AUDIT_PAGE_MAX)));
-    const text = params.toString();
-    return get<AuditEntry[]>(`/api/audit${text === "" ? "" : `?${text}`}`);
-  },
+  audit: (filter: { action?: AuditAction | null; before?: number | null; limit?: number }) =>
+    get<AuditEntry[]>(
+      `/api/audit${query({
+        action: filter.action,
+        before: filter.before,
+        limit: filter.limit === undefined ? undefined : Math.min(filter.limit, AUDIT_PAGE_MAX),
+      })}`,
+    ),
 
   status: () => get<LiveState>("/api/status"),
   deadLetters: () => get<DeadLetter[]>("/api/dead-letters"),

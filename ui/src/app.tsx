@@ -3,7 +3,6 @@
 import type { JSX } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import {
-  ApiError,
   api,
   setUnauthenticatedHandler,
   storeToken,
@@ -12,9 +11,12 @@ import {
   type Session,
   type Station,
 } from "./api";
-import { ChoiceButton } from "./components/form";
+import { ErrorBanner, type Problem } from "./shared/components/Banner";
+import { ChoiceButton } from "./shared/components/form";
+import { ApiError } from "./shared/http";
 import { AppContext, type AppContextValue } from "./context";
-import { errorText, storeLang, storedLang, translator, type Lang, type TextKey } from "./i18n";
+import { errorText, storeLang, storedLang, translator, type TextKey } from "./i18n";
+import type { Lang } from "./shared/i18n";
 import { useLiveState } from "./live";
 import { Login } from "./screens/Login";
 import { StatusBar } from "./screens/StatusBar";
@@ -27,11 +29,6 @@ import { Accounts } from "./screens/Accounts";
 import { Users } from "./screens/Users";
 import { AuditScreen } from "./screens/Audit";
 import { SyncScreen } from "./screens/Sync";
-
-export interface Problem {
-  code: string;
-  message: string;
-}
 
 const SCREENS = ["forecourt", "sales", "stock", "orders", "prices", "accounts", "users", "audit", "sync"] as const;
 type Screen = (typeof SCREENS)[number];
@@ -96,17 +93,15 @@ export function App() {
   const sessionEnded = problem?.code === "unauthenticated";
   const banner =
     problem === null ? null : (
-      <div
-        class={sessionEnded ? "error-banner info" : "error-banner"}
-        role="alert"
-        data-testid="error-banner"
-        data-code={problem.code}
-      >
-        <strong>{t(sessionEnded ? "session.ended_title" : "error.title")}</strong> <span>{problemText}</span>
-        <button type="button" class="icon" aria-label={t("common.close")} onClick={() => setProblem(null)}>
-          ×
-        </button>
-      </div>
+      <ErrorBanner
+        problem={problem}
+        title={t(sessionEnded ? "session.ended_title" : "error.title")}
+        text={problemText}
+        info={sessionEnded}
+        closeLabel={t("common.close")}
+        testId="error-banner"
+        onClose={() => setProblem(null)}
+      />
     );
 
   const langButtons = (

@@ -3,7 +3,8 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import type { LiveState, Product, Session, Station } from "./api";
-import type { Lang, Translate } from "./i18n";
+import type { Translate } from "./i18n";
+import type { Lang } from "./shared/i18n";
 
 export interface AppContextValue {
   lang: Lang;

@@ -1,4 +1,4 @@
-// Hooks shared by the screens: loading data, and one request at a time.
+// Hooks shared by the POS screens: loading data on mount, on a revision or by polling.
 
 import { useEffect, useState, type Dispatch, type StateUpdater } from "preact/hooks";
 import { useApp } from "./context";
@@ -33,19 +33,4 @@ export function useLoadOnce<T>(load: () => Promise<T>, initial: T): [T, Dispatch
     void run(load).then((result) => result.ok && setValue(result.value));
   }, [run]);
   return [value, setValue];
-}
-
-/** Runs one action at a time: `busy` while it runs; a call made meanwhile is dropped. */
-export function useBusy(): [boolean, (action: () => Promise<unknown>) => Promise<void>] {
-  const [busy, setBusy] = useState(false);
-  const whileBusy = async (action: () => Promise<unknown>) => {
-    if (busy) return;
-    setBusy(true);
-    try {
-      await action();
-    } finally {
-      setBusy(false);
-    }
-  };
-  return [busy, whileBusy];
 }

@@ -1,11 +1,19 @@
-// Korean and English texts. Korean is the default; the choice is kept in localStorage.
+// The station POS's texts in Korean and English (the shared ones come from shared/i18n.ts).
+// Korean is the default; the choice is kept in localStorage.
 
-export type Lang = "ko" | "en";
+import {
+  commonEn,
+  commonKo,
+  languageSetting,
+  retryAfterSeconds,
+  texts,
+  type RefineError,
+  type Translate as TranslateKey,
+} from "./shared/i18n";
 
 const en = {
+  ...commonEn,
   "app.title": "Station POS",
-  "lang.ko": "한국어",
-  "lang.en": "English",
 
   "login.title": "Sign in",
   "login.user": "User ID",
@@ -32,32 +40,6 @@ const en = {
   "status.printer": "Printer",
   "status.live_lost": "Reconnecting to the station…",
   "status.set_aside": "Receipts set aside",
-  "device.not_configured": "not configured",
-  "device.connecting": "connecting",
-  "device.ready": "ready",
-  "device.not_ready": "not ready",
-  "device.disconnected": "disconnected",
-  "device.unknown": "unknown",
-
-  "common.close": "Close",
-  "common.cancel": "Cancel",
-  "common.confirm": "Confirm",
-  "common.save": "Save",
-  "common.refresh": "Refresh",
-  "common.none": "None",
-  "common.product": "Product",
-  "common.litres": "Litres",
-  "common.amount": "Amount",
-  "common.total": "Total",
-  "common.time": "Time",
-  "common.status": "Status",
-  "common.name": "Name",
-  "common.day": "Business day",
-  "common.empty": "Nothing to show.",
-  "common.yes": "Yes",
-  "common.no": "No",
-  "common.loading": "Loading…",
-  "common.done": "Done",
 
   "shift.open_title": "Open your shift",
   "shift.float": "Opening float (won)",
@@ -222,8 +204,6 @@ const en = {
   "prices.status.in_force": "In force",
   "prices.status.scheduled": "Scheduled",
   "prices.status.superseded": "Superseded",
-  "unit.litre": "per litre",
-  "unit.piece": "per piece",
 
   "accounts.title": "Credit accounts",
   "accounts.open_title": "Open an account",
@@ -333,24 +313,16 @@ const en = {
   "sync.fallback_queued": "Fallback copy queued",
   "sync.fallback_done": "Fallback copy of receipt {no} sent to the printer.",
 
-  "error.title": "Error",
-  "session.ended_title": "Signed out",
   "error.network": "The station runtime cannot be reached.",
   "error.not_positive": "The value must be greater than zero.",
-  "error.invalid_input": "Some input is missing or not valid.",
   "error.invalid_id": "The ID is not valid.",
-  "error.unknown_product": "Unknown product.",
   "error.unknown_tank": "Unknown tank.",
-  "error.unknown_order": "Unknown order.",
-  "error.unknown_shipment": "Unknown shipment.",
   "error.unknown_sale": "Unknown sale.",
   "error.unknown_account": "Unknown credit account.",
-  "error.unknown_user": "Unknown user.",
   "error.unknown_fueling": "Unknown fueling.",
   "error.unknown_pump": "Unknown pump.",
   "error.bad_credentials": "Wrong user ID or PIN.",
   "error.manager_required": "A manager's approval is required.",
-  "error.user_exists": "A user with this ID already exists.",
   "error.no_price_in_force": "There is no price in force for this product.",
   "error.price_version_not_newer": "The price version is not newer than the one in force.",
   "error.wrong_measure": "Wrong unit of measure for this product (litres or pieces).",
@@ -392,9 +364,8 @@ const en = {
 export type TextKey = keyof typeof en;
 
 const ko: Record<TextKey, string> = {
+  ...commonKo,
   "app.title": "주유소 POS",
-  "lang.ko": "한국어",
-  "lang.en": "English",
 
   "login.title": "로그인",
   "login.user": "사용자 ID",
@@ -421,32 +392,6 @@ const ko: Record<TextKey, string> = {
   "status.printer": "프린터",
   "status.live_lost": "점포 서버에 다시 연결하는 중…",
   "status.set_aside": "출력 보류 영수증",
-  "device.not_configured": "미설정",
-  "device.connecting": "연결 중",
-  "device.ready": "준비됨",
-  "device.not_ready": "준비 안 됨",
-  "device.disconnected": "연결 끊김",
-  "device.unknown": "알 수 없음",
-
-  "common.close": "닫기",
-  "common.cancel": "취소",
-  "common.confirm": "확인",
-  "common.save": "저장",
-  "common.refresh": "새로 고침",
-  "common.none": "없음",
-  "common.product": "상품",
-  "common.litres": "리터",
-  "common.amount": "금액",
-  "common.total": "합계",
-  "common.time": "시각",
-  "common.status": "상태",
-  "common.name": "이름",
-  "common.day": "영업일",
-  "common.empty": "표시할 내용이 없습니다.",
-  "common.yes": "예",
-  "common.no": "아니요",
-  "common.loading": "불러오는 중…",
-  "common.done": "완료",
 
   "shift.open_title": "근무 시작",
   "shift.float": "시재금 (원)",
@@ -611,8 +556,6 @@ const ko: Record<TextKey, string> = {
   "prices.status.in_force": "적용 중",
   "prices.status.scheduled": "예약됨",
   "prices.status.superseded": "지난 가격",
-  "unit.litre": "리터당",
-  "unit.piece": "개당",
 
   "accounts.title": "외상 계정",
   "accounts.open_title": "계정 개설",
@@ -722,24 +665,16 @@ const ko: Record<TextKey, string> = {
   "sync.fallback_queued": "대체본 인쇄 요청됨",
   "sync.fallback_done": "영수증 {no}의 대체본을 프린터로 보냈습니다.",
 
-  "error.title": "오류",
-  "session.ended_title": "로그아웃됨",
   "error.network": "점포 서버에 연결할 수 없습니다.",
   "error.not_positive": "0보다 큰 값을 입력하세요.",
-  "error.invalid_input": "입력값이 없거나 올바르지 않습니다.",
   "error.invalid_id": "ID가 올바르지 않습니다.",
-  "error.unknown_product": "알 수 없는 상품입니다.",
   "error.unknown_tank": "알 수 없는 탱크입니다.",
-  "error.unknown_order": "알 수 없는 주문입니다.",
-  "error.unknown_shipment": "알 수 없는 배송입니다.",
   "error.unknown_sale": "알 수 없는 판매입니다.",
   "error.unknown_account": "알 수 없는 외상 계정입니다.",
-  "error.unknown_user": "알 수 없는 사용자입니다.",
   "error.unknown_fueling": "알 수 없는 주유 건입니다.",
   "error.unknown_pump": "알 수 없는 주유기입니다.",
   "error.bad_credentials": "사용자 ID 또는 PIN이 틀렸습니다.",
   "error.manager_required": "점장 승인이 필요합니다.",
-  "error.user_exists": "같은 ID의 사용자가 이미 있습니다.",
   "error.no_price_in_force": "이 상품에 적용 중인 가격이 없습니다.",
   "error.price_version_not_newer": "가격 버전이 현재 버전보다 새롭지 않습니다.",
   "error.wrong_measure": "이 상품의 단위(리터/개)가 맞지 않습니다.",
@@ -778,36 +713,10 @@ const ko: Record<TextKey, string> = {
     "점포 서버가 요청을 거부했습니다: 점포 POS 화면에서 온 요청이 아닙니다. 점포 서버 주소로 POS를 여세요.",
 };
 
-const dictionaries: Record<Lang, Record<TextKey, string>> = { en, ko };
-
-/** Whether a key built at run time (e.g. from a code the server sent) has a text. */
-export function isTextKey(key: string): key is TextKey {
-  return key in en;
-}
-
-export type Translate = (key: TextKey, params?: Record<string, string | number>) => string;
-
-export function translator(lang: Lang): Translate {
-  const dictionary = dictionaries[lang];
-  return (key, params) => {
-    let text = dictionary[key];
-    if (params !== undefined) {
-      for (const [name, value] of Object.entries(params)) {
-        text = text.replaceAll(`{${name}}`, String(value));
-      }
-    }
-    return text;
-  };
-}
-
-/** The seconds to wait in a `pin_attempts_too_soon` message ("… try again in 4 s"), if it says. */
-export function retryAfterSeconds(serverMessage: string): number | null {
-  const match = /\bin (\d+) ?s\b/.exec(serverMessage);
-  return match === null ? null : Number(match[1]);
-}
+export type Translate = TranslateKey<TextKey>;
 
 /** A more precise key for a code whose server message tells cases apart, when it does. */
-function refinedKey(code: string, serverMessage: string): { key: TextKey; params?: Record<string, number> } | null {
+const refine: RefineError<TextKey> = (code, serverMessage) => {
   switch (code) {
     case "pin_attempts_too_soon": {
       const seconds = retryAfterSeconds(serverMessage);
@@ -820,22 +729,10 @@ function refinedKey(code: string, serverMessage: string): { key: TextKey; params
     default:
       return null;
   }
-}
+};
 
-/** The translated message for an API error code, or the server's own message when unknown. */
-export function errorText(lang: Lang, code: string, serverMessage: string): string {
-  const refined = refinedKey(code, serverMessage);
-  if (refined !== null) return translator(lang)(refined.key, refined.params);
-  const key = `error.${code}`;
-  return key in en ? dictionaries[lang][key as TextKey] : serverMessage;
-}
+export const { translator, isTextKey, errorText } = texts<TextKey>({ en, ko }, refine);
 
-const LANG_KEY = "station.lang";
-
-export function storedLang(): Lang {
-  return localStorage.getItem(LANG_KEY) === "en" ? "en" : "ko";
-}
-
-export function storeLang(lang: Lang): void {
-  localStorage.setItem(LANG_KEY, lang);
-}
+const language = languageSetting("station.lang");
+export const storedLang = language.stored;
+export const storeLang = language.store;

@@ -1,5 +1,6 @@
 import { render } from "preact";
 import { App } from "./app";
+import "./shared/base.css";
 import "./styles.css";
 
 const root = document.getElementById("app");

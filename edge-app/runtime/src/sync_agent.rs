@@ -13,7 +13,7 @@ use sync_mqtt::{Link, LinkConfig, LinkEvent};
 use sync_protocol::HUB_ORIGIN;
 use sync_protocol::stream::{AckOutcome, OutboundStream, StreamConfig};
 use sync_protocol::transport::{
-    Ack, Channel, HUB_STATUS_TOPIC, HubStatus, StationStatus, Verdict, topic,
+    Ack, Channel, DeviceStates, HUB_STATUS_TOPIC, HubStatus, StationStatus, Verdict, topic,
 };
 use tokio::sync::watch;
 
@@ -51,6 +51,8 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
     let mut last_price_check = Instant::now();
     // The run of the hub last seen serving the network.
     let mut hub_seen = None;
+    // The devices' states HQ was last told on this connection.
+    let mut devices_said: Option<DeviceStates> = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -87,6 +89,14 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                 }
                 let last = pump(&station, &id, &link, &mut stream).await?;
                 show(&station, last, &stream, &config.live);
+                if !stream.is_connected() {
+                    devices_said = None;
+                } else if devices_said.as_ref() != Some(&device_states(&config.live)) {
+                    // A device changed: HQ's dashboard is told at once (retained, like every status).
+                    let status = online_status(&station, &config.live)?;
+                    link.publish(&status_topic, status.encode(), true).await?;
+                    devices_said = status.devices;
+                }
             }
         }
     }
@@ -104,8 +114,9 @@ fn show(station: &Station, last: u64, stream: &OutboundStream, live: &Live) {
     });
 }
 
-/// The station's status as it says it on coming online: how far it holds each stream.
-fn online_status(station: &Station) -> anyhow::Result<StationStatus> {
+/// The station's status as it says it on coming online: how far it holds each stream, and
+/// the state of its devices.
+fn online_status(station: &Station, live: &Live) -> anyhow::Result<StationStatus> {
     Ok(StationStatus {
         online: true,
         down_through: Some(station.inbox_position(HUB_ORIGIN)?),
@@ -113,6 +124,17 @@ fn online_status(station: &Station) -> anyhow::Result<StationStatus> {
         up_stream: Some(station.up_stream()?),
         up_acked: Some(station.acknowledged_through()?),
         price_version: station.newest_price_version()?,
+        up_last: Some(station.last_outbox_seq()?),
+        devices: Some(device_states(live)),
+    })
+}
+
+/// The devices' states as HQ is told them.
+fn device_states(live: &Live) -> DeviceStates {
+    live.read(|s| DeviceStates {
+        printer: s.printer.state.to_owned(),
+        gauge: s.gauge.state.to_owned(),
+        pump_line: s.pump_line.state.to_owned(),
     })
 }
 
@@ -177,7 +199,7 @@ async fn handle(
             link.subscribe(&topic(id, Channel::UpAck)).await?;
             link.subscribe(&topic(id, Channel::Down)).await?;
             link.subscribe(HUB_STATUS_TOPIC).await?;
-            let online = online_status(station)?;
+            let online = online_status(station, live)?;
             link.publish(&topic(id, Channel::Status), online.encode(), true)
                 .await?;
             // Sending starts over from the last acknowledged event: nothing is assumed to have
@@ -207,7 +229,7 @@ async fn handle(
                     // (its database restored from a backup), so the station says again how far
                     // it holds each stream; a hub that lost nothing finds nothing to do.
                     tracing::info!(station = id, hub = %hub.hub, run = %hub.run, "a new hub run serves the network");
-                    let online = online_status(station)?;
+                    let online = online_status(station, live)?;
                     link.publish(&topic(id, Channel::Status), online.encode(), true)
                         .await?;
                 }

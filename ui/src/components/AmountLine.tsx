@@ -1,7 +1,7 @@
 // A label and a won amount on one line (totals and change); data-won carries the number.
 
 import { useApp } from "../context";
-import { formatWon } from "../format";
+import { formatWon } from "../shared/format";
 
 export function AmountLine(props: { class: string; label: string; won: number; testId: string }) {
   const { lang } = useApp();

@@ -2,11 +2,12 @@
 // receiver's open shift, or card with the terminal's approval number).
 
 import { useState } from "preact/hooks";
-import { ApiError, api, type AccountDetail } from "../api";
-import { Form, SelectField, TextField } from "../components/form";
-import { Table } from "../components/Table";
+import { api, type AccountDetail } from "../api";
+import { ApiError } from "../shared/http";
+import { Form, SelectField, TextField } from "../shared/components/form";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { formatTime, formatWon, parseWon } from "../format";
+import { formatTime, formatWon, parseWon } from "../shared/format";
 import { useLoad } from "../hooks";
 
 export function Accounts() {

@@ -3,11 +3,11 @@
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { AUDIT_ACTIONS, api, type AuditAction, type AuditEntry } from "../api";
-import { SelectField } from "../components/form";
-import { Table } from "../components/Table";
+import { SelectField } from "../shared/components/form";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { formatTime } from "../format";
-import { useBusy } from "../hooks";
+import { formatTime } from "../shared/format";
+import { useBusy } from "../shared/hooks";
 import { isTextKey } from "../i18n";
 
 /** Entries asked for per page (the runtime answers at most 1,000). */

@@ -3,11 +3,11 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type Fueling, type Pump, type PresetRequest, type Sale } from "../api";
-import { ChoiceButton, SelectField, TextField } from "../components/form";
-import { FormDialog } from "../components/Modal";
-import { Table } from "../components/Table";
+import { ChoiceButton, SelectField, TextField } from "../shared/components/form";
+import { FormDialog } from "../shared/components/Modal";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { amountForVolume, formatLitres, formatWon, parseLitres, parseWon } from "../format";
+import { amountForVolume, formatLitres, formatWon, parseLitres, parseWon } from "../shared/format";
 import { useLoad } from "../hooks";
 import type { TextKey } from "../i18n";
 import { PaymentPanel, type PaymentTarget } from "./Payment";

@@ -2,10 +2,11 @@
 
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
-import { ApiError, api, type LoginResult } from "../api";
-import type { Problem } from "../app";
-import { Form, TextField } from "../components/form";
-import { useBusy } from "../hooks";
+import { api, type LoginResult } from "../api";
+import { ApiError } from "../shared/http";
+import type { Problem } from "../shared/components/Banner";
+import { Form, TextField } from "../shared/components/form";
+import { useBusy } from "../shared/hooks";
 import type { Translate } from "../i18n";
 
 export function Login(props: {

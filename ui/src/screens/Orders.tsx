@@ -3,10 +3,10 @@
 
 import { useState } from "preact/hooks";
 import { api, type Delivery, type Order } from "../api";
-import { Form, SelectField, TextField } from "../components/form";
-import { FormDialog } from "../components/Modal";
+import { Form, SelectField, TextField } from "../shared/components/form";
+import { FormDialog } from "../shared/components/Modal";
 import { useApp } from "../context";
-import { dateInZone, formatLitres, formatTime, parseLitres } from "../format";
+import { dateInZone, formatLitres, formatTime, parseLitres } from "../shared/format";
 import { useLoad } from "../hooks";
 import type { TextKey } from "../i18n";
 

@@ -3,11 +3,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Account, type PaymentRequest, type Sale } from "../api";
 import { AmountLine } from "../components/AmountLine";
-import { ChoiceButton, SelectField, TextField } from "../components/form";
-import { FormDialog } from "../components/Modal";
+import { ChoiceButton, SelectField, TextField } from "../shared/components/form";
+import { FormDialog } from "../shared/components/Modal";
 import { useApp } from "../context";
-import { formatWon, groupDigits, parseWon } from "../format";
-import { useBusy } from "../hooks";
+import { formatWon, groupDigits, parseWon } from "../shared/format";
+import { useBusy } from "../shared/hooks";
 
 /** What is being paid: its total as shown before settling, and the call that settles it. */
 export interface PaymentTarget {

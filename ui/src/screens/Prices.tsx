@@ -1,9 +1,9 @@
 // Price list versions: the one in force, scheduled ones, and past ones.
 
 import { api } from "../api";
-import { Table } from "../components/Table";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { formatTime, formatWon } from "../format";
+import { formatTime, formatWon } from "../shared/format";
 import { useLoadOnce } from "../hooks";
 
 export function Prices() {

@@ -2,9 +2,9 @@
 
 import type { Sale } from "../api";
 import { AmountLine } from "../components/AmountLine";
-import { Modal } from "../components/Modal";
+import { Modal } from "../shared/components/Modal";
 import { useApp } from "../context";
-import { formatLitres, formatTime, formatWon, groupDigits } from "../format";
+import { formatLitres, formatTime, formatWon, groupDigits } from "../shared/format";
 
 export function ReceiptView(props: { sale: Sale; onClose: () => void }) {
   const { t, lang, station, timeZone } = useApp();

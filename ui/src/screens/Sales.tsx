@@ -3,11 +3,11 @@
 
 import { useMemo, useState } from "preact/hooks";
 import { api, type DayReport, type Sale, type SummaryRow } from "../api";
-import { Field, TextField } from "../components/form";
-import { FormDialog } from "../components/Modal";
-import { Table } from "../components/Table";
+import { Field, TextField } from "../shared/components/form";
+import { FormDialog } from "../shared/components/Modal";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { dateInZone, formatLitres, formatTime, formatWon, groupDigits } from "../format";
+import { dateInZone, formatLitres, formatTime, formatWon, groupDigits } from "../shared/format";
 import { useLoad } from "../hooks";
 import { ReceiptView } from "./Receipt";
 import { SalesChart } from "./SalesChart";

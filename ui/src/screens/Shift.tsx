@@ -2,10 +2,10 @@
 
 import { useState } from "preact/hooks";
 import { api, type Shift, type ShiftReport } from "../api";
-import { Form, TextField } from "../components/form";
-import { FormDialog, Modal } from "../components/Modal";
+import { Form, TextField } from "../shared/components/form";
+import { FormDialog, Modal } from "../shared/components/Modal";
 import { useApp } from "../context";
-import { formatTime, formatWon, parseWon } from "../format";
+import { formatTime, formatWon, parseWon } from "../shared/format";
 import { useLoad } from "../hooks";
 
 export function ShiftPanel() {

@@ -3,11 +3,11 @@
 
 import { useState } from "preact/hooks";
 import { api, type Delivery, type GaugeDelivery, type Stock, type Tank } from "../api";
-import { SelectField, TextField } from "../components/form";
-import { FormDialog } from "../components/Modal";
-import { Table } from "../components/Table";
+import { SelectField, TextField } from "../shared/components/form";
+import { FormDialog } from "../shared/components/Modal";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { formatLitres, formatTime, parseLitres } from "../format";
+import { formatLitres, formatTime, parseLitres } from "../shared/format";
 import { useLoad } from "../hooks";
 
 const POLL_MS = 3000;

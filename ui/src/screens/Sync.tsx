@@ -4,10 +4,11 @@
 
 import { useState } from "preact/hooks";
 import { api, type DeviceState, type Divergence, type SetAsideReceipt } from "../api";
-import { Table } from "../components/Table";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { formatTime } from "../format";
-import { useBusy, useLoad, useLoadOnce } from "../hooks";
+import { formatTime } from "../shared/format";
+import { useLoad, useLoadOnce } from "../hooks";
+import { useBusy } from "../shared/hooks";
 import type { TextKey } from "../i18n";
 
 export function SyncScreen() {

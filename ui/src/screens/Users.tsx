@@ -4,11 +4,12 @@
 
 import { useState } from "preact/hooks";
 import { api, type Role, type User } from "../api";
-import { Form, SelectField, TextField } from "../components/form";
-import { FormDialog } from "../components/Modal";
-import { Table } from "../components/Table";
+import { Form, SelectField, TextField } from "../shared/components/form";
+import { FormDialog } from "../shared/components/Modal";
+import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
-import { useBusy, useLoadOnce } from "../hooks";
+import { useLoadOnce } from "../hooks";
+import { useBusy } from "../shared/hooks";
 
 export function Users() {
   const { t, run, notify, session } = useApp();

@@ -217,6 +217,7 @@ fn start(http: &Http) -> Running {
         hub: hub.clone(),
         wake: Arc::new(Notify::new()),
         metrics_token: None,
+        dashboard: None,
     });
     let call = |method: Method, path: &str, token: Option<&str>, body: Value| {
         http.call(

@@ -1,5 +1,5 @@
-// Display and parsing of won and litres. Amounts and volumes stay integers (won, millilitres);
-// no floating point touches them.
+// Display and parsing of won, litres, times and days, for both apps. Amounts and volumes stay
+// integers (won, millilitres); no floating point touches them.
 
 import type { Lang } from "./i18n";
 
@@ -24,6 +24,20 @@ export function formatLitres(ml: number): string {
   const whole = Math.trunc(abs / 1000);
   const fraction = String(abs % 1000).padStart(3, "0");
   return `${sign}${groupDigits(whole)}.${fraction}`;
+}
+
+/** Millilitres as plain litres for a file (no grouping): 1234567 -> "1234.567". */
+export function litresForFile(ml: number): string {
+  const sign = ml < 0 ? "-" : "";
+  const abs = Math.abs(ml);
+  return `${sign}${Math.trunc(abs / 1000)}.${String(abs % 1000).padStart(3, "0")}`;
+}
+
+/** An integer in tenths with its one decimal, ungrouped: 1234 -> "123.4" (e.g. days of cover). */
+export function formatTenths(tenths: number): string {
+  const sign = tenths < 0 ? "-" : "";
+  const abs = Math.abs(tenths);
+  return `${sign}${Math.trunc(abs / 10)}.${abs % 10}`;
 }
 
 /** "18.182 L" */
@@ -92,4 +106,32 @@ export function dateInZone(timeZone: string, plusDays = 0): string {
     month: "2-digit",
     day: "2-digit",
   }).format(date);
+}
+
+/** The browser's own time zone (where a `datetime-local` input's value is read). */
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/**
+ * A `datetime-local` input's value ("2026-11-26T10:15", the browser's local time) as an RFC 3339
+ * UTC timestamp ("2026-11-26T01:15:00Z"), or null when it is empty or not a time.
+ */
+export function localInputToUtc(value: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return null;
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** A day (YYYY-MM-DD) shifted by whole days, on the calendar (no time zone involved). */
+export function addDays(day: string, days: number): string {
+  const [year, month, date] = day.split("-").map(Number);
+  const shifted = new Date(Date.UTC(year ?? 1970, (month ?? 1) - 1, (date ?? 1) + days));
+  return shifted.toISOString().slice(0, 10);
+}
+
+/** Whole days from `from` to `to` (both YYYY-MM-DD): 0 for the same day, negative backwards. */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }

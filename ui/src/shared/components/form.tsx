@@ -68,7 +68,7 @@ export function TextField(props: {
   testId: string;
   value: string;
   onValue: (value: string) => void;
-  type?: "password" | "date";
+  type?: "password" | "date" | "datetime-local" | "search" | "number";
   inputMode?: "numeric" | "decimal";
   autoComplete?: string;
   autoFocus?: boolean;
