@@ -19,10 +19,12 @@ use tokio::sync::Notify;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{AuditFilter, HqUser, HqUserRecord, Permission, Role};
-use crate::dashboard::{AlertSettings, SalesBy, SalesQuery, parse_day, read_price_book};
+use crate::dashboard::AlertSettings;
 use crate::error::HubError;
 use crate::hub::SharedHub;
 use crate::live::{Topic, Topics};
+use crate::price_book::read_price_book;
+use crate::reports::{SalesBy, SalesQuery, parse_day};
 use crate::views::*;
 use crate::{Hub, NewShipment, NewStation};
 
@@ -423,7 +425,9 @@ async fn login(
     }))
 }
 
-/// Runs blocking work (SQLite, Argon2) on tokio's blocking threads.
+/// Runs blocking work (SQLite, Argon2) on tokio's blocking threads. The dashboard's larger
+/// reads (tens of milliseconds over a whole network) go here too, so that they never hold a
+/// worker the other requests and the push channel need.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, HubError> {
@@ -686,7 +690,9 @@ async fn register_station(
 /// alerts, and the price version in effect: the Network screen.
 #[utoipa::path(get, path = "/api/network", security(("bearer" = [])), responses((status = 200, body = NetworkView)))]
 async fn network(State(state): State<AppState>, _session: HqSession) -> ApiResult<NetworkView> {
-    Ok(Json(lock(&state).network(Timestamp::now())?))
+    Ok(Json(
+        blocking(move || lock(&state).network(Timestamp::now())).await?,
+    ))
 }
 
 /// One station: its record, its state and its tanks (book and measured stock).
@@ -698,7 +704,7 @@ async fn station_detail(
     Path(station): Path<String>,
 ) -> ApiResult<StationDetailView> {
     Ok(Json(
-        lock(&state).station_detail(&station, Timestamp::now())?,
+        blocking(move || lock(&state).station_detail(&station, Timestamp::now())).await?,
     ))
 }
 
@@ -868,7 +874,7 @@ async fn rollout(
             format!("`{version}` is not a version number"),
         )
     })?;
-    Ok(Json(lock(&state).rollout(version)?))
+    Ok(Json(blocking(move || lock(&state).rollout(version)).await?))
 }
 
 // ---- orders and shipments
@@ -1037,20 +1043,42 @@ async fn set_dispatch_policy(
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
 pub struct SalesFilter {
     pub station: Option<String>,
-    /// YYYY-MM-DD
+    /// One business day, YYYY-MM-DD.
     pub day: Option<String>,
+    /// The first business day, YYYY-MM-DD (with `to`, instead of `day`).
+    pub from: Option<String>,
+    /// The last business day, YYYY-MM-DD (included).
+    pub to: Option<String>,
 }
 
 /// Sales per station, business day and product: sales, cancellations, net.
-#[utoipa::path(get, path = "/api/sales", security(("bearer" = [])), params(SalesFilter), responses((status = 200, body = Vec<SalesRowView>)))]
+#[utoipa::path(get, path = "/api/sales", security(("bearer" = [])), params(SalesFilter),
+    responses((status = 200, body = Vec<SalesRowView>), (status = 400, body = ApiError)))]
 async fn sales(
     State(state): State<AppState>,
     _session: HqSession,
     ApiQuery(filter): ApiQuery<SalesFilter>,
 ) -> ApiResult<Vec<SalesRowView>> {
-    Ok(Json(
-        lock(&state).sales(filter.station.as_deref(), filter.day.as_deref())?,
-    ))
+    let day = |field, text: Option<String>| -> Result<Option<String>, HubError> {
+        text.map(|t| parse_day(field, &t).map(|d| d.to_string()))
+            .transpose()
+    };
+    let one = day("day", filter.day)?;
+    let (from, to) = match one {
+        Some(day) if filter.from.is_some() || filter.to.is_some() => {
+            return Err(HubError::invalid(
+                "day",
+                format!("{day} is given with from or to; give one day or a range"),
+            ));
+        }
+        Some(day) => (Some(day.clone()), Some(day)),
+        None => (day("from", filter.from)?, day("to", filter.to)?),
+    };
+    Ok(Json(lock(&state).sales_between(
+        filter.station.as_deref(),
+        from.as_deref(),
+        to.as_deref(),
+    )?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
@@ -1085,7 +1113,9 @@ async fn sales_report(
         product: blank(query.product),
         operating_type: blank(query.operating_type),
     };
-    Ok(Json(lock(&state).sales_report(&query)?))
+    Ok(Json(
+        blocking(move || lock(&state).sales_report(&query)).await?,
+    ))
 }
 
 /// Network stock by station, tank and product, with days of cover from recent sales.
@@ -1094,7 +1124,7 @@ async fn stock_report(
     State(state): State<AppState>,
     _session: HqSession,
 ) -> ApiResult<StockReportView> {
-    Ok(Json(lock(&state).stock_report()?))
+    Ok(Json(blocking(move || lock(&state).stock_report()).await?))
 }
 
 /// Book stock per station and tank.
@@ -1141,7 +1171,7 @@ async fn alerts(
     ApiQuery(filter): ApiQuery<StationFilter>,
 ) -> ApiResult<Vec<AlertView>> {
     Ok(Json(
-        lock(&state).alerts(filter.station.as_deref(), Timestamp::now())?,
+        blocking(move || lock(&state).alerts(filter.station.as_deref(), Timestamp::now())).await?,
     ))
 }
 

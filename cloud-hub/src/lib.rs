@@ -29,7 +29,9 @@ pub mod live;
 mod logistics;
 mod master;
 pub mod metrics;
+pub mod price_book;
 mod projections;
+pub mod reports;
 pub mod sync;
 mod views;
 

@@ -154,14 +154,26 @@ impl Hub {
 
     /// Sales per station, business day and product, optionally narrowed.
     pub fn sales(&self, station: Option<&str>, day: Option<&str>) -> Result<Vec<SalesRowView>> {
-        let mut stmt = self.conn.prepare(
+        self.sales_between(station, day, day)
+    }
+
+    /// Sales per station, business day and product, of the days `from` to `to` (each optional,
+    /// both included).
+    pub fn sales_between(
+        &self,
+        station: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<SalesRowView>> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT station_id, business_day, product_id, sales_count, sales_volume_ml, sales_quantity, sales_amount_won,
                     canceled_count, canceled_volume_ml, canceled_quantity, canceled_amount_won
-             FROM rm_sales WHERE (?1 IS NULL OR station_id = ?1) AND (?2 IS NULL OR business_day = ?2)
+             FROM rm_sales WHERE (?1 IS NULL OR station_id = ?1)
+               AND (?2 IS NULL OR business_day >= ?2) AND (?3 IS NULL OR business_day <= ?3)
              ORDER BY station_id, business_day, product_id",
         )?;
         let rows = stmt
-            .query_map(params![station, day], |r| {
+            .query_map(params![station, from, to], |r| {
                 let sales: i64 = r.get(6)?;
                 let canceled: i64 = r.get(10)?;
                 // Both sums are checked as events move them; their difference may still not fit.

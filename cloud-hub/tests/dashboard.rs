@@ -789,6 +789,45 @@ fn sales_reports_break_the_network_down_and_agree_with_every_station_row() {
         report("product", "&product=WATER")["total"]["sales_quantity"],
         3
     );
+    // One station's rows over a range, for its screen.
+    let rows = api
+        .get(
+            &format!(
+                "/api/sales?station=ST0001&from={}&to={}",
+                day_text(-2),
+                day_text(-1)
+            ),
+            &n.admin,
+        )
+        .ok();
+    let days: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["business_day"].as_str().unwrap(),
+                r["product"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (two, one) = (day_text(-2), day_text(-1));
+    assert_eq!(
+        days,
+        vec![
+            (two.as_str(), "GAS95"),
+            (two.as_str(), "WATER"),
+            (one.as_str(), "GAS95"),
+            (one.as_str(), "WATER")
+        ]
+    );
+    for query in [format!("day={one}&from={two}"), "from=yesterday".to_owned()] {
+        assert_error(
+            &api.get(&format!("/api/sales?{query}"), &n.admin),
+            400,
+            "invalid_input",
+        );
+    }
     for (query, field) in [
         (format!("from={}&to={}", day_text(-1), day_text(-3)), "from"),
         ("from=2026-13-01&to=2026-12-01".to_owned(), "from"),

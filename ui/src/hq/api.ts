@@ -365,7 +365,8 @@ export interface Alert {
   kind: AlertKind;
   station: string;
   name: string;
-  since: string;
+  /** A time; a business day (YYYY-MM-DD) for a wet-stock variance; null when unknown (low stock). */
+  since: string | null;
   detail: string;
 }
 
@@ -403,7 +404,8 @@ export const api = {
   registerStation: (station: RegisterStation) => post<Station>("/api/stations", station),
   station: (station: string) => get<StationDetail>(`/api/stations/${seg(station)}`),
 
-  sales: (filter: { station?: string; day?: string }) => get<SalesRow[]>(`/api/sales${query(filter)}`),
+  sales: (filter: { station?: string; day?: string; from?: string; to?: string }) =>
+    get<SalesRow[]>(`/api/sales${query(filter)}`),
   wetStock: (filter: { station?: string; day?: string; flagged?: boolean }) =>
     get<WetStockRow[]>(`/api/wet-stock${query(filter)}`),
   /** Newest first. */

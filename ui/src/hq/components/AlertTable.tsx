@@ -20,8 +20,8 @@ export function AlertTable(props: { alerts: readonly Alert[]; testId: string; ex
       { header: t("common.name"), cell: (a) => a.name, csv: (a) => a.name },
       {
         header: t("alerts.since"),
-        cell: (a) => <span class="nowrap">{formatTime(a.since, timeZone)}</span>,
-        csv: (a) => formatTime(a.since, timeZone),
+        cell: (a) => <span class="nowrap">{since(a.since, timeZone)}</span>,
+        csv: (a) => since(a.since, timeZone),
       },
       { header: t("alerts.detail"), cell: (a) => a.detail, csv: (a) => a.detail },
     ],
@@ -37,4 +37,9 @@ export function AlertTable(props: { alerts: readonly Alert[]; testId: string; ex
       row={(a) => ({ testId: `alert-row-${a.kind}-${a.station}`, "data-kind": a.kind })}
     />
   );
+}
+
+/** A time in the zone shown; a business day as it is. */
+function since(value: string | null, timeZone: string): string {
+  return value !== null && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : formatTime(value, timeZone);
 }

@@ -104,15 +104,18 @@ function StationSales(props: { station: string }) {
   const { t, lang, timeZone, productName } = useHq();
   const [to, setTo] = useState(() => dateInZone(timeZone));
   const [from, setFrom] = useState(() => addDays(to, 1 - SALES_DAYS));
-  // The hub answers every day of the station's sales; the range is chosen here.
-  const { data: all } = useTopicData(() => api.sales({ station: props.station }), ["sales"], []);
+  const { data: all } = useTopicData(
+    () => api.sales({ station: props.station, from, to }),
+    ["sales"],
+    [props.station, from, to],
+  );
 
   const rows = useMemo(
     () =>
-      (all ?? [])
-        .filter((row) => row.business_day >= from && row.business_day <= to)
-        .sort((a, b) => b.business_day.localeCompare(a.business_day) || a.product.localeCompare(b.product)),
-    [all, from, to],
+      [...(all ?? [])].sort(
+        (a, b) => b.business_day.localeCompare(a.business_day) || a.product.localeCompare(b.product),
+      ),
+    [all],
   );
 
   const chart = useMemo(() => {
