@@ -266,13 +266,22 @@ impl Hub {
             .iter()
             .map(|s| (s.view.station.as_str(), s.view.name.as_str()))
             .collect();
-        let alert = |kind: &str, station: &str, since: Option<String>, detail: String| AlertView {
+        let alert = |kind: &str,
+                     station: &str,
+                     since: Option<String>,
+                     detail: String,
+                     figures: &[(&str, i64)]| AlertView {
             kind: kind.to_owned(),
             station: station.to_owned(),
             name: names.get(station).copied().unwrap_or_default().to_owned(),
             since,
             detail,
+            figures: figures
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), *value))
+                .collect(),
         };
+        let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let mut alerts = Vec::new();
         let offline_after = SignedDuration::from_mins(i64::from(settings.offline_after_minutes));
         let current = self.current_price_version(now)?;
@@ -287,6 +296,7 @@ impl Hub {
                     &s.station,
                     Some(state.offline_since.to_string()),
                     format!("offline for {minutes} min"),
+                    &[("minutes", minutes)],
                 ));
             }
             let waiting = s
@@ -303,6 +313,12 @@ impl Hub {
                         s.events_waiting_from_station,
                         settings.backlog_limit
                     ),
+                    &[
+                        ("waiting", whole(waiting)),
+                        ("to_station", whole(s.events_waiting_to_station)),
+                        ("from_station", whole(s.events_waiting_from_station)),
+                        ("limit", i64::from(settings.backlog_limit)),
+                    ],
                 ));
             }
             if let Some((version, effective_at)) = current {
@@ -316,6 +332,10 @@ impl Hub {
                         &s.station,
                         Some(effective_at.to_string()),
                         format!("price version {version} in effect, the station holds {holds}"),
+                        &[
+                            ("version", whole(version)),
+                            ("holds", s.price_version_applied.map_or(0, whole)),
+                        ],
                     ));
                 }
             }
@@ -354,6 +374,11 @@ impl Hub {
                         format!(
                             "tank {tank} ({product}): variance {variance} ml, limit {limit} ml"
                         ),
+                        &[
+                            ("tank", tank),
+                            ("variance_ml", variance),
+                            ("limit_ml", limit),
+                        ],
                     ));
                 }
             }
@@ -386,6 +411,11 @@ impl Hub {
                         format!(
                             "{distinct} message(s) HQ could not apply ({copies} copies) in the last {DEAD_LETTER_ALERT_HOURS} h"
                         ),
+                        &[
+                            ("messages", distinct),
+                            ("copies", copies),
+                            ("hours", DEAD_LETTER_ALERT_HOURS),
+                        ],
                     ));
                 }
             }
@@ -406,6 +436,11 @@ impl Hub {
                             cover % 10,
                             settings.low_stock_days
                         ),
+                        &[
+                            ("tank", i64::from(row.tank)),
+                            ("cover_tenths", cover),
+                            ("days", i64::from(settings.low_stock_days)),
+                        ],
                     ));
                 }
             }

@@ -333,5 +333,12 @@ pub struct AlertView {
     pub name: String,
     /// Since when (RFC 3339), or the business day of a wet-stock variance; `None` when unknown.
     pub since: Option<String>,
+    /// In English, for logs and tools.
     pub detail: String,
+    /// The detail's figures, for a screen to say it in its own language (volumes in ml):
+    /// station_offline `minutes`; backlog_growing `waiting`, `to_station`, `from_station`,
+    /// `limit`; price_not_applied `version`, `holds` (0: none); variance_over_limit `tank`,
+    /// `variance_ml`, `limit_ml`; dead_letters `messages`, `copies`, `hours`; low_stock `tank`,
+    /// `cover_tenths`, `days`.
+    pub figures: std::collections::BTreeMap<String, i64>,
 }

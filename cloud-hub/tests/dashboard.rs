@@ -946,6 +946,10 @@ fn alerts_open_with_their_cause_and_close_when_it_ends() {
         .find(|a| a["kind"] == "station_offline")
         .unwrap();
     assert_eq!(offline["name"], "강남");
+    assert!(
+        offline["figures"]["minutes"].as_i64().unwrap() >= 60,
+        "{offline}"
+    );
     assert_eq!(
         offline["since"]
             .as_str()

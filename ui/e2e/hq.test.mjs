@@ -160,6 +160,8 @@ test("a stopped station turns offline on the Network screen and raises its alert
   await screenshot(page, "hq-network-offline");
   await page.getByTestId("nav-alerts").click();
   await page.getByTestId("alert-row-station_offline-ST0003").waitFor();
+  // Said in the page's language from the hub's figures.
+  assert.match(await page.getByTestId("alert-row-station_offline-ST0003").textContent(), /0분째 오프라인/);
   // The alert links to its station's screen.
   await page.getByTestId("alert-row-station_offline-ST0003").getByTestId("station-link-ST0003").click();
   await page.locator('[data-testid="station-online"][data-state="offline"]').waitFor();

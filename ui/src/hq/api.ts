@@ -367,7 +367,10 @@ export interface Alert {
   name: string;
   /** A time; a business day (YYYY-MM-DD) for a wet-stock variance; null when unknown (low stock). */
   since: string | null;
+  /** In English; the page says it from `figures` in its own language. */
   detail: string;
+  /** The detail's figures by name (volumes in ml; `holds` 0: none). */
+  figures: Record<string, number>;
 }
 
 export interface AlertSettings {

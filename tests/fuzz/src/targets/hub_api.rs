@@ -55,6 +55,27 @@ pub const BODY_ROUTES: &[(&str, &str, &str)] = &[
         r#"{"reason":"no truck free"}"#,
     ),
     ("PUT", "/api/dispatch-policy", r#"{"auto_dispatch":true}"#),
+    (
+        "POST",
+        "/api/hq-users",
+        r#"{"username":"lee","password":"a long password","role":"analyst"}"#,
+    ),
+    (
+        "PUT",
+        "/api/hq-users/{username}/role",
+        r#"{"role":"administrator"}"#,
+    ),
+    (
+        "PUT",
+        "/api/alert-settings",
+        r#"{"offline_after_minutes":30,"backlog_limit":500,"price_not_applied_after_minutes":60,"low_stock_days":2}"#,
+    ),
+    // Not JSON: a price book in CSV.
+    (
+        "POST",
+        "/api/prices/csv",
+        "product,name,unit_price_won\nCD1001,경유,\"1,650\"\n",
+    ),
 ];
 
 const MORE_EXAMPLES: &[(&str, &str)] = &[
@@ -253,7 +274,11 @@ fn start(http: &Http) -> Running {
         json!({"name": "Diesel", "unit": "litre"}),
     );
     let order = feed_order(&hub);
-    let values = [("order", order), ("product", "CD1001".to_owned())];
+    let values = [
+        ("order", order),
+        ("product", "CD1001".to_owned()),
+        ("username", USER.to_owned()),
+    ];
     let paths = BODY_ROUTES
         .iter()
         .map(|(_, template, _)| fill_path(template, &values))

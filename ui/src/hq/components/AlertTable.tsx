@@ -1,7 +1,8 @@
-// Open alerts: what kind, at which station, since when, and the hub's detail.
+// Open alerts: what kind, at which station, since when, and what it is about, said from the
+// hub's figures in the page's language.
 
 import { useMemo } from "preact/hooks";
-import { formatTime } from "../../shared/format";
+import { formatLitres, formatTenths, formatTime, groupDigits } from "../../shared/format";
 import type { Alert } from "../api";
 import { useHq } from "../context";
 import { ReportTable, type ReportColumn } from "./ReportTable";
@@ -23,7 +24,7 @@ export function AlertTable(props: { alerts: readonly Alert[]; testId: string; ex
         cell: (a) => <span class="nowrap">{since(a.since, timeZone)}</span>,
         csv: (a) => since(a.since, timeZone),
       },
-      { header: t("alerts.detail"), cell: (a) => a.detail, csv: (a) => a.detail },
+      { header: t("alerts.detail"), cell: (a) => detail(a, t), csv: (a) => detail(a, t) },
     ],
     [t, timeZone],
   );
@@ -42,4 +43,16 @@ export function AlertTable(props: { alerts: readonly Alert[]; testId: string; ex
 /** A time in the zone shown; a business day as it is. */
 function since(value: string | null, timeZone: string): string {
   return value !== null && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : formatTime(value, timeZone);
+}
+
+/** The alert's detail in the page's language, its figures formatted by their unit. */
+function detail(alert: Alert, t: ReturnType<typeof useHq>["t"]): string {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(alert.figures)) {
+    if (name.endsWith("_ml")) params[name] = formatLitres(value);
+    else if (name.endsWith("_tenths")) params[name] = formatTenths(value);
+    else if (name === "holds" && value === 0) params[name] = t("alert_detail.none");
+    else params[name] = groupDigits(value);
+  }
+  return t(`alert_detail.${alert.kind}`, params);
 }
