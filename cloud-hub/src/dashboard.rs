@@ -48,10 +48,12 @@ const SETTINGS_KEY: &str = "alert_settings";
 const DEAD_LETTER_ALERT_HOURS: i64 = 24;
 
 /// A station's state as the Network screen needs it, before alerts are counted.
-struct StationState {
-    view: NetworkStationView,
+pub(crate) struct StationState {
+    pub(crate) view: NetworkStationView,
     /// When it went offline (or was registered, if never seen).
     offline_since: Timestamp,
+    /// The station's events applied at HQ (its sequence position).
+    pub(crate) applied_through: u64,
 }
 
 impl Hub {
@@ -175,7 +177,7 @@ impl Hub {
         })
     }
 
-    fn station_states(&self, only: Option<&str>) -> Result<Vec<StationState>> {
+    pub(crate) fn station_states(&self, only: Option<&str>) -> Result<Vec<StationState>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.station_id, s.name, s.region, s.operating_type, s.registered_at_ms,
                     coalesce(r.online, 0), r.status_changed_at_ms, i.last_seen_ms,
@@ -214,6 +216,7 @@ impl Hub {
                 );
             Ok(StationState {
                 offline_since: from_ms(status_at.unwrap_or(registered)),
+                applied_through: to_u64(applied),
                 view: NetworkStationView {
                     station: r.get(0)?,
                     name: r.get(1)?,

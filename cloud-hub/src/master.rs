@@ -141,36 +141,23 @@ impl Hub {
         Ok(rows)
     }
 
-    /// Every station's connection, sync backlog and applied price version.
+    /// Every station's connection, sync backlog and applied price version (the Network
+    /// screen's rows, as the older route shows them).
     pub fn station_statuses(&self) -> Result<Vec<StationStatusView>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT s.station_id, s.name, coalesce(r.online, 0), r.status_changed_at_ms, i.last_seen_ms,
-                    coalesce(i.applied_through, 0), coalesce(o.last_seq - o.acked_through, 0),
-                    r.price_version_applied, r.price_applied_at_ms
-             FROM stations s
-             LEFT JOIN rm_stations r USING (station_id)
-             LEFT JOIN inbox_positions i USING (station_id)
-             LEFT JOIN outbox_positions o USING (station_id)
-             ORDER BY s.station_id",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                let status_at: Option<i64> = r.get(3)?;
-                let event_at: Option<i64> = r.get(4)?;
-                let last_seen = status_at.max(event_at);
-                Ok(StationStatusView {
-                    station: r.get(0)?,
-                    name: r.get(1)?,
-                    online: r.get(2)?,
-                    last_seen: last_seen.map(|t| from_ms(t).to_string()),
-                    events_applied_through: to_u64(r.get(5)?),
-                    events_waiting_to_station: to_u64(r.get(6)?),
-                    price_version_applied: r.get::<_, Option<i64>>(7)?.map(to_u64),
-                    price_applied_at: r.get::<_, Option<i64>>(8)?.map(|t| from_ms(t).to_string()),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(self
+            .station_states(None)?
+            .into_iter()
+            .map(|state| StationStatusView {
+                events_applied_through: state.applied_through,
+                station: state.view.station,
+                name: state.view.name,
+                online: state.view.online,
+                last_seen: state.view.last_seen,
+                events_waiting_to_station: state.view.events_waiting_to_station,
+                price_version_applied: state.view.price_version_applied,
+                price_applied_at: state.view.price_applied_at,
+            })
+            .collect())
     }
 
     /// Adds a product to the master, or renames it. Its unit may change only while no price

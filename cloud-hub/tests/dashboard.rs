@@ -606,13 +606,63 @@ fn a_price_book_with_any_bad_line_is_refused_whole_with_every_bad_line_named() {
 }
 
 #[test]
+fn a_price_book_of_thousands_of_korean_named_products_is_published_whole() {
+    let n = Network::start();
+    let mut book = String::from("product,name,unit_price_won\n");
+    {
+        let mut hub = n.api.hub();
+        for i in 0..5_000 {
+            let id = format!("P{i:05}");
+            let name = format!("세차용품 {i}호 (대용량)");
+            hub.upsert_product(&id, &name, sync_protocol::ProductUnit::Piece)
+                .unwrap();
+            book.push_str(&format!(
+                "{id},\"{name}\",\"{},{:03}\"\n",
+                1 + i / 1000,
+                i % 1000
+            ));
+        }
+    }
+    let response = n
+        .api
+        .client
+        .post(format!("{}/api/prices/csv", n.api.base))
+        .bearer_auth(&n.admin)
+        .body(book)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let version: Value = response.json().unwrap();
+    let items = version["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5_000);
+    let last = items.iter().find(|i| i["product"] == "P04999").unwrap();
+    assert_eq!(last["unit_price_won"], 5_999);
+    assert_eq!(last["name"], "세차용품 4999호 (대용량)");
+}
+
+#[test]
 fn a_body_over_the_limit_is_refused_with_the_error_body_and_changes_nothing() {
     let n = Network::start();
     let api = &n.api;
+    // At the limit exactly, the body is read (and refused for what it says).
     let mut book = String::from("product,unit_price_won\n");
-    while book.len() <= cloud_hub::http::BODY_LIMIT {
+    while book.len() + 11 <= cloud_hub::http::BODY_LIMIT {
         book.push_str("GAS95,1700\n");
     }
+    book.push_str(&"\n".repeat(cloud_hub::http::BODY_LIMIT - book.len()));
+    assert_eq!(book.len(), cloud_hub::http::BODY_LIMIT);
+    let response = api
+        .client
+        .post(format!("{}/api/prices/csv", api.base))
+        .bearer_auth(&n.admin)
+        .body(book.clone())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["error"]["code"], "invalid_price_book", "{body}");
+    // One byte more is not read at all.
+    book.push('\n');
     let response = api
         .client
         .post(format!("{}/api/prices/csv", api.base))

@@ -202,40 +202,79 @@ export async function ok(base, method, urlPath, body, token) {
 }
 
 /**
- * Starts the system. Options: `gauge` (also start gauge-sim and pass it to the runtime).
- * Returns helpers for the test; always call `stop()` (e.g. in `after`).
+ * A temporary folder for one test file's processes and browser. `start` runs one of the
+ * binaries with its log kept in the folder; `launchBrowser` starts headless Chromium; `stop`
+ * ends them all (newest first) and removes the folder (kept with KEEP_E2E_DIR); `failed` stops
+ * and returns the error with where the logs were.
  */
-export async function startSystem({ gauge = false } = {}) {
+export async function workspace(prefix) {
   const bin = await binDir();
-  const dir = await mkdtemp(path.join(os.tmpdir(), "station-e2e-"));
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   const children = [];
   let browser = null;
-  const system = {
+  const space = {
+    bin,
     dir,
+    start(name, args, file = name) {
+      const child = new Child(name, path.join(bin, file), args, dir);
+      children.push(child);
+      return child;
+    },
+    async launchBrowser() {
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+      });
+      return browser;
+    },
     async stop() {
       await browser?.close().catch(() => undefined);
       for (const child of children.reverse()) await child.stop();
       if (process.env.KEEP_E2E_DIR === undefined) await rm(dir, { recursive: true, force: true });
     },
+    async failed(error) {
+      const logs = children.map((c) => c.logPath).join(", ");
+      await space.stop().catch(() => undefined);
+      error.message += `\n(logs were in ${logs}; set KEEP_E2E_DIR=1 to keep them)`;
+      return error;
+    },
   };
-  const start = (name, args) => {
-    const child = new Child(name, path.join(bin, name), args, dir);
-    children.push(child);
-    return child;
-  };
+  return space;
+}
+
+/**
+ * Starts the hub with its embedded broker on a free port (`extra` arguments added) and signs
+ * in its first HQ user; answers the hub's process, its base URL, the broker's port and the token.
+ */
+export async function startHub(space, extra = []) {
+  const mqttPort = await freePort();
+  const hub = space.start("hub", [
+    "--db", path.join(space.dir, "hub.db"),
+    "--http", "127.0.0.1:0",
+    "--embedded-broker", `127.0.0.1:${mqttPort}`,
+    "--admin-password", ADMIN_PASSWORD,
+    ...extra,
+  ]);
+  const ready = await hub.waitForJson("the hub's ready line", (j) => typeof j.http === "string");
+  const base = `http://${ready.http}`;
+  const { token } = await ok(base, "POST", "/api/login", { username: "admin", password: ADMIN_PASSWORD });
+  return { hub, base, mqttPort, token };
+}
+
+/**
+ * Starts the system. Options: `gauge` (also start gauge-sim and pass it to the runtime).
+ * Returns helpers for the test; always call `stop()` (e.g. in `after`).
+ */
+export async function startSystem({ gauge = false } = {}) {
+  const space = await workspace("station-e2e-");
+  const { bin, dir } = space;
+  const start = (name, args) => space.start(name, args);
+  const system = { dir, stop: space.stop };
 
   try {
     // HQ: hub with its embedded broker.
-    const mqttPort = await freePort();
-    const hub = start("hub", [
-      "--db", path.join(dir, "hub.db"),
-      "--http", "127.0.0.1:0",
-      "--embedded-broker", `127.0.0.1:${mqttPort}`,
-      "--admin-password", ADMIN_PASSWORD,
-    ]);
-    const hubReady = await hub.waitForJson("the hub's ready line", (j) => typeof j.http === "string");
-    const hubBase = `http://${hubReady.http}`;
-    const { token: hubToken } = await ok(hubBase, "POST", "/api/login", { username: "admin", password: ADMIN_PASSWORD });
+    const { base: hubBase, mqttPort, token: hubToken } = await startHub(space);
     const hubApi = (method, urlPath, body) => http(hubBase, method, urlPath, body, hubToken);
     await ok(hubBase, "PUT", "/api/products/CD1001", { name: "Diesel", unit: "litre" }, hubToken);
     await ok(hubBase, "PUT", "/api/products/GS1001", { name: "Gasoline", unit: "litre" }, hubToken);
@@ -299,11 +338,7 @@ export async function startSystem({ gauge = false } = {}) {
     const stationLogin = async ({ user, pin }) =>
       (await ok(stationBase, "POST", "/api/session", { user, pin })).token;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    const browser = await space.launchBrowser();
 
     Object.assign(system, {
       bin,
@@ -356,10 +391,7 @@ export async function startSystem({ gauge = false } = {}) {
     });
     return system;
   } catch (error) {
-    const logs = children.map((c) => c.logPath).join(", ");
-    await system.stop().catch(() => undefined);
-    error.message += `\n(logs were in ${logs}; set KEEP_E2E_DIR=1 to keep them)`;
-    throw error;
+    throw await space.failed(error);
   }
 }
 

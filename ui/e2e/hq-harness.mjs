@@ -5,23 +5,18 @@
 // is stopped by `network.stop()`.
 
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import {
   ADMIN_PASSWORD,
   CASHIER,
-  CHROMIUM,
-  Child,
   MANAGER,
   UI_DIR,
-  binDir,
-  freePort,
   http,
   ok,
   run,
+  startHub,
   waitFor,
+  workspace,
 } from "./harness.mjs";
 
 export const DIST_HQ = path.join(UI_DIR, "dist-hq");
@@ -45,41 +40,18 @@ export function tomorrow() {
 }
 
 export async function startNetwork() {
-  const bin = await binDir();
   if (!existsSync(path.join(DIST_HQ, "index.html"))) {
     throw new Error(`${DIST_HQ}/index.html is missing; run npm run build first`);
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), "hq-e2e-"));
-  const children = [];
-  let browser = null;
-  const network = {
-    dir,
-    async stop() {
-      await browser?.close().catch(() => undefined);
-      for (const child of children.reverse()) await child.stop();
-      if (process.env.KEEP_E2E_DIR === undefined) await rm(dir, { recursive: true, force: true });
-    },
-  };
-  const start = (name, file, args) => {
-    const child = new Child(name, path.join(bin, file), args, dir);
-    children.push(child);
-    return child;
-  };
+  const space = await workspace("hq-e2e-");
+  const { bin, dir } = space;
+  const start = (name, file, args) => space.start(name, args, file);
+  const network = { dir, stop: space.stop };
 
   try {
-    const mqttPort = await freePort();
-    const hub = start("hub", "hub", [
-      "--db", path.join(dir, "hub.db"),
-      "--http", "127.0.0.1:0",
-      "--embedded-broker", `127.0.0.1:${mqttPort}`,
-      "--admin-password", ADMIN_PASSWORD,
-      "--dashboard-dir", DIST_HQ,
-    ]);
-    const hubReady = await hub.waitForJson("the hub's ready line", (j) => typeof j.http === "string");
-    const hubBase = `http://${hubReady.http}`;
+    const { base: hubBase, mqttPort, token: adminToken } = await startHub(space, ["--dashboard-dir", DIST_HQ]);
     const tokenOf = async ({ username, password }) =>
       (await ok(hubBase, "POST", "/api/login", { username, password })).token;
-    const adminToken = await tokenOf(HQ_USERS.admin);
     const hubOk = (method, urlPath, body, token = adminToken) => ok(hubBase, method, urlPath, body, token);
     const hubApi = (method, urlPath, body, token = adminToken) => http(hubBase, method, urlPath, body, token);
     for (const user of [HQ_USERS.pricing, HQ_USERS.logistics, HQ_USERS.analyst]) {
@@ -143,11 +115,7 @@ export async function startNetwork() {
       };
     }
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    const browser = await space.launchBrowser();
 
     Object.assign(network, {
       bin,
@@ -178,10 +146,7 @@ export async function startNetwork() {
     });
     return network;
   } catch (error) {
-    const logs = children.map((c) => c.logPath).join(", ");
-    await network.stop().catch(() => undefined);
-    error.message += `\n(logs were in ${logs}; set KEEP_E2E_DIR=1 to keep them)`;
-    throw error;
+    throw await space.failed(error);
   }
 }
 

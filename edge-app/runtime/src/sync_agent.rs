@@ -49,10 +49,7 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
     let mut poll = tokio::time::interval(config.poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_price_check = Instant::now();
-    // The run of the hub last seen serving the network.
-    let mut hub_seen = None;
-    // The devices' states HQ was last told on this connection.
-    let mut devices_said: Option<DeviceStates> = None;
+    let mut said = Said::default();
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -69,14 +66,14 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                     match link.try_next() {
                         Some(next) if is_up_ack(&next, &id) => event = next,
                         Some(next) => {
-                            handle(&mut station, &id, &link, &mut stream, &config.live, &mut hub_seen, event).await?;
+                            handle(&mut station, &id, &link, &mut stream, &config.live, &mut said, event).await?;
                             event = next;
                             break;
                         }
                         None => break,
                     }
                 }
-                handle(&mut station, &id, &link, &mut stream, &config.live, &mut hub_seen, event).await?;
+                handle(&mut station, &id, &link, &mut stream, &config.live, &mut said, event).await?;
             }
             _ = poll.tick() => {
                 let now = Instant::now();
@@ -89,13 +86,9 @@ pub async fn run(config: AgentConfig, mut shutdown: watch::Receiver<bool>) -> an
                 }
                 let last = pump(&station, &id, &link, &mut stream).await?;
                 show(&station, last, &stream, &config.live);
-                if !stream.is_connected() {
-                    devices_said = None;
-                } else if devices_said.as_ref() != Some(&device_states(&config.live)) {
+                if stream.is_connected() && said.devices.as_ref() != Some(&device_states(&config.live)) {
                     // A device changed: HQ's dashboard is told at once (retained, like every status).
-                    let status = online_status(&station, &config.live)?;
-                    link.publish(&status_topic, status.encode(), true).await?;
-                    devices_said = status.devices;
+                    say_status(&station, &id, &link, &config.live, &mut said).await?;
                 }
             }
         }
@@ -127,6 +120,29 @@ fn online_status(station: &Station, live: &Live) -> anyhow::Result<StationStatus
         up_last: Some(station.last_outbox_seq()?),
         devices: Some(device_states(live)),
     })
+}
+
+/// What the station has told the network: the run of the hub it last saw serving, and the
+/// devices' states in its last status.
+#[derive(Debug, Default)]
+struct Said {
+    hub_run: Option<uuid::Uuid>,
+    devices: Option<DeviceStates>,
+}
+
+/// Publishes the station's status (retained) and notes the devices it told.
+async fn say_status(
+    station: &Station,
+    id: &str,
+    link: &Link,
+    live: &Live,
+    said: &mut Said,
+) -> anyhow::Result<()> {
+    let status = online_status(station, live)?;
+    link.publish(&topic(id, Channel::Status), status.encode(), true)
+        .await?;
+    said.devices = status.devices;
+    Ok(())
 }
 
 /// The devices' states as HQ is told them.
@@ -190,7 +206,7 @@ async fn handle(
     link: &Link,
     stream: &mut OutboundStream,
     live: &Live,
-    hub_seen: &mut Option<uuid::Uuid>,
+    said: &mut Said,
     event: LinkEvent,
 ) -> anyhow::Result<()> {
     match event {
@@ -199,9 +215,7 @@ async fn handle(
             link.subscribe(&topic(id, Channel::UpAck)).await?;
             link.subscribe(&topic(id, Channel::Down)).await?;
             link.subscribe(HUB_STATUS_TOPIC).await?;
-            let online = online_status(station, live)?;
-            link.publish(&topic(id, Channel::Status), online.encode(), true)
-                .await?;
+            say_status(station, id, link, live, said).await?;
             // Sending starts over from the last acknowledged event: nothing is assumed to have
             // survived in the broker.
             stream.connected(Instant::now());
@@ -224,14 +238,16 @@ async fn handle(
                 let Some(hub) = HubStatus::decode(&payload).filter(|h| h.online) else {
                     return Ok(());
                 };
-                if hub_seen.replace(hub.run).is_some_and(|run| run != hub.run) {
+                if said
+                    .hub_run
+                    .replace(hub.run)
+                    .is_some_and(|run| run != hub.run)
+                {
                     // Another hub process serves now. It may hold less than the one before
                     // (its database restored from a backup), so the station says again how far
                     // it holds each stream; a hub that lost nothing finds nothing to do.
                     tracing::info!(station = id, hub = %hub.hub, run = %hub.run, "a new hub run serves the network");
-                    let online = online_status(station, live)?;
-                    link.publish(&topic(id, Channel::Status), online.encode(), true)
-                        .await?;
+                    say_status(station, id, link, live, said).await?;
                 }
             } else if name == topic(id, Channel::UpAck) {
                 let Some(ack) = Ack::decode(&payload) else {
