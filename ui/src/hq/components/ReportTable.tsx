@@ -6,6 +6,8 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { downloadCsv, type CsvCell } from "../../shared/csv";
 import { Table, type Column } from "../../shared/components/Table";
+import { formatLitres, formatWon, groupDigits, litresForFile } from "../../shared/format";
+import type { Lang } from "../../shared/i18n";
 import { useHq } from "../context";
 
 /** Rows drawn at first and added by each "show more". */
@@ -18,6 +20,21 @@ export interface ReportColumn<Row> {
   cell: (row: Row) => ComponentChildren;
   /** The cell in the CSV file; a column without it (e.g. buttons) is left out of the file. */
   csv?: (row: Row) => CsvCell;
+}
+
+/** A column of millilitres, shown as litres and written to the file as litres. */
+export function litresColumn<Row>(header: string, value: (row: Row) => number): ReportColumn<Row> {
+  return { header, num: true, cell: (row) => formatLitres(value(row)), csv: (row) => litresForFile(value(row)) };
+}
+
+/** A column of won, shown in the page's language and written to the file as a whole number. */
+export function wonColumn<Row>(header: string, value: (row: Row) => number, lang: Lang): ReportColumn<Row> {
+  return { header, num: true, cell: (row) => formatWon(value(row), lang), csv: value };
+}
+
+/** A column of counts. */
+export function countColumn<Row>(header: string, value: (row: Row) => number): ReportColumn<Row> {
+  return { header, num: true, cell: (row) => groupDigits(value(row)), csv: value };
 }
 
 /** Attributes of one row: its test id, its class and `data-*` facts for tests. */

@@ -5,7 +5,7 @@ import { useMemo } from "preact/hooks";
 import { formatLitres, litresForFile } from "../../shared/format";
 import type { WetStockRow } from "../api";
 import { useHq } from "../context";
-import { ReportTable, type ReportColumn } from "./ReportTable";
+import { ReportTable, litresColumn, type ReportColumn } from "./ReportTable";
 import { StationLink } from "./StationLink";
 
 export function VarianceTable(props: {
@@ -17,12 +17,7 @@ export function VarianceTable(props: {
 }) {
   const { t, productName } = useHq();
   const columns = useMemo(() => {
-    const litres = (header: string, value: (row: WetStockRow) => number): ReportColumn<WetStockRow> => ({
-      header,
-      num: true,
-      cell: (row) => formatLitres(value(row)),
-      csv: (row) => litresForFile(value(row)),
-    });
+    const litres = (header: string, value: (row: WetStockRow) => number) => litresColumn(header, value);
     const all: ReportColumn<WetStockRow>[] = [
       { header: t("common.day"), cell: (r) => r.business_day, csv: (r) => r.business_day },
       { header: t("station.id"), cell: (r) => <StationLink station={r.station} />, csv: (r) => r.station },

@@ -8,11 +8,8 @@ import {
   addDays,
   dateInZone,
   daysBetween,
-  formatLitres,
   formatTenths,
   formatWon,
-  groupDigits,
-  litresForFile,
 } from "../../shared/format";
 import {
   api,
@@ -24,7 +21,7 @@ import {
   type SalesReportFilter,
   type SalesReportRow,
 } from "../api";
-import { ReportTable, type ReportColumn } from "../components/ReportTable";
+import { ReportTable, countColumn, litresColumn, wonColumn, type ReportColumn } from "../components/ReportTable";
 import { StationFilter } from "../components/StationFilter";
 import { useHq } from "../context";
 import { useTopicData } from "../hooks";
@@ -319,24 +316,9 @@ function useSalesColumns(comparing: boolean): ReportColumn<ComparedRow>[] {
   const { t, lang } = useHq();
   return useMemo(() => {
     const key: ReportColumn<ComparedRow> = { header: t("sales.key"), cell: (r) => r.label, csv: (r) => r.label };
-    const won = (header: string, value: (r: ComparedRow) => number): ReportColumn<ComparedRow> => ({
-      header,
-      num: true,
-      cell: (r) => formatWon(value(r), lang),
-      csv: value,
-    });
-    const count = (header: string, value: (r: ComparedRow) => number): ReportColumn<ComparedRow> => ({
-      header,
-      num: true,
-      cell: (r) => groupDigits(value(r)),
-      csv: value,
-    });
-    const litres = (header: string, value: (r: ComparedRow) => number): ReportColumn<ComparedRow> => ({
-      header,
-      num: true,
-      cell: (r) => formatLitres(value(r)),
-      csv: (r) => litresForFile(value(r)),
-    });
+    const won = (header: string, value: (r: ComparedRow) => number) => wonColumn(header, value, lang);
+    const count = (header: string, value: (r: ComparedRow) => number) => countColumn(header, value);
+    const litres = (header: string, value: (r: ComparedRow) => number) => litresColumn(header, value);
     const net1 = (r: ComparedRow) => r.first?.net_amount_won ?? 0;
     const net2 = (r: ComparedRow) => r.second?.net_amount_won ?? 0;
     if (!comparing) {

@@ -17,7 +17,7 @@ import {
 import { api, type DeadLetter, type Divergence, type SalesRow, type StationDetail, type StationTank } from "../api";
 import { AlertTable } from "../components/AlertTable";
 import { OrderList } from "../components/OrderList";
-import { ReportTable, type ReportColumn } from "../components/ReportTable";
+import { ReportTable, wonColumn, type ReportColumn } from "../components/ReportTable";
 import { DeviceStates, OnlinePill, PriceVersionApplied } from "../components/StationStates";
 import { VarianceTable } from "../components/VarianceTable";
 import { useHq } from "../context";
@@ -133,12 +133,7 @@ function StationSales(props: { station: string }) {
   }, [rows, productName]);
 
   const columns = useMemo((): ReportColumn<SalesRow>[] => {
-    const won = (header: string, value: (row: SalesRow) => number): ReportColumn<SalesRow> => ({
-      header,
-      num: true,
-      cell: (row) => formatWon(value(row), lang),
-      csv: (row) => value(row),
-    });
+    const won = (header: string, value: (row: SalesRow) => number) => wonColumn(header, value, lang);
     return [
       { header: t("common.day"), cell: (r) => r.business_day, csv: (r) => r.business_day },
       { header: t("common.product"), cell: (r) => productName(r.product), csv: (r) => productName(r.product) },

@@ -3,9 +3,9 @@
 
 import { useMemo, useState } from "preact/hooks";
 import { Field } from "../../shared/components/form";
-import { formatLitres, formatTenths, litresForFile } from "../../shared/format";
+import { formatTenths } from "../../shared/format";
 import { api, type ProductStock, type StockRow } from "../api";
-import { ReportTable, type ReportColumn } from "../components/ReportTable";
+import { ReportTable, litresColumn, type ReportColumn } from "../components/ReportTable";
 import { StationLink } from "../components/StationLink";
 import { VarianceTable } from "../components/VarianceTable";
 import { useHq } from "../context";
@@ -123,25 +123,10 @@ function useProductColumns(): ReportColumn<ProductStock>[] {
     () => [
       { header: t("common.product"), cell: (r) => <span class="mono">{r.product}</span>, csv: (r) => r.product },
       { header: t("common.name"), cell: (r) => r.product_name, csv: (r) => r.product_name },
-      {
-        header: t("stock.book"),
-        num: true,
-        cell: (r) => formatLitres(r.book_stock_ml),
-        csv: (r) => litresForFile(r.book_stock_ml),
-      },
-      {
-        header: t("stock.capacity"),
-        num: true,
-        cell: (r) => formatLitres(r.capacity_ml),
-        csv: (r) => litresForFile(r.capacity_ml),
-      },
+      litresColumn<ProductStock>(t("stock.book"), (r) => r.book_stock_ml),
+      litresColumn<ProductStock>(t("stock.capacity"), (r) => r.capacity_ml),
       { header: t("stock.fill"), num: true, cell: (r) => fillPercent(r.book_stock_ml, r.capacity_ml) },
-      {
-        header: t("stock.daily_sales"),
-        num: true,
-        cell: (r) => formatLitres(r.daily_sales_ml),
-        csv: (r) => litresForFile(r.daily_sales_ml),
-      },
+      litresColumn<ProductStock>(t("stock.daily_sales"), (r) => r.daily_sales_ml),
       {
         header: t("stock.days_of_cover"),
         num: true,
@@ -161,25 +146,10 @@ function useTankColumns(): ReportColumn<StockRow>[] {
       { header: t("common.name"), cell: (r) => r.name, csv: (r) => r.name },
       { header: t("stock.tank"), num: true, cell: (r) => r.tank, csv: (r) => r.tank },
       { header: t("common.product"), cell: (r) => r.product_name, csv: (r) => r.product_name },
-      {
-        header: t("stock.book"),
-        num: true,
-        cell: (r) => formatLitres(r.book_stock_ml),
-        csv: (r) => litresForFile(r.book_stock_ml),
-      },
-      {
-        header: t("stock.capacity"),
-        num: true,
-        cell: (r) => formatLitres(r.capacity_ml),
-        csv: (r) => litresForFile(r.capacity_ml),
-      },
+      litresColumn<StockRow>(t("stock.book"), (r) => r.book_stock_ml),
+      litresColumn<StockRow>(t("stock.capacity"), (r) => r.capacity_ml),
       { header: t("stock.fill"), num: true, cell: (r) => fillPercent(r.book_stock_ml, r.capacity_ml) },
-      {
-        header: t("stock.daily_sales"),
-        num: true,
-        cell: (r) => formatLitres(r.daily_sales_ml),
-        csv: (r) => litresForFile(r.daily_sales_ml),
-      },
+      litresColumn<StockRow>(t("stock.daily_sales"), (r) => r.daily_sales_ml),
       {
         header: t("stock.days_of_cover"),
         num: true,
