@@ -503,4 +503,66 @@ impl Hub {
         }
         Ok(view)
     }
+
+    /// The stations' audit logs as they sent them, newest first: at most `filter.limit`
+    /// (capped at [`STATION_AUDIT_LIMIT`]) of the entries that match; only those before
+    /// `filter.before` (an `audit_no`) when given, to page back.
+    pub fn station_audit(&self, filter: &StationAuditFilter) -> Result<Vec<StationAuditView>> {
+        if let Some(id) = &filter.station {
+            self.station(id)?;
+        }
+        let limit = i64::try_from(filter.limit.min(STATION_AUDIT_LIMIT)).unwrap_or(0);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.audit_no, a.station_id, coalesce(s.name, ''), a.entry_no, a.at_ms, a.action,
+                    a.actor, a.approved_by, a.subject, a.detail
+             FROM rm_station_audit a LEFT JOIN stations s USING (station_id)
+             WHERE (?2 IS NULL OR a.station_id = ?2) AND (?3 IS NULL OR a.action = ?3)
+               AND (?4 IS NULL OR a.actor = ?4 OR a.approved_by = ?4)
+               AND (?5 IS NULL OR instr(lower(coalesce(a.subject, '') || ' ' || a.detail), lower(?5)) > 0)
+               AND (?6 IS NULL OR a.audit_no < ?6)
+             ORDER BY a.audit_no DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                limit,
+                filter.station,
+                filter.action,
+                filter.actor,
+                filter.text,
+                filter.before
+            ],
+            |r| {
+                Ok(StationAuditView {
+                    audit_no: r.get(0)?,
+                    station: r.get(1)?,
+                    name: r.get(2)?,
+                    entry: r.get(3)?,
+                    at: from_ms(r.get(4)?).to_string(),
+                    action: r.get(5)?,
+                    actor: r.get(6)?,
+                    approved_by: r.get(7)?,
+                    subject: r.get(8)?,
+                    detail: r.get(9)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// The most station audit entries one read returns.
+pub const STATION_AUDIT_LIMIT: usize = 1_000;
+
+/// Which station audit entries to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StationAuditFilter {
+    pub station: Option<String>,
+    pub action: Option<String>,
+    /// The user who acted or approved.
+    pub actor: Option<String>,
+    /// Found in the subject or the detail.
+    pub text: Option<String>,
+    /// Only entries before this `audit_no`.
+    pub before: Option<i64>,
+    pub limit: usize,
 }

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::{AuditFilter, HqUser, HqUserRecord, Permission, Role};
-use crate::dashboard::AlertSettings;
+use crate::dashboard::{AlertSettings, STATION_AUDIT_LIMIT, StationAuditFilter};
 use crate::error::HubError;
 use crate::hub::SharedHub;
 use crate::live::{Topic, Topics};
@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/hq-users/{username}/role", put(set_hq_user_role))
         .route("/api/hq-users/{username}/lockout/lift", post(lift_lockout))
         .route("/api/audit", get(hq_audit))
+        .route("/api/station-audit", get(station_audit))
         .route("/api/network", get(network))
         .route("/api/stations", get(list_stations).post(register_station))
         .route("/api/stations/status", get(station_statuses))
@@ -113,7 +114,7 @@ async fn unknown_route() -> HubError {
     info(title = "GasStation edge hub API", description = "HQ operations and read models. Money in integer won, volume in integer millilitres."),
     paths(
         healthz, readyz, metrics, login, logout, me, events, list_hq_users, create_hq_user,
-        set_hq_user_role, lift_lockout, hq_audit, network, list_stations, register_station,
+        set_hq_user_role, lift_lockout, hq_audit, station_audit, network, list_stations, register_station,
         station_statuses, station_detail, list_products, upsert_product, list_prices,
         publish_prices, publish_price_book, rollout, list_orders, show_order, dispatch_shipment,
         reject_order, dispatch_policy, set_dispatch_policy, sales, sales_report, stock_report,
@@ -613,6 +614,43 @@ async fn hq_audit(
             })
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct StationAuditQuery {
+    pub station: Option<String>,
+    /// Text found in the subject or the detail.
+    pub q: Option<String>,
+    pub action: Option<String>,
+    /// The user who acted or approved.
+    pub actor: Option<String>,
+    /// Only entries before this `audit_no` (to page back).
+    pub before: Option<i64>,
+    /// At most 1,000; 100 when left out.
+    pub limit: Option<u64>,
+}
+
+/// The stations' audit logs as they sent them (logins, failed PIN checks, lockouts, manager
+/// approvals, price overrides, cancellations, account payments, user changes, reprints),
+/// newest first, searched.
+#[utoipa::path(get, path = "/api/station-audit", security(("bearer" = [])), params(StationAuditQuery),
+    responses((status = 200, body = Vec<StationAuditView>), (status = 400, body = ErrorBody)))]
+async fn station_audit(
+    State(state): State<AppState>,
+    _session: HqSession,
+    ApiQuery(query): ApiQuery<StationAuditQuery>,
+) -> ApiResult<Vec<StationAuditView>> {
+    let blank = |t: Option<String>| t.filter(|t| !t.trim().is_empty());
+    let filter = StationAuditFilter {
+        station: blank(query.station),
+        action: blank(query.action),
+        actor: blank(query.actor),
+        text: blank(query.q),
+        before: query.before,
+        limit: usize::try_from(query.limit.unwrap_or(100)).unwrap_or(STATION_AUDIT_LIMIT),
+    };
+    let entries = blocking(move || lock(&state).station_audit(&filter)).await?;
+    Ok(Json(entries))
 }
 
 /// End the session of the token used.

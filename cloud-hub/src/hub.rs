@@ -94,6 +94,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0003_hq_access.sql")),
         M::up(include_str!("../migrations/0004_streams.sql")),
         M::up(include_str!("../migrations/0005_dashboard.sql")),
+        M::up(include_str!("../migrations/0006_station_audit.sql")),
     ])
 }
 
@@ -294,6 +295,7 @@ impl Hub {
                 Topic::Orders,
                 Topic::Prices,
                 Topic::Alerts,
+                Topic::Audit,
             ]);
         }
         for received in &results {

@@ -1,5 +1,6 @@
 //! The read models, moved only by events: order status, shipments, sales per station, product
-//! and business day, book stock per station and tank, and each station's applied price version.
+//! and business day, book stock per station and tank, each station's applied price version, and
+//! each station's audit log.
 //!
 //! Each event is applied in the transaction that records it. The figures follow the station's
 //! own rules exactly, so HQ's totals equal the station's: a sale counts each of its lines on the
@@ -182,6 +183,22 @@ pub(crate) fn apply(
                 r.variance_ml,
                 r.limit_ml,
                 r.flagged
+            ])?;
+        }
+        Event::AuditRecorded(entry) => {
+            tx.prepare_cached(
+                "INSERT INTO rm_station_audit (station_id, entry_no, at_ms, action, actor, approved_by, subject, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                station,
+                to_i64(entry.entry_no),
+                entry.at.as_millisecond(),
+                entry.action,
+                entry.actor,
+                entry.approved_by,
+                entry.subject,
+                entry.detail
             ])?;
         }
         // Recorded in the event log; no read model of this issue follows them yet.
@@ -376,6 +393,7 @@ fn check_figures(event: &Event) -> Result<()> {
         | Event::OrderRejected(_)
         | Event::PriceVersionApplied(_)
         | Event::WetStockReconciled(_)
+        | Event::AuditRecorded(_)
         | Event::ShiftClosed(_)
         | Event::DayClosed(_)
         | Event::CreditAccountOpened(_)

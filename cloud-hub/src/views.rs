@@ -342,3 +342,26 @@ pub struct AlertView {
     /// `cover_tenths`, `days`.
     pub figures: std::collections::BTreeMap<String, i64>,
 }
+
+/// One entry of a station's audit log, as the station sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StationAuditView {
+    /// Its place among every station's entries at HQ, in the order they arrived (for paging).
+    pub audit_no: i64,
+    pub station: String,
+    pub name: String,
+    /// Its place in the station's own log.
+    pub entry: i64,
+    /// When it happened at the station (RFC 3339).
+    pub at: String,
+    /// `login`, `login_failed`, `locked_out`, `lockout_lifted`, `manager_approval`,
+    /// `price_override`, `sale_canceled`, `account_payment`, `user_added`, `pin_changed`,
+    /// `user_deactivated`, `user_reactivated`, `receipt_reprinted`, `receipt_fallback_printed`,
+    /// or an action of a newer station version.
+    pub action: String,
+    /// Who acted or tried to (a user id as typed).
+    pub actor: String,
+    pub approved_by: Option<String>,
+    pub subject: Option<String>,
+    pub detail: String,
+}

@@ -17,7 +17,7 @@ use calendar::{day, day_text, stamp, time};
 use support::*;
 
 /// Every route under `/api` the router serves, as (method, path template).
-const API_ROUTES: [(&str, &str); 37] = [
+const API_ROUTES: [(&str, &str); 38] = [
     ("post", "/api/login"),
     ("post", "/api/logout"),
     ("get", "/api/me"),
@@ -27,6 +27,7 @@ const API_ROUTES: [(&str, &str); 37] = [
     ("put", "/api/hq-users/{username}/role"),
     ("post", "/api/hq-users/{username}/lockout/lift"),
     ("get", "/api/audit"),
+    ("get", "/api/station-audit"),
     ("get", "/api/network"),
     ("get", "/api/stations"),
     ("post", "/api/stations"),
@@ -99,6 +100,7 @@ fn requests_needing_a_session() -> Vec<(Method, String, Option<Value>)> {
                         "price_not_applied_after_minutes": 5, "low_stock_days": 1})),
         ),
         (Method::GET, "/api/audit".into(), None),
+        (Method::GET, "/api/station-audit".into(), None),
         (Method::GET, "/api/stations".into(), None),
         (
             Method::POST,

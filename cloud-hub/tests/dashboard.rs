@@ -225,6 +225,7 @@ fn each_role_may_change_only_its_own_records_and_the_api_refuses_the_rest() {
             "/api/alerts",
             "/api/reports/stock",
             "/api/audit",
+            "/api/station-audit",
         ] {
             api.get(path, token).ok();
         }
@@ -530,6 +531,110 @@ fn a_station_tank_shows_book_and_measured_stock() {
     assert!(kinds.contains(&"variance_over_limit"), "{alerts}");
     let flagged = n.api.get("/api/wet-stock?flagged=true", &n.admin).ok();
     assert_eq!(flagged.as_array().unwrap().len(), 1, "{flagged}");
+}
+
+/// A station's audit entry as its runtime sends it.
+fn audit(entry_no: u64, action: &str, actor: &str, subject: Option<&str>, detail: &str) -> Event {
+    Event::AuditRecorded(sync_protocol::AuditRecorded {
+        entry_no,
+        at: ago(60 - i64::try_from(entry_no).unwrap()),
+        action: action.to_owned(),
+        actor: actor.to_owned(),
+        approved_by: (action == "sale_canceled").then(|| "park".to_owned()),
+        subject: subject.map(str::to_owned),
+        detail: detail.to_owned(),
+    })
+}
+
+#[test]
+fn the_stations_audit_logs_are_read_at_hq_newest_first_searched_and_paged() {
+    let n = Network::start();
+    n.sends("ST0001", audit(1, "login_failed", "kim", None, ""));
+    n.sends(
+        "ST0001",
+        audit(2, "locked_out", "kim", None, "after 10 failed PIN checks"),
+    );
+    n.sends("ST0002", audit(1, "login", "lee", None, ""));
+    n.sends(
+        "ST0001",
+        audit(
+            3,
+            "lockout_lifted",
+            "park",
+            Some("kim"),
+            "locked out after 10 failed PIN checks",
+        ),
+    );
+    n.sends(
+        "ST0002",
+        audit(
+            2,
+            "sale_canceled",
+            "lee",
+            Some("01a2154b-9f00-7e10-8a55-1c0de0c0ffee"),
+            "고객 변심",
+        ),
+    );
+    // Every role of HQ reads them; newest first, across the network.
+    let analyst = n.login_as("analyst");
+    let all = n.api.get("/api/station-audit", &analyst).ok();
+    let seen: Vec<(&str, i64, &str)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["station"].as_str().unwrap(),
+                e["entry"].as_i64().unwrap(),
+                e["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ST0002", 2, "sale_canceled"),
+            ("ST0001", 3, "lockout_lifted"),
+            ("ST0002", 1, "login"),
+            ("ST0001", 2, "locked_out"),
+            ("ST0001", 1, "login_failed"),
+        ]
+    );
+    assert_eq!(all[0]["name"], "수원");
+    assert_eq!(all[0]["approved_by"], "park");
+    assert_eq!(all[0]["detail"], "고객 변심");
+    // By station and action, by the user who acted or was acted on, by text.
+    let of = |query: &str| -> Vec<i64> {
+        n.api
+            .get(&format!("/api/station-audit?{query}"), &analyst)
+            .ok()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["entry"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(of("station=ST0001"), [3, 2, 1]);
+    assert_eq!(of("station=ST0001&action=locked_out"), [2]);
+    assert_eq!(of("actor=park"), [2, 3]);
+    assert_eq!(of("station=ST0001&q=KIM"), [3], "the subject, in any case");
+    assert_eq!(of("q=변심"), [2]);
+    // Paging back: the oldest two, before the third newest.
+    let third = all[2]["audit_no"].as_i64().unwrap();
+    assert_eq!(of(&format!("before={third}&limit=5")), [2, 1]);
+    assert_eq!(of("limit=2"), [2, 3]);
+    // A station HQ does not know is named.
+    assert_error(
+        &n.api.get("/api/station-audit?station=ST0404", &analyst),
+        404,
+        "unknown_station",
+    );
+    // HQ staff only.
+    assert_error(
+        &n.api.request(Method::GET, "/api/station-audit", None, None),
+        401,
+        "unauthenticated",
+    );
 }
 
 // ---- prices

@@ -778,7 +778,9 @@ fn an_undecodable_message_in_its_place_is_dead_lettered_and_the_position_moves()
 fn a_message_of_a_newer_schema_is_held_without_taking_its_place_until_the_hub_reads_it() {
     let mut f = hub_with_stations(&["ST0001"]);
     let now = time(2, "01:00:00");
-    let newer = edited("ST0001", 1, |v| v["schema"] = 3.into());
+    let newer = edited("ST0001", 1, |v| {
+        v["schema"] = (sync_protocol::SCHEMA_VERSION + 1).into();
+    });
     let received = f
         .hub
         .receive_station_message("ST0001", &newer, now)
@@ -793,7 +795,8 @@ fn a_message_of_a_newer_schema_is_held_without_taking_its_place_until_the_hub_re
     assert_eq!(received.ack_through, None);
     assert_eq!(f.hub.applied_through("ST0001").unwrap(), 0);
     assert!(f.hub.dead_letters(10).unwrap().is_empty());
-    // A hub that reads only schema 1 holds a schema 2 message the same way; upgraded, it applies it.
+    // A hub that reads only schema 1 holds a message of the current schema the same way;
+    // upgraded, it applies it.
     let current = edited("ST0001", 1, |_| {});
     f.hub.read_schema_up_to(1);
     let held = f

@@ -3,13 +3,14 @@
 //! On the wire an envelope is one JSON object:
 //!
 //! ```json
-//! {"schema":2,"event_id":"…","origin":"ST0001","seq":42,
+//! {"schema":3,"event_id":"…","origin":"ST0001","seq":42,
 //!  "stream":{"id":"…","from":0},
 //!  "occurred_at":"2026-11-24T01:02:03Z","kind":"sale_settled","payload":{…}}
 //! ```
 //!
 //! Schema 2 added `stream`, `price_changed`'s `base_version` and parts, `day_closed`'s parts and
 //! the `order_restored` kind. A schema 1 message reads as a message of the sender's first stream.
+//! Schema 3 added the `audit_recorded` kind.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -239,6 +240,7 @@ payload_codec!(
     CreditAccountOpened,
     CreditPaymentReceived,
     WetStockReconciled,
+    AuditRecorded,
     PriceChanged,
     ShipmentDispatched,
     OrderRejected,

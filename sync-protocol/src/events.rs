@@ -54,6 +54,7 @@ pub enum Event {
     CreditAccountOpened(CreditAccountOpened),
     CreditPaymentReceived(CreditPaymentReceived),
     WetStockReconciled(WetStockReconciled),
+    AuditRecorded(AuditRecorded),
     // HQ → station
     PriceChanged(PriceChanged),
     ShipmentDispatched(ShipmentDispatched),
@@ -77,6 +78,7 @@ pub enum EventKind {
     CreditAccountOpened,
     CreditPaymentReceived,
     WetStockReconciled,
+    AuditRecorded,
     PriceChanged,
     ShipmentDispatched,
     OrderRejected,
@@ -92,7 +94,7 @@ pub enum Direction {
 
 impl EventKind {
     /// All kinds, in a stable order.
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::TankRegistered,
         EventKind::OrderPlaced,
         EventKind::OrderCanceled,
@@ -106,6 +108,7 @@ impl EventKind {
         EventKind::CreditAccountOpened,
         EventKind::CreditPaymentReceived,
         EventKind::WetStockReconciled,
+        EventKind::AuditRecorded,
         EventKind::PriceChanged,
         EventKind::ShipmentDispatched,
         EventKind::OrderRejected,
@@ -128,6 +131,7 @@ impl EventKind {
             EventKind::CreditAccountOpened => "credit_account_opened",
             EventKind::CreditPaymentReceived => "credit_payment_received",
             EventKind::WetStockReconciled => "wet_stock_reconciled",
+            EventKind::AuditRecorded => "audit_recorded",
             EventKind::PriceChanged => "price_changed",
             EventKind::ShipmentDispatched => "shipment_dispatched",
             EventKind::OrderRejected => "order_rejected",
@@ -177,6 +181,7 @@ impl Event {
             Event::CreditAccountOpened(_) => EventKind::CreditAccountOpened,
             Event::CreditPaymentReceived(_) => EventKind::CreditPaymentReceived,
             Event::WetStockReconciled(_) => EventKind::WetStockReconciled,
+            Event::AuditRecorded(_) => EventKind::AuditRecorded,
             Event::PriceChanged(_) => EventKind::PriceChanged,
             Event::ShipmentDispatched(_) => EventKind::ShipmentDispatched,
             Event::OrderRejected(_) => EventKind::OrderRejected,
@@ -456,6 +461,28 @@ pub struct WetStockReconciled {
     pub variance_ml: i64,
     pub limit_ml: i64,
     pub flagged: bool,
+}
+
+/// One entry of the station's audit log, sent so that HQ sees the trail the station's manager
+/// sees: logins, failed attempts, lockouts and their lifting, approvals, price overrides,
+/// cancellations, account payments, user changes, reprints. The entry is made and sent in the
+/// transaction of the change it records. `action` is the station's name for what happened
+/// (`login_failed`, `locked_out`, ...), kept as text so that a station may record a new action
+/// without HQ's upgrade; every text is bounded by [`crate::AUDIT_TEXT_MAX_CHARS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecorded {
+    /// The entry's place in the station's log, from 1.
+    pub entry_no: u64,
+    /// When it happened at the station.
+    pub at: Timestamp,
+    pub action: String,
+    /// Who acted, or tried to: a user id as typed, which may be no user's.
+    pub actor: String,
+    /// The manager who approved it, when one did.
+    pub approved_by: Option<String>,
+    /// What it concerns: a sale, a user, an account.
+    pub subject: Option<String>,
+    pub detail: String,
 }
 
 // ---------------------------------------------------------------------------------------------

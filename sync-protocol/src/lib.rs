@@ -33,7 +33,7 @@ pub use codec::{
 pub use events::*;
 
 /// The schema version this crate writes, and the newest it reads (it reads every older one).
-pub const SCHEMA_VERSION: u16 = 2;
+pub const SCHEMA_VERSION: u16 = 3;
 
 /// The largest message either side ever sends, in bytes of encoded envelope. Every event whose
 /// payload grows with the data is bounded or sent in parts so that it stays below this, with
@@ -56,6 +56,10 @@ pub const PRICE_ITEMS_PER_PART: usize = 200;
 
 /// Products in one `day_closed` message, at most.
 pub const DAY_PRODUCTS_PER_PART: usize = 200;
+
+/// The most characters of each text of an `audit_recorded` message (a user id as typed, a
+/// subject, a detail): the station cuts longer ones, and keeps them whole in its own log.
+pub const AUDIT_TEXT_MAX_CHARS: usize = 200;
 
 /// The largest volume (ml) or quantity any single figure may hold, on either side of the wire:
 /// 10 million litres. Far above any tank or truck, and low enough that every product with a

@@ -79,8 +79,8 @@ const EXPECTED_MESSAGES: &[(&str, &[&str])] = &[
         &["missing field `kind`"],
     ),
     (
-        "unsupported_schema--schema-3",
-        &["schema version 3", "newer than 2"],
+        "unsupported_schema--schema-4",
+        &["schema version 4", "newer than 3"],
     ),
     (
         "malformed_envelope--schema-0",
@@ -343,7 +343,7 @@ fn valid_vectors_use_the_conventions_of_the_wire() {
         );
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(
-            text.starts_with("{\n  \"schema\": 2,\n") && text.ends_with("}\n"),
+            text.starts_with("{\n  \"schema\": 3,\n") && text.ends_with("}\n"),
             "{stem}: not pretty-printed with two-space indents and a final newline"
         );
     }
@@ -370,12 +370,13 @@ fn a_schema_1_message_still_reads_as_part_of_the_first_stream() {
 
 #[test]
 fn a_receiver_run_as_an_older_version_holds_what_it_cannot_read_yet() {
-    let bytes = fs::read(vectors_dir("valid").join("order_restored.json")).unwrap();
-    let error = sync_protocol::decode_up_to(&bytes, 1).unwrap_err();
+    // A station's audit entry is of schema 3: a hub that reads schema 2 waits for its upgrade.
+    let bytes = fs::read(vectors_dir("valid").join("audit_recorded.json")).unwrap();
+    let error = sync_protocol::decode_up_to(&bytes, 2).unwrap_err();
     assert_eq!(error.code(), "unsupported_schema");
     assert!(error.is_transient());
-    assert!(error.to_string().contains("newer than 1"), "{error}");
-    assert!(sync_protocol::decode_up_to(&bytes, 2).is_ok());
+    assert!(error.to_string().contains("newer than 2"), "{error}");
+    assert!(sync_protocol::decode_up_to(&bytes, 3).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -653,6 +653,26 @@ fn event() -> impl Strategy<Value = Event> {
         (
             any::<u64>(),
             timestamp(),
+            (text(), text()),
+            (prop::option::of(text()), prop::option::of(text())),
+            text()
+        )
+            .prop_map(
+                |(entry_no, at, (action, actor), (approved_by, subject), detail)| {
+                    Event::AuditRecorded(AuditRecorded {
+                        entry_no,
+                        at,
+                        action,
+                        actor,
+                        approved_by,
+                        subject,
+                        detail,
+                    })
+                }
+            ),
+        (
+            any::<u64>(),
+            timestamp(),
             prop::option::of(any::<u64>()),
             prop::collection::vec(price_item(), 0..4),
             (1..=u32::MAX, 1..=u32::MAX)

@@ -195,6 +195,15 @@ fn largest_of_every_kind() -> Vec<Event> {
             limit_ml: i64::MIN,
             flagged: true,
         }),
+        Event::AuditRecorded(AuditRecorded {
+            entry_no: u64::MAX,
+            at: Timestamp::MAX,
+            action: text(AUDIT_TEXT_MAX_CHARS),
+            actor: text(AUDIT_TEXT_MAX_CHARS),
+            approved_by: Some(text(AUDIT_TEXT_MAX_CHARS)),
+            subject: Some(text(AUDIT_TEXT_MAX_CHARS)),
+            detail: text(AUDIT_TEXT_MAX_CHARS),
+        }),
         Event::PriceChanged(PriceChanged {
             version: u64::MAX,
             effective_at: Timestamp::MAX,

@@ -1,5 +1,5 @@
 // Who gets in, through the UI: wrong PINs slowed ("too soon") and then locked out, a manager
-// lifting the lockout from the Users screen; a cashier deactivated (with a confirmation), their
+// lifting the lockout from the Users screen, or clearing the wait after a few wrong PINs; a cashier deactivated (with a confirmation), their
 // open session ending at once, and let back in; the audit log of it all, filtered and paged;
 // a card payment on account needing the terminal's approval number.
 
@@ -100,6 +100,37 @@ test("wrong PINs are slowed, then locked out; a manager lifts the lockout and th
 
   await login(cashier, CASHIER);
   assert.equal(await cashier.getByTestId("error-banner").count(), 0);
+});
+
+test("a manager clears the wait after a few wrong PINs, short of a lockout", async () => {
+  const lim = { user: "lim", pin: "2468" };
+  await system.stationOk("POST", "/api/users", { user: lim.user, name: "Lim", role: "cashier", pin: lim.pin }, managerToken);
+  // Four wrong PINs, the last made ten minutes ahead (--at): the next check waits past then.
+  const ahead = new Date(Date.now() + 10 * 60_000).toISOString();
+  for (const at of [null, null, null, ahead]) {
+    const when = at === null ? [] : ["--at", at];
+    const result = await system.cliResult(...when, "--user", lim.user, "--pin", "0000", "shift", "close", "--counted", "0");
+    assert.equal(JSON.parse(result.stderr).error.code, "bad_credentials", result.stderr);
+  }
+  const refused = await system.stationApi("POST", "/api/session", lim);
+  assert.equal(refused.json.error.code, "pin_attempts_too_soon");
+
+  await openScreen(manager, "users");
+  const row = manager.getByTestId(`user-row-${lim.user}`);
+  const badge = row.getByTestId("user-failed-pins-badge");
+  await waitFor("the wrong PINs on the row", async () => (await badge.count()) === 1);
+  assert.equal(await badge.getAttribute("data-failed-pins"), "4");
+  assert.match(await badge.textContent(), /4 wrong PINs: next try in \d+ s/);
+  assert.equal(await row.getAttribute("data-locked-out"), "false");
+  await screenshot(manager, "users-wrong-pins");
+  await row.getByTestId("user-lift-lockout").click();
+  await waitFor("the wrong PINs cleared", async () => (await badge.count()) === 0);
+  // The cashier signs in at once, and the clearing is in the audit log.
+  await system.stationLogin(lim);
+  const lifted = await system.stationOk("GET", "/api/audit?action=lockout_lifted", undefined, managerToken);
+  const entry = lifted.find((e) => e.subject === lim.user);
+  assert.ok(entry !== undefined, JSON.stringify(lifted));
+  assert.equal(entry.detail, "4 failed PIN checks cleared");
 });
 
 test("a deactivated cashier's open session ends at once; they cannot sign in until let back in", async () => {
@@ -205,7 +236,8 @@ test("the audit log shows the failed sign-ins and the lifted lockout, filtered b
 
   const lockedOut = await filter("locked_out");
   assert.equal(lockedOut[0].actor, CASHIER.user);
-  const lifted = await filter("lockout_lifted");
+  // The cashier's lockout lifted (and lim's wrong PINs cleared, in their own test).
+  const lifted = (await filter("lockout_lifted")).filter((e) => e.subject === CASHIER.user);
   assert.equal(lifted.length, 1);
   const liftedRow = manager.getByTestId(`audit-row-${lifted[0].entry}`);
   assert.equal(await liftedRow.getAttribute("data-actor"), MANAGER.user);

@@ -3,12 +3,14 @@
 // "all applied"; a station's order is dispatched from the board and turns delivered when the
 // station confirms it; a stopped station turns offline and raises its alert; a station's sales
 // show in the Sales screen and its CSV; an analyst cannot change a price (the API refuses, not
-// only the page); the language switch. Screenshots go to ui/e2e/artifacts/.
+// only the page); a station's failed PIN checks and logins show in HQ's audit log of the
+// stations; the language switch. Screenshots go to ui/e2e/artifacts/.
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { screenshot, waitFor } from "./harness.mjs";
+import path from "node:path";
+import { CASHIER, run, screenshot, waitFor } from "./harness.mjs";
 import { HQ_USERS, hqLogin, startNetwork, tomorrow } from "./hq-harness.mjs";
 
 let network;
@@ -145,6 +147,40 @@ test("sales made at a station show in the Sales screen and in its CSV", async ()
   const line = lines.find((l) => l.includes("ST0001") || l.includes("강남"));
   assert.ok(line !== undefined, csv);
   assert.ok(line.split(",").includes(String(expected)), `${line} has ${expected}`);
+});
+
+test("a station's failed PIN checks and its logins show in HQ's audit log of the stations", async () => {
+  const station = network.stations.ST0002;
+  const wrongPin = CASHIER.pin === "0000" ? "0001" : "0000";
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const refused = await run(path.join(network.bin, "station"), [
+      "--db", station.db, "--user", CASHIER.user, "--pin", wrongPin, "shift", "open", "--float", "0",
+    ]);
+    assert.notEqual(refused.code, 0, "a wrong PIN is refused");
+  }
+  // The right PIN afterwards: two failures are below the lockout.
+  await station.cli(...station.asCashier, "shift", "open", "--float", "50000");
+  const page = await network.newPage();
+  await hqLogin(page, HQ_USERS.analyst);
+  await page.getByTestId("nav-audit").click();
+  await page.getByTestId("audit-source-stations").click();
+  await page.getByTestId("station-audit-station").fill("ST0002");
+  await page.getByTestId("station-audit-action").selectOption("login_failed");
+  await page.getByTestId("station-audit-search").click();
+  const failed = page.locator(
+    `[data-testid^="station-audit-row-ST0002-"][data-action="login_failed"][data-actor="${CASHIER.user}"]`,
+  );
+  await waitFor("both failed PIN checks at HQ", async () => (await failed.count()) === 2, { timeoutMs: 30_000 });
+  // Only ST0002's entries of that action are listed.
+  assert.equal(await page.locator('[data-testid^="station-audit-row-"]').count(), 2);
+  assert.match(await failed.first().textContent(), /로그인 실패/);
+  await screenshot(page, "hq-station-audit");
+  // The same log through the API, for the whole network: the cashier's login came after.
+  const entries = await network.hubOk("GET", "/api/station-audit?station=ST0002&actor=" + CASHIER.user);
+  const actions = entries.map((e) => e.action);
+  assert.equal(actions[0], "login", JSON.stringify(entries));
+  assert.deepEqual(actions.filter((a) => a === "login_failed").length, 2);
+  assert.ok(entries.every((e) => e.station === "ST0002" && e.name === "수원 주유소"));
 });
 
 test("a stopped station turns offline on the Network screen and raises its alert", async () => {

@@ -1,6 +1,7 @@
 // The station runtime's HTTP API (same origin, under /api): JSON types and one small client.
 // Money is integer won, volume integer millilitres, times RFC 3339 UTC, days YYYY-MM-DD.
 
+import type { StationAuditAction as AuditAction } from "./shared/audit";
 import { createHttpClient, query, seg } from "./shared/http";
 
 export type Role = "cashier" | "manager";
@@ -243,27 +244,14 @@ export interface User {
   active: boolean;
   /** Locked out after too many wrong PINs, until a manager lifts it. */
   locked_out: boolean;
+  /** Wrong PINs in a row counted against the user (a manager can clear them). */
+  failed_pins: number;
+  /** Seconds before the next PIN check is taken, after several wrong PINs (0: now). */
+  retry_after_s: number;
 }
 
 /** What an audit entry records (the runtime's `AuditAction`). */
-export const AUDIT_ACTIONS = [
-  "login",
-  "login_failed",
-  "locked_out",
-  "lockout_lifted",
-  "manager_approval",
-  "price_override",
-  "sale_canceled",
-  "account_payment",
-  "user_added",
-  "pin_changed",
-  "user_deactivated",
-  "user_reactivated",
-  "receipt_reprinted",
-  "receipt_fallback_printed",
-] as const;
-
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { STATION_AUDIT_ACTIONS as AUDIT_ACTIONS, type StationAuditAction as AuditAction } from "./shared/audit";
 
 /** One entry of the audit log: who did what, when, and who approved it. */
 export interface AuditEntry {

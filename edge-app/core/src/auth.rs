@@ -155,6 +155,19 @@ pub fn pin_retry_delay(failures: u32) -> jiff::SignedDuration {
     }
 }
 
+/// Failed PIN checks counted against a user id, and what they hold back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinHold {
+    /// The user id as typed (which may be no user's).
+    pub user: String,
+    /// Failed checks in a row.
+    pub failures: u32,
+    /// Locked out until a manager lifts it.
+    pub locked: bool,
+    /// Seconds until the next check is taken (0: now, or never while locked).
+    pub retry_after_s: u64,
+}
+
 /// What a PIN check is for: opening a session, or a manager's approval at the counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinPurpose {
@@ -365,7 +378,8 @@ impl Station {
         }
     }
 
-    /// Lifts a user's lockout (and forgets their failed attempts).
+    /// Lifts a user's lockout, or the wait after failed PIN checks short of one, and forgets
+    /// their failed attempts.
     pub fn lift_lockout(
         &mut self,
         approval: &ManagerApproval,
@@ -373,13 +387,24 @@ impl Station {
         now: Timestamp,
     ) -> Result<()> {
         self.write(now, |tx| {
-            let lifted = tx
+            let held: Option<(u32, bool)> = tx
                 .sql
-                .execute("DELETE FROM pin_attempts WHERE user_id = ?1", params![user])?;
-            if lifted > 0 {
+                .query_row(
+                    "DELETE FROM pin_attempts WHERE user_id = ?1 RETURNING failures, locked",
+                    params![user],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((failures, locked)) = held {
+                let detail = if locked {
+                    format!("locked out after {failures} failed PIN checks")
+                } else {
+                    format!("{failures} failed PIN checks cleared")
+                };
                 tx.audit(
                     AuditRecord::new(AuditAction::LockoutLifted, approval.manager().as_str())
-                        .subject(user.as_str()),
+                        .subject(user.as_str())
+                        .detail(&detail),
                 )?;
             }
             Ok(())
@@ -522,13 +547,39 @@ impl Station {
         Ok(())
     }
 
-    /// Users locked out after too many wrong PINs, by id.
-    pub fn locked_out_users(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT user_id FROM pin_attempts WHERE locked = 1 ORDER BY user_id")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    /// Every user id (known or not) with failed PIN checks counted against it, and what that
+    /// holds back at `now`: a lockout, or a wait before the next check. A manager's
+    /// [`Station::lift_lockout`] clears either.
+    pub fn pin_holds(&self, now: Timestamp) -> Result<Vec<PinHold>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT user_id, failures, last_failure_ms, locked FROM pin_attempts ORDER BY user_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })?;
+        let now_ms = i128::from(now.as_millisecond());
+        rows.map(|row| {
+            let (user, failures, last_failure_ms, locked) = row?;
+            let wait_ms =
+                i128::from(last_failure_ms) + pin_retry_delay(failures).as_millis() - now_ms;
+            let retry_after_s = if locked || failures < FREE_PIN_FAILURES || wait_ms <= 0 {
+                0
+            } else {
+                u64::try_from((wait_ms + 999) / 1_000).unwrap_or(u64::MAX)
+            };
+            Ok(PinHold {
+                user,
+                failures,
+                locked,
+                retry_after_s,
+            })
+        })
+        .collect()
     }
 
     /// Every user, by id.

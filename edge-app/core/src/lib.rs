@@ -33,10 +33,10 @@ pub mod units;
 mod wetstock;
 
 pub use accounts::{AccountMovement, AccountPaymentMethod, CreditAccount};
-pub use audit::{AUDIT_PAGE_LIMIT, AuditAction, AuditEntry};
+pub use audit::{AUDIT_BACKFILL_PAGE, AUDIT_PAGE_LIMIT, AuditAction, AuditEntry};
 pub use auth::{
     Actor, FREE_PIN_FAILURES, LOCKOUT_AFTER_FAILURES, ManagerApproval, NewUser, Pin, PinCheck,
-    PinHash, PinPurpose, PinVerdict, Role, UserRecord, pin_retry_delay,
+    PinHash, PinHold, PinPurpose, PinVerdict, Role, UserRecord, pin_retry_delay,
 };
 pub use catalog::{
     PriceInForce, PriceItem, PriceVersion, PriceVersionStatus, StoredPriceVersion, Tank, Unit,

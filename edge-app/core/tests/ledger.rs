@@ -10,12 +10,15 @@ use jiff::ToSpan;
 use station_core::*;
 use sync_protocol::{Envelope, Event, EventKind, HUB_ORIGIN, SCHEMA_VERSION};
 
+/// The kinds of the books' events in the outbox, in order; the audit trail's own messages (see
+/// `audit_sent`) are left out.
 fn kinds(station: &Station) -> Vec<String> {
     station
         .outbox_events(0, 10_000)
         .unwrap()
         .into_iter()
         .map(|e| e.kind)
+        .filter(|kind| kind != "audit_recorded")
         .collect()
 }
 
@@ -1180,8 +1183,12 @@ fn the_outbox_is_gapless_in_commit_order_and_acknowledged_cumulatively() {
             Some(envelope.event.kind())
         );
     }
-    assert_eq!(f.station.outbox_backlog().unwrap(), 7);
-    assert_eq!(f.station.acknowledge_through(5, f.now).unwrap(), 5);
+    let last = events.len() as u64;
+    assert_eq!(f.station.outbox_backlog().unwrap(), last);
+    assert_eq!(
+        f.station.acknowledge_through(last - 2, f.now).unwrap(),
+        last - 2
+    );
     assert_eq!(
         f.station.acknowledge_through(3, f.now).unwrap(),
         0,
@@ -1194,10 +1201,13 @@ fn the_outbox_is_gapless_in_commit_order_and_acknowledged_cumulatively() {
             .iter()
             .map(|e| e.seq)
             .collect::<Vec<_>>(),
-        [6, 7]
+        [last - 1, last]
     );
     assert_eq!(
-        f.station.acknowledge_through(99, f.now).unwrap_err().code(),
+        f.station
+            .acknowledge_through(last + 1, f.now)
+            .unwrap_err()
+            .code(),
         "invalid_input"
     );
 }
@@ -1385,6 +1395,8 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
              ALTER TABLE station DROP COLUMN outbox_acked_through;
              ALTER TABLE station DROP COLUMN up_stream_id; ALTER TABLE station DROP COLUMN up_stream_from;
              ALTER TABLE station DROP COLUMN down_stream_id; ALTER TABLE station DROP COLUMN down_stream_from;
+             ALTER TABLE station DROP COLUMN audit_backfill_after;
+             ALTER TABLE station DROP COLUMN audit_backfill_through;
              DROP TABLE divergences; DROP TABLE price_parts;
              DROP INDEX dead_letters_by_digest;
              ALTER TABLE dead_letters DROP COLUMN digest; ALTER TABLE dead_letters DROP COLUMN repeats;
@@ -1652,6 +1664,157 @@ fn pin_guessing_is_slowed_then_locked_out_until_a_manager_lifts_it() {
     }
     assert_eq!(log[0].action, AuditAction::Login);
     assert_eq!(log[0].actor, "kim");
+}
+
+/// The audit entries HQ was sent: every `audit_recorded` message in the outbox, in order.
+fn audit_sent(station: &Station) -> Vec<sync_protocol::AuditRecorded> {
+    station
+        .outbox_events(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .filter_map(
+            |e| match sync_protocol::decode(e.message.as_bytes()).unwrap().event {
+                Event::AuditRecorded(entry) => Some(entry),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// HQ sees the station's trail: each entry of the audit log is sent as it is written, in the
+/// same transaction, so the two never disagree.
+#[test]
+fn every_audit_entry_is_sent_to_hq_with_the_change_it_records() {
+    let mut f = Fixture::new();
+    let wrong: Pin = "0000".parse().unwrap();
+    let now = f.tick();
+    let kim: UserId = "kim".parse().unwrap();
+    assert!(f.station.authenticate(&kim, &wrong, now).is_err());
+    assert!(
+        f.station
+            .authenticate(&"nobody".parse().unwrap(), &wrong, now)
+            .is_err()
+    );
+    f.station
+        .authenticate(&kim, &"1234".parse().unwrap(), now)
+        .unwrap();
+    let log = f.station.audit_log(None, None, 1_000).unwrap();
+    let sent = audit_sent(&f.station);
+    assert_eq!(sent.len(), log.len(), "one message per entry");
+    for (entry, message) in log.iter().rev().zip(&sent) {
+        assert_eq!(message.entry_no, u64::try_from(entry.entry_no).unwrap());
+        assert_eq!(message.at, entry.at);
+        assert_eq!(message.action, entry.action.as_str());
+        assert_eq!(message.actor, entry.actor);
+        assert_eq!(message.approved_by, entry.approved_by);
+        assert_eq!(message.subject, entry.subject);
+        assert_eq!(message.detail, entry.detail);
+    }
+    let actions: Vec<&str> = sent
+        .iter()
+        .rev()
+        .take(3)
+        .map(|m| m.action.as_str())
+        .collect();
+    assert_eq!(actions, ["login", "login_failed", "login_failed"]);
+    // Nothing is left for the upgrade's catch-up to send again.
+    assert_eq!(f.station.send_earlier_audit(now).unwrap(), 0);
+}
+
+/// A station upgraded from a version that kept its audit log to itself sends HQ every entry
+/// written before, once, oldest first and in pages; entries after the upgrade go with their
+/// change as usual.
+#[test]
+fn audit_entries_written_before_the_upgrade_go_to_hq_once() {
+    let f = Fixture::new();
+    let path = f.db_path();
+    let Fixture { station, dir, .. } = f;
+    drop(station);
+    let earlier = AUDIT_BACKFILL_PAGE + 7;
+    {
+        // Back to the schema before the log went to HQ, with entries that version wrote.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        for i in 0..earlier {
+            tx.execute(
+                "INSERT INTO audit_log (at_ms, action, actor, detail) VALUES (?1, 'login_failed', 'kim', ?2)",
+                rusqlite::params![1_000 + i64::try_from(i).unwrap(), format!("attempt {i}")],
+            )
+            .unwrap();
+        }
+        tx.execute_batch(
+            "ALTER TABLE station DROP COLUMN audit_backfill_after;
+             ALTER TABLE station DROP COLUMN audit_backfill_through;
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let mut station = Station::open(&path).unwrap();
+    let entries = station
+        .audit_log(None, None, AUDIT_PAGE_LIMIT)
+        .unwrap()
+        .len();
+    let already = audit_sent(&station).len();
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    assert_eq!(station.send_earlier_audit(now).unwrap(), entries);
+    let sent = audit_sent(&station);
+    assert_eq!(sent.len(), already + entries);
+    let backfilled: Vec<u64> = sent[already..].iter().map(|m| m.entry_no).collect();
+    let expected: Vec<u64> = (1..=u64::try_from(entries).unwrap()).collect();
+    assert_eq!(
+        backfilled, expected,
+        "every earlier entry, once, oldest first"
+    );
+    assert_eq!(
+        sent.last().unwrap().detail,
+        format!("attempt {}", earlier - 1)
+    );
+    // Once only, also after a restart.
+    assert_eq!(station.send_earlier_audit(now).unwrap(), 0);
+    drop(station);
+    let mut station = Station::open(&path).unwrap();
+    assert_eq!(station.send_earlier_audit(now).unwrap(), 0);
+    assert_eq!(audit_sent(&station).len(), already + entries);
+    drop(dir);
+}
+
+/// A manager can clear the wait after a few wrong PINs, not only a lockout; the users list says
+/// how many wrong PINs count against each user and how long the next check waits.
+#[test]
+fn a_manager_clears_the_wait_after_wrong_pins_short_of_a_lockout() {
+    let mut f = Fixture::new();
+    let kim: UserId = "kim".parse().unwrap();
+    let wrong: Pin = "0000".parse().unwrap();
+    let now = f.tick();
+    for _ in 0..FREE_PIN_FAILURES {
+        assert!(f.station.authenticate(&kim, &wrong, now).is_err());
+    }
+    let now = now.checked_add(pin_retry_delay(FREE_PIN_FAILURES)).unwrap();
+    assert!(f.station.authenticate(&kim, &wrong, now).is_err());
+    let holds = f.station.pin_holds(now).unwrap();
+    let hold = holds.iter().find(|h| h.user == "kim").unwrap();
+    assert_eq!(
+        (hold.failures, hold.locked, hold.retry_after_s),
+        (FREE_PIN_FAILURES + 1, false, 2)
+    );
+    let err = f
+        .station
+        .authenticate(&kim, &"1234".parse().unwrap(), now)
+        .unwrap_err();
+    assert_eq!(err.code(), "pin_attempts_too_soon");
+    f.station.lift_lockout(&f.approval, &kim, now).unwrap();
+    assert!(f.station.pin_holds(now).unwrap().is_empty());
+    f.station
+        .authenticate(&kim, &"1234".parse().unwrap(), now)
+        .unwrap();
+    let lifted = f
+        .station
+        .audit_log(Some(AuditAction::LockoutLifted), None, 10)
+        .unwrap();
+    assert_eq!(lifted.len(), 1);
+    assert_eq!(lifted[0].subject.as_deref(), Some("kim"));
+    assert_eq!(lifted[0].detail, "4 failed PIN checks cleared");
 }
 
 /// The wait grows 1, 2, 4 … seconds after the free attempts, and a success forgets the failures.

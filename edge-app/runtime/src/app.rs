@@ -165,9 +165,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Runtime> {
              scripts/make-station-certificate.sh"
         );
     }
-    let station = Station::open(&settings.db)
+    let mut station = Station::open(&settings.db)
         .with_context(|| format!("opening {}", settings.db.display()))?;
     let id = station.info().station_id.to_string();
+    // Audit entries an earlier version wrote but did not send go to HQ now, once.
+    station
+        .send_earlier_audit(jiff::Timestamp::now())
+        .context("sending earlier audit entries to HQ")?;
     drop(station);
     let nozzles = NozzleMap::parse(&settings.nozzles)?;
     if settings.pump_line.is_none() && !nozzles.is_empty() {

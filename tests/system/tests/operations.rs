@@ -385,7 +385,19 @@ fn a_station_syncing_before_hq_registered_it_neither_floods_hq_nor_loses_its_eve
         station.cashier("shift close --counted 50000");
     }
     let waiting = station.backlog();
-    assert_eq!(waiting, 3, "the 3 shift closes wait for HQ");
+    let outbox = station.run("outbox list");
+    let kinds: Vec<&str> = outbox["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len() as u64, waiting, "everything waits for HQ");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "shift_closed").count(),
+        3,
+        "the 3 shift closes wait for HQ, beside the audit trail of the logins: {kinds:?}"
+    );
     hub.wait_for("HQ holds the station's messages, counting copies", |h| {
         h.get("/api/sync/held")
             .as_array()
@@ -412,8 +424,8 @@ fn a_station_syncing_before_hq_registered_it_neither_floods_hq_nor_loses_its_eve
     assert_in_step(&hub, &station);
     assert_eq!(
         hub.status_of("ST0001")["events_applied_through"],
-        4,
-        "3 shift closes and the price version applied"
+        waiting + 1,
+        "all it held back, and the price version applied"
     );
     assert_eq!(hub.get("/api/sync/held"), json!([]));
 }

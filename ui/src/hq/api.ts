@@ -2,6 +2,7 @@
 // client. Money is integer won (`*_won`), volume integer millilitres (`*_ml`), times RFC 3339 UTC,
 // days YYYY-MM-DD.
 
+import type { StationAuditAction } from "../shared/audit";
 import { createHttpClient, query, seg } from "../shared/http";
 
 export type Role = "administrator" | "pricing" | "logistics" | "analyst";
@@ -55,6 +56,34 @@ export interface AuditEntry {
   actor: string;
   subject: string | null;
   detail: string;
+}
+
+/** What a station's audit entry records (the station's own actions). */
+export { STATION_AUDIT_ACTIONS, type StationAuditAction } from "../shared/audit";
+
+/** One entry of a station's audit log, as the station sent it. */
+export interface StationAuditEntry {
+  /** Its place among all stations' entries at HQ (for paging back). */
+  audit_no: number;
+  station: string;
+  name: string;
+  /** Its place in the station's own log. */
+  entry: number;
+  at: string;
+  /** One of STATION_AUDIT_ACTIONS, or one of a newer station version. */
+  action: string;
+  actor: string;
+  approved_by: string | null;
+  subject: string | null;
+  detail: string;
+}
+
+export interface StationAuditFilter {
+  station?: string;
+  q?: string;
+  action?: StationAuditAction | null;
+  actor?: string;
+  limit?: number;
 }
 
 export interface AuditFilter {
@@ -401,6 +430,9 @@ export const api = {
   liftLockout: (username: string) => post<unknown>(`/api/hq-users/${seg(username)}/lockout/lift`),
   /** Newest first. */
   audit: (filter: AuditFilter) => get<AuditEntry[]>(`/api/audit${query({ ...filter })}`),
+  /** Newest first. */
+  stationAudit: (filter: StationAuditFilter) =>
+    get<StationAuditEntry[]>(`/api/station-audit${query({ ...filter })}`),
 
   network: () => get<Network>("/api/network"),
   stations: () => get<Station[]>("/api/stations"),

@@ -122,18 +122,24 @@ export function Users() {
                     <span class="pill bad" data-testid="user-locked-badge">
                       {t("users.locked_out")}
                     </span>
+                  ) : u.failed_pins > 0 ? (
+                    <span class="pill warn" data-testid="user-failed-pins-badge" data-failed-pins={u.failed_pins}>
+                      {u.retry_after_s > 0
+                        ? t("users.failed_pins_wait", { n: u.failed_pins, s: u.retry_after_s })
+                        : t("users.failed_pins", { n: u.failed_pins })}
+                    </span>
                   ) : null}
                 </td>
                 <td class="actions">
-                  {u.locked_out ? (
+                  {u.locked_out || u.failed_pins > 0 ? (
                     <button
                       type="button"
-                      class="primary"
+                      class={u.locked_out ? "primary" : ""}
                       data-testid="user-lift-lockout"
                       disabled={busy}
                       onClick={() => void liftLockout(u)}
                     >
-                      {t("users.lift_lockout")}
+                      {u.locked_out ? t("users.lift_lockout") : t("users.clear_failed_pins")}
                     </button>
                   ) : null}
                   {changing === u.user ? (

@@ -345,15 +345,19 @@ pub async fn add_user(
     users_json(&state)
 }
 
-/// The users, with whether each is locked out.
+/// The users, with whether each is locked out, its failed PIN checks in a row and the seconds
+/// until its next check is taken (a manager can clear both).
 fn users_json(state: &ApiState) -> ApiResult {
     let station = state.station();
-    let locked = station.locked_out_users()?;
+    let holds = station.pin_holds(Timestamp::now())?;
     let mut users = station_json::users(&station.users()?);
     if let Some(list) = users.as_array_mut() {
         for user in list {
-            let id = user["user"].as_str().unwrap_or_default().to_owned();
-            user["locked_out"] = Value::Bool(locked.contains(&id));
+            let id = user["user"].as_str().unwrap_or_default();
+            let hold = holds.iter().find(|h| h.user == id);
+            user["locked_out"] = Value::Bool(hold.is_some_and(|h| h.locked));
+            user["failed_pins"] = hold.map_or(0, |h| h.failures).into();
+            user["retry_after_s"] = hold.map_or(0, |h| h.retry_after_s).into();
         }
     }
     Ok(Json(users))
