@@ -250,6 +250,18 @@ export interface User {
   retry_after_s: number;
 }
 
+/** A manager approving at a cashier's session by id and PIN; nothing at a manager's own. */
+export interface Approver {
+  manager?: string;
+  manager_pin?: string;
+}
+
+/** What a cashier may key in without a manager's confirmation. */
+export interface Limits {
+  largest_tender_won: number;
+  largest_manual_volume_ml: number;
+}
+
 /** What an audit entry records (the runtime's `AuditAction`). */
 export { STATION_AUDIT_ACTIONS as AUDIT_ACTIONS, type StationAuditAction as AuditAction } from "./shared/audit";
 
@@ -335,7 +347,7 @@ const http = createHttpClient({
 
 export const { storedToken, storeToken, setUnauthenticatedHandler } = http;
 
-const { get, post } = http;
+const { get, post, put } = http;
 const dayQuery = (day: string | null) => query({ day });
 
 export const api = {
@@ -354,8 +366,11 @@ export const api = {
 
   sales: (day: string | null) => get<Sale[]>(`/api/sales${dayQuery(day)}`),
   sale: (sale: string) => get<Sale>(`/api/sales/${seg(sale)}`),
-  settleSale: (lines: SaleLineRequest[], payment: PaymentRequest) =>
-    post<Sale>("/api/sales", { lines, payment }),
+  /** `over_limit`: a manager's confirmation past the station's limits (`{}` at a manager's session). */
+  settleSale: (lines: SaleLineRequest[], payment: PaymentRequest, over_limit?: Approver) =>
+    post<Sale>("/api/sales", over_limit === undefined ? { lines, payment } : { lines, payment, over_limit }),
+  limits: () => get<Limits>("/api/limits"),
+  setLimits: (limits: Limits) => put<Limits>("/api/limits", limits),
   cancelSale: (sale: string, body: { reason: string; manager?: string; manager_pin?: string }) =>
     post<Sale>(`/api/sales/${seg(sale)}/cancel`, body),
   reprint: (sale: string) => post<{ queued: boolean; sale: Sale }>(`/api/sales/${seg(sale)}/reprint`),

@@ -183,9 +183,12 @@ function SignedIn(props: {
       try {
         return { ok: true as const, value: await action() };
       } catch (error) {
-        if (error instanceof ApiError) setProblem({ code: error.code, message: error.message });
-        else setProblem({ code: "ui.error", message: String(error) });
-        return { ok: false as const };
+        const problem =
+          error instanceof ApiError
+            ? { code: error.code, message: error.message }
+            : { code: "ui.error", message: String(error) };
+        setProblem(problem);
+        return { ok: false as const, code: problem.code };
       }
     },
     [setProblem],

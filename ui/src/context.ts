@@ -17,7 +17,7 @@ export interface AppContextValue {
   products: Product[];
   live: LiveState | null;
   /** Runs an API action: clears the error banner first, shows the error if it fails. */
-  run: <T>(action: () => Promise<T>) => Promise<{ ok: true; value: T } | { ok: false }>;
+  run: <T>(action: () => Promise<T>) => Promise<{ ok: true; value: T } | { ok: false; code: string }>;
   /** Shows a message that is not an API error (e.g. input the UI cannot send). */
   showProblem: (message: string) => void;
   notify: (message: string) => void;

@@ -101,6 +101,18 @@ const en = {
   "pay.account_choose": "Choose an account",
   "pay.available": "available {amount}",
   "pay.settle": "Settle",
+  "pay.settle_confirmed": "Settle, confirmed",
+  "limits.title": "Limits at the counter",
+  "limits.hint": "Past these, a sale needs a manager's confirmation. No line may draw more than its tank holds.",
+  "limits.largest_tender": "Largest cash tender (won)",
+  "limits.largest_manual_litres": "Largest litres keyed by hand, one line",
+  "limits.save": "Save limits",
+  "limits.saved": "Limits saved.",
+  "stock.below_zero": "Below zero",
+  "stock.below_zero_hint": "Book stock is below zero: check the deliveries and the sales keyed by hand.",
+  "pay.over_limit": "Past the station's limit",
+  "pay.over_limit_cashier": "This is past the station's limit. Correct the figure, or a manager confirms it with their PIN.",
+  "pay.over_limit_manager": "This is past the station's limit. Correct the figure, or settle it again to confirm it.",
   "pay.bad_tendered": "Enter the amount tendered in won.",
   "pay.need_reference": "Enter the card approval number.",
   "pay.need_account": "Choose a credit account.",
@@ -342,6 +354,12 @@ const en = {
   "error.sale_already_canceled": "The sale was already canceled.",
   "error.empty_sale": "The sale has no lines.",
   "error.insufficient_tender": "The amount tendered is less than the total.",
+  "error.tender_over_limit": "The cash tendered is over this station's limit. A manager can confirm it.",
+  "error.tender_over_limit_of": "The cash tendered is over this station's limit of {limit} won. A manager can confirm it.",
+  "error.volume_over_limit": "The litres keyed in are over this station's limit for one line. A manager can confirm it.",
+  "error.volume_over_limit_of": "The litres keyed in are over this station's limit of {limit} L for one line. A manager can confirm it.",
+  "error.volume_over_tank": "That is more fuel than the tank holds.",
+  "error.volume_over_tank_of": "That is more fuel than tank {tank} holds ({capacity} L).",
   "error.credit_limit_exceeded": "The sale would exceed the account's credit limit.",
   "error.payment_exceeds_balance": "The payment is more than the account's balance.",
   "error.no_open_shift": "Open a shift first.",
@@ -456,6 +474,18 @@ const ko: Record<TextKey, string> = {
   "pay.account_choose": "계정을 선택하세요",
   "pay.available": "사용 가능 {amount}",
   "pay.settle": "결제하기",
+  "pay.settle_confirmed": "확인하고 결제",
+  "limits.title": "계산대 한도",
+  "limits.hint": "이 한도를 넘는 판매는 점장의 확인이 필요합니다. 한 줄은 탱크 용량보다 많을 수 없습니다.",
+  "limits.largest_tender": "최대 현금 받은 금액(원)",
+  "limits.largest_manual_litres": "직접 입력 최대 리터(한 줄)",
+  "limits.save": "한도 저장",
+  "limits.saved": "한도를 저장했습니다.",
+  "stock.below_zero": "0 미만",
+  "stock.below_zero_hint": "장부 재고가 0보다 적습니다. 입고와 직접 입력한 판매를 확인하세요.",
+  "pay.over_limit": "점포 한도 초과",
+  "pay.over_limit_cashier": "점포 한도를 넘습니다. 금액을 고치거나, 점장이 PIN으로 확인해야 결제할 수 있습니다.",
+  "pay.over_limit_manager": "점포 한도를 넘습니다. 금액을 고치거나, 다시 결제를 눌러 확인하세요.",
   "pay.bad_tendered": "받은 금액을 원 단위로 입력하세요.",
   "pay.need_reference": "카드 승인번호를 입력하세요.",
   "pay.need_account": "외상 계정을 선택하세요.",
@@ -697,6 +727,12 @@ const ko: Record<TextKey, string> = {
   "error.sale_already_canceled": "이미 취소된 판매입니다.",
   "error.empty_sale": "판매 품목이 없습니다.",
   "error.insufficient_tender": "받은 금액이 합계보다 적습니다.",
+  "error.tender_over_limit": "받은 금액이 점포 한도를 넘습니다. 점장이 확인할 수 있습니다.",
+  "error.tender_over_limit_of": "받은 금액이 점포 한도({limit}원)를 넘습니다. 점장이 확인할 수 있습니다.",
+  "error.volume_over_limit": "입력한 리터가 한 줄 한도를 넘습니다. 점장이 확인할 수 있습니다.",
+  "error.volume_over_limit_of": "입력한 리터가 한 줄 한도({limit} L)를 넘습니다. 점장이 확인할 수 있습니다.",
+  "error.volume_over_tank": "탱크에 들어 있을 수 있는 양보다 많습니다.",
+  "error.volume_over_tank_of": "{tank}번 탱크 용량({capacity} L)보다 많습니다.",
   "error.credit_limit_exceeded": "외상 한도를 초과합니다.",
   "error.payment_exceeds_balance": "입금액이 잔액보다 많습니다.",
   "error.no_open_shift": "먼저 근무를 시작하세요.",
@@ -721,12 +757,31 @@ const ko: Record<TextKey, string> = {
 
 export type Translate = TranslateKey<TextKey>;
 
+/** Litres as the server writes them ("300.000"), without the zeros after the point, grouped. */
+function litresText(text: string): string {
+  return Number(text).toLocaleString("en-US", { maximumFractionDigits: 3 });
+}
+
 /** A more precise key for a code whose server message tells cases apart, when it does. */
-const refine: RefineError<TextKey> = (code, serverMessage) => {
+const refine: RefineError<TextKey> = (code, serverMessage): ReturnType<RefineError<TextKey>> => {
   switch (code) {
     case "pin_attempts_too_soon": {
       const seconds = retryAfterSeconds(serverMessage);
       return seconds === null ? null : { key: "error.pin_attempts_too_soon_wait", params: { seconds } };
+    }
+    case "tender_over_limit": {
+      const limit = /limit of ([\d,]+) won/.exec(serverMessage)?.[1];
+      return limit === undefined ? null : { key: "error.tender_over_limit_of", params: { limit } };
+    }
+    case "volume_over_limit": {
+      const limit = /limit of ([\d.]+) L/.exec(serverMessage)?.[1];
+      return limit === undefined ? null : { key: "error.volume_over_limit_of", params: { limit: litresText(limit) } };
+    }
+    case "volume_over_tank": {
+      const found = /tank (\d+) holds \(([\d.]+) L\)/.exec(serverMessage);
+      return found === null
+        ? null
+        : { key: "error.volume_over_tank_of", params: { tank: found[1] ?? "", capacity: litresText(found[2] ?? "") } };
     }
     case "user_change_refused":
       if (serverMessage.includes("themselves")) return { key: "error.user_change_refused_self" };

@@ -193,6 +193,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                         payment: PaymentRequest::Card {
                             reference: format!("SIM-{n}"),
                         },
+                        over_limit: None,
                     },
                     at,
                 )?;
@@ -481,6 +482,7 @@ fn sale(s: &Session, command: SaleCommand) -> Result<(), Failure> {
                 SaleRequest {
                     lines: requests,
                     payment,
+                    over_limit: None,
                 },
                 s.now,
             )?;

@@ -220,6 +220,7 @@ impl SaleBench {
                 payment: PaymentRequest::Cash {
                     tendered: Won(50_000),
                 },
+                over_limit: None,
             };
             let t = Instant::now();
             self.station

@@ -1,7 +1,8 @@
 //! The audit log: who did what, when, and who approved it. Every login, failed attempt,
 //! lockout and its lifting, manager approval, price override, cancellation, account payment,
-//! user change, reprint and fallback copy writes one entry, in the transaction of the change itself, so the
-//! log never says more or less than what happened. Entries are append-only (triggers).
+//! user change, reprint, fallback copy, change of the limits and sale confirmed past them writes
+//! one entry, in the transaction of the change itself, so the log never says more or less than
+//! what happened. Entries are append-only (triggers).
 //!
 //! Each entry also goes to HQ, as an `audit_recorded` event emitted in the same transaction, so
 //! HQ's copy of the log is exactly the station's (texts cut to
@@ -50,9 +51,13 @@ pub enum AuditAction {
     ReceiptReprinted,
     /// A manager had the fallback copy of a receipt that could not print printed.
     ReceiptFallbackPrinted,
+    /// A manager changed the station's limits on what is keyed in.
+    LimitsChanged,
+    /// A manager confirmed a sale past the station's limits.
+    LimitConfirmed,
 }
 
-const ACTIONS: [(AuditAction, &str); 14] = [
+const ACTIONS: [(AuditAction, &str); 16] = [
     (AuditAction::Login, "login"),
     (AuditAction::LoginFailed, "login_failed"),
     (AuditAction::LockedOut, "locked_out"),
@@ -70,6 +75,8 @@ const ACTIONS: [(AuditAction, &str); 14] = [
         AuditAction::ReceiptFallbackPrinted,
         "receipt_fallback_printed",
     ),
+    (AuditAction::LimitsChanged, "limits_changed"),
+    (AuditAction::LimitConfirmed, "limit_confirmed"),
 ];
 
 impl AuditAction {

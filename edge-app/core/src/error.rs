@@ -141,6 +141,25 @@ pub enum StationError {
     #[error("cash tendered ({tendered} won) is less than the total ({total} won)")]
     InsufficientTender { total: Won, tendered: Won },
     #[error(
+        "cash tendered ({tendered} won) is over the station's limit of {limit} won; a manager can confirm it"
+    )]
+    TenderOverLimit { tendered: Won, limit: Won },
+    #[error(
+        "line {line}: {volume} L keyed by hand is over the station's limit of {limit} L a line; a manager can confirm it"
+    )]
+    VolumeOverLimit {
+        line: u16,
+        volume: Millilitres,
+        limit: Millilitres,
+    },
+    #[error("line {line}: {volume} L is more than tank {tank} holds ({capacity} L)")]
+    VolumeOverTank {
+        line: u16,
+        tank: TankNo,
+        volume: Millilitres,
+        capacity: Millilitres,
+    },
+    #[error(
         "sale of {amount} won would bring account {account} to {would_be} won, over its {limit} won credit limit"
     )]
     CreditLimitExceeded {
@@ -224,6 +243,9 @@ impl StationError {
             SaleAlreadyCanceled(_) => "sale_already_canceled",
             EmptySale => "empty_sale",
             InsufficientTender { .. } => "insufficient_tender",
+            TenderOverLimit { .. } => "tender_over_limit",
+            VolumeOverLimit { .. } => "volume_over_limit",
+            VolumeOverTank { .. } => "volume_over_tank",
             CreditLimitExceeded { .. } => "credit_limit_exceeded",
             PaymentExceedsBalance { .. } => "payment_exceeds_balance",
             NoOpenShift(_) => "no_open_shift",

@@ -265,6 +265,7 @@ impl Station {
                     },
                 }],
                 payment,
+                over_limit: None,
             };
             let sale = settle(tx, actor, request)?;
             tx.sql.execute(

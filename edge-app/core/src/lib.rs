@@ -20,6 +20,7 @@ mod catalog;
 mod error;
 mod fuelings;
 mod ids;
+mod limits;
 mod orders;
 mod outbox;
 mod printing;
@@ -49,6 +50,7 @@ pub use ids::{
     AccountId, FuelingId, IdParseError, OrderId, ProductId, SaleId, ShiftId, ShipmentId, StationId,
     TankNo, UserId,
 };
+pub use limits::Limits;
 pub use orders::{
     DeliveryConfirmation, DeliveryView, ExpectedDelivery, NewOrder, OrderStatus, OrderView,
 };

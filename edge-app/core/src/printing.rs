@@ -337,6 +337,7 @@ mod tests {
             payment: PaymentRequest::Cash {
                 tendered: Won(1_000),
             },
+            over_limit: None,
         };
         let sale = station.settle_sale(&manager, request, now).unwrap().sale;
         (dir, station, manager, sale)

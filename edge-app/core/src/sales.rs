@@ -80,6 +80,9 @@ pub enum PaymentRequest {
 pub struct SaleRequest {
     pub lines: Vec<SaleLineRequest>,
     pub payment: PaymentRequest,
+    /// A manager's confirmation of a sale past the station's limits ([`crate::Limits`]): a
+    /// larger cash tender or a larger volume keyed by hand. Never past what a tank holds.
+    pub over_limit: Option<ManagerApproval>,
 }
 
 /// A settled line.
@@ -270,6 +273,7 @@ pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result
             field: "sale total",
             problem: "its lines come to more won than an amount can hold".into(),
         })?;
+    let past_limits = check_limits(tx, &lines, &request.payment, request.over_limit.is_some())?;
     let payment = match request.payment {
         PaymentRequest::Cash { tendered } => {
             if tendered < total {
@@ -378,6 +382,14 @@ pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result
     if let Payment::Account(account) = &payment {
         add_to_balance(tx, *account, total)?;
     }
+    if let (Some(manager), false) = (&request.over_limit, past_limits.is_empty()) {
+        tx.audit(
+            AuditRecord::new(AuditAction::LimitConfirmed, actor.user().as_str())
+                .approved_by(manager.manager().as_str())
+                .subject(&receipt_no)
+                .detail(&past_limits.join("; ")),
+        )?;
+    }
     let lines: Vec<SaleLine> = lines.into_iter().map(|(line, _)| line).collect();
     tx.emit(Event::SaleSettled(SaleSettled {
         sale_id: sale.uuid(),
@@ -401,6 +413,65 @@ pub(crate) fn settle(tx: &Tx<'_>, actor: &Actor, request: SaleRequest) -> Result
         payment,
         cancellation: None,
     })
+}
+
+/// Checks a sale against the station's limits: no line draws more than its tank holds, and a
+/// volume keyed by hand or a cash tender past the station's limits is refused unless a manager
+/// `confirmed` it. Returns what the confirmation lets through, in words for the audit log.
+fn check_limits(
+    tx: &Tx<'_>,
+    lines: &[(SaleLine, Option<UserId>)],
+    payment: &PaymentRequest,
+    confirmed: bool,
+) -> Result<Vec<String>> {
+    let limits = crate::limits::read_limits(&tx.sql)?;
+    let mut past = Vec::new();
+    for (line, _) in lines {
+        let (Measure::Volume(volume), Some(tank)) = (line.measure, line.tank) else {
+            continue;
+        };
+        let capacity: i64 = tx
+            .sql
+            .prepare_cached("SELECT capacity_ml FROM tanks WHERE tank_no = ?1")?
+            .query_row(params![tank], |r| r.get(0))?;
+        if volume.get() > capacity {
+            return Err(StationError::VolumeOverTank {
+                line: line.line_no,
+                tank,
+                volume,
+                capacity: Millilitres(capacity),
+            });
+        }
+        let limit = limits.largest_manual_volume;
+        if line.price_source != PriceSource::Pump && volume > limit {
+            if !confirmed {
+                return Err(StationError::VolumeOverLimit {
+                    line: line.line_no,
+                    volume,
+                    limit,
+                });
+            }
+            past.push(format!(
+                "line {}: {volume} L keyed by hand, over the limit of {limit} L",
+                line.line_no
+            ));
+        }
+    }
+    if let PaymentRequest::Cash { tendered } = payment
+        && *tendered > limits.largest_tender
+    {
+        if !confirmed {
+            return Err(StationError::TenderOverLimit {
+                tendered: *tendered,
+                limit: limits.largest_tender,
+            });
+        }
+        past.push(format!(
+            "cash tendered {tendered} won, over the limit of {} won",
+            limits.largest_tender
+        ));
+    }
+    Ok(past)
 }
 
 /// Resolves a requested line into a priced line, and who approved an override.

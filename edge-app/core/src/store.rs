@@ -45,6 +45,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0008_receipts.sql"),
     include_str!("../migrations/0009_streams.sql"),
     include_str!("../migrations/0010_audit_to_hq.sql"),
+    include_str!("../migrations/0011_limits.sql"),
 ];
 
 /// Creates a new station database at `path`, which must not exist or be empty.

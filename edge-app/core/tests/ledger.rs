@@ -428,6 +428,7 @@ fn credit_accounts_hold_their_limit_and_balance() {
             SaleRequest {
                 lines: vec![line],
                 payment: PaymentRequest::Account(account),
+                over_limit: None,
             },
             now,
         )
@@ -498,6 +499,7 @@ fn a_shift_counts_its_cash_and_the_day_closes_only_when_every_shift_has() {
         payment: PaymentRequest::Card {
             reference: "VISA-4411".into(),
         },
+        over_limit: None,
     };
     let now = f.tick();
     f.station.settle_sale(&cashier, card, now).unwrap(); // not cash
@@ -762,6 +764,7 @@ fn bad_input_is_refused_by_name_and_changes_nothing() {
         payment: PaymentRequest::Cash {
             tendered: Won(1_000_000),
         },
+        over_limit: None,
     };
     let cases: Vec<Case> = vec![
         (
@@ -835,6 +838,7 @@ fn bad_input_is_refused_by_name_and_changes_nothing() {
                 let request = SaleRequest {
                     lines: vec![line(GASOLINE, 1_000)],
                     payment: PaymentRequest::Account(AccountId::generate(f.now)),
+                    over_limit: None,
                 };
                 f.station
                     .settle_sale(&f.cashier.clone(), request, f.now)
@@ -887,6 +891,7 @@ fn bad_input_is_refused_by_name_and_changes_nothing() {
                 let request = SaleRequest {
                     lines: vec![line(GASOLINE, 10_000)],
                     payment: PaymentRequest::Account(account),
+                    over_limit: None,
                 };
                 f.station
                     .settle_sale(&f.cashier.clone(), request, f.now)
@@ -1364,6 +1369,7 @@ fn what_an_operation_returns_is_what_it_stored_to_the_millisecond() {
                 payment: PaymentRequest::Card {
                     reference: "A-1".into(),
                 },
+                over_limit: None,
             },
             at,
         )
@@ -1397,6 +1403,7 @@ fn a_database_of_the_first_schema_keeps_its_acknowledged_position_when_migrated(
              ALTER TABLE station DROP COLUMN down_stream_id; ALTER TABLE station DROP COLUMN down_stream_from;
              ALTER TABLE station DROP COLUMN audit_backfill_after;
              ALTER TABLE station DROP COLUMN audit_backfill_through;
+             DROP TABLE station_limits;
              DROP TABLE divergences; DROP TABLE price_parts;
              DROP INDEX dead_letters_by_digest;
              ALTER TABLE dead_letters DROP COLUMN digest; ALTER TABLE dead_letters DROP COLUMN repeats;
@@ -1476,8 +1483,11 @@ fn wet_stock_reconciliation_compares_the_gauge_with_the_ledger_and_flags_a_loss(
         .record_tank_reading(tank(3), litres(5_000), litres(0), now)
         .unwrap();
     f.fill(3, 10_000);
-    f.sell_cash(vec![f.fuel_line(GASOLINE, 2_000_000)], 10_000_000)
-        .unwrap();
+    // 2,000 L sold, in sales within the station's limits on what is keyed in.
+    for _ in 0..8 {
+        f.sell_cash(vec![f.fuel_line(GASOLINE, 250_000)], 500_000)
+            .unwrap();
+    }
     // The gauge finds 30 L less than the ledger expects: within 0.5% of 2,000 L + 50 L.
     let now = f.tick();
     f.station
@@ -1745,6 +1755,7 @@ fn audit_entries_written_before_the_upgrade_go_to_hq_once() {
         tx.execute_batch(
             "ALTER TABLE station DROP COLUMN audit_backfill_after;
              ALTER TABLE station DROP COLUMN audit_backfill_through;
+             DROP TABLE station_limits;
              PRAGMA user_version = 9;",
         )
         .unwrap();
@@ -1815,6 +1826,186 @@ fn a_manager_clears_the_wait_after_wrong_pins_short_of_a_lockout() {
     assert_eq!(lifted.len(), 1);
     assert_eq!(lifted[0].subject.as_deref(), Some("kim"));
     assert_eq!(lifted[0].detail, "4 failed PIN checks cleared");
+}
+
+/// A sale of `lines` by card, confirmed past the limits by `over_limit`.
+fn sell_by_card(
+    f: &mut Fixture,
+    lines: Vec<SaleLineRequest>,
+    over_limit: Option<ManagerApproval>,
+) -> Result<SaleRecord, StationError> {
+    let now = f.tick();
+    let cashier = f.cashier.clone();
+    f.station.settle_sale(
+        &cashier,
+        SaleRequest {
+            lines,
+            payment: PaymentRequest::Card {
+                reference: "A-77".into(),
+            },
+            over_limit,
+        },
+        now,
+    )
+}
+
+/// Field report: a cash tender of 99,999,999,999,999 won was accepted and printed with its
+/// change. Past the station's limit a tender is refused, naming the limit, and stores nothing;
+/// a manager can confirm a large one, and the confirmation is audited with what it let through.
+#[test]
+fn a_tender_past_the_station_limit_is_refused_until_a_manager_confirms_it() {
+    let mut f = Fixture::new();
+    f.fill(3, 1_000);
+    f.open_shift(0);
+    let before = f.dump();
+    let err = f
+        .sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 99_999_999_999_999)
+        .unwrap_err();
+    assert_eq!(err.code(), "tender_over_limit");
+    assert!(
+        err.to_string()
+            .contains("(99,999,999,999,999 won) is over the station's limit of 2,000,000 won"),
+        "{err}"
+    );
+    assert_eq!(f.dump(), before, "a refused tender stores nothing");
+    // At the limit it goes without a manager.
+    f.sell_cash(vec![f.fuel_line(GASOLINE, 10_000)], 2_000_000)
+        .unwrap();
+    let now = f.tick();
+    let cashier = f.cashier.clone();
+    let sale = f
+        .station
+        .settle_sale(
+            &cashier,
+            SaleRequest {
+                lines: vec![f.fuel_line(GASOLINE, 10_000)],
+                payment: PaymentRequest::Cash {
+                    tendered: Won(3_000_000),
+                },
+                over_limit: Some(f.approval.clone()),
+            },
+            now,
+        )
+        .unwrap();
+    let Payment::Cash { change, .. } = sale.payment else {
+        panic!("not cash");
+    };
+    assert_eq!(change, Won(3_000_000) - sale.total);
+    let confirmed = f
+        .station
+        .audit_log(Some(AuditAction::LimitConfirmed), None, 10)
+        .unwrap();
+    assert_eq!(confirmed.len(), 1);
+    assert_eq!(confirmed[0].actor, "kim");
+    assert_eq!(
+        confirmed[0].approved_by.as_deref(),
+        Some(f.approval.manager().as_str())
+    );
+    assert_eq!(
+        confirmed[0].subject.as_deref(),
+        Some(sale.receipt_no.as_str())
+    );
+    assert_eq!(
+        confirmed[0].detail,
+        "cash tendered 3,000,000 won, over the limit of 2,000,000 won"
+    );
+}
+
+/// Field report: a manual sale of 999,999 L (33 times the tank) was accepted and took book stock
+/// to -992,103 L. No line draws more than its tank holds, whoever confirms it; a volume keyed
+/// by hand past the station's limit needs a manager; the pump's own meter is never limited;
+/// the station sets its limits (a manager, audited, within bounds).
+#[test]
+fn a_volume_keyed_by_hand_past_the_limit_needs_a_manager_and_no_line_draws_more_than_its_tank() {
+    let mut f = Fixture::new();
+    f.fill(3, 19_000);
+    f.open_shift(0);
+    let before = f.dump();
+    for over_limit in [None, Some(f.approval.clone())] {
+        let line = f.fuel_line(GASOLINE, 999_999_000);
+        let err = sell_by_card(&mut f, vec![line], over_limit).unwrap_err();
+        assert_eq!(err.code(), "volume_over_tank");
+        assert!(
+            err.to_string()
+                .contains("line 1: 999999.000 L is more than tank 3 holds (20000.000 L)"),
+            "{err}"
+        );
+    }
+    let line = f.fuel_line(GASOLINE, 400_000);
+    let err = sell_by_card(&mut f, vec![line.clone()], None).unwrap_err();
+    assert_eq!(err.code(), "volume_over_limit");
+    assert!(
+        err.to_string()
+            .contains("line 1: 400.000 L keyed by hand is over the station's limit of 300.000 L"),
+        "{err}"
+    );
+    assert_eq!(f.dump(), before, "refused sales store nothing");
+
+    let approval = f.approval.clone();
+    let sale = sell_by_card(&mut f, vec![line], Some(approval)).unwrap();
+    let confirmed = f
+        .station
+        .audit_log(Some(AuditAction::LimitConfirmed), None, 10)
+        .unwrap();
+    assert_eq!(
+        confirmed[0].subject.as_deref(),
+        Some(sale.receipt_no.as_str())
+    );
+    assert_eq!(
+        confirmed[0].detail,
+        "line 1: 400.000 L keyed by hand, over the limit of 300.000 L"
+    );
+    // The pump measured it: not keyed by hand, so not limited.
+    let pumped = SaleLineRequest {
+        pricing: LinePricing::Pump {
+            unit_price: UnitPrice(1_749),
+            amount: Won(699_600),
+        },
+        ..f.fuel_line(GASOLINE, 400_000)
+    };
+    sell_by_card(&mut f, vec![pumped], None).unwrap();
+
+    // The station raises its limit; a cashier may not.
+    let raised = Limits {
+        largest_tender: Won(5_000_000),
+        largest_manual_volume: litres(500),
+    };
+    let now = f.tick();
+    assert_eq!(
+        f.station.set_limits(&f.approval, raised, now).unwrap(),
+        raised
+    );
+    assert_eq!(f.station.limits().unwrap(), raised);
+    let line = f.fuel_line(GASOLINE, 450_000);
+    sell_by_card(&mut f, vec![line], None).unwrap();
+    let changed = f
+        .station
+        .audit_log(Some(AuditAction::LimitsChanged), None, 10)
+        .unwrap();
+    assert_eq!(
+        changed[0].detail,
+        "largest tender 5,000,000 won, largest manual volume 500.000 L"
+    );
+    let before = f.dump();
+    for bad in [
+        Limits {
+            largest_tender: Won(0),
+            ..raised
+        },
+        Limits {
+            largest_manual_volume: Millilitres(-1),
+            ..raised
+        },
+        Limits {
+            largest_tender: Won(i64::MAX),
+            ..raised
+        },
+    ] {
+        let now = f.tick();
+        let err = f.station.set_limits(&f.approval, bad, now).unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{bad:?}");
+    }
+    assert_eq!(f.dump(), before);
 }
 
 /// The wait grows 1, 2, 4 … seconds after the free attempts, and a success forgets the failures.
@@ -1955,6 +2146,7 @@ fn account_payments_need_a_reference_or_a_shift_and_are_audited() {
                     ..f.fuel_line(DIESEL, 20_000)
                 }],
                 payment: PaymentRequest::Account(account),
+                over_limit: None,
             },
             now,
         )
@@ -2150,7 +2342,15 @@ fn sale_figures_at_the_ends_of_i64_are_refused_by_name_and_change_nothing() {
         let now = f.tick();
         let err = f
             .station
-            .settle_sale(&f.cashier.clone(), SaleRequest { lines, payment }, now)
+            .settle_sale(
+                &f.cashier.clone(),
+                SaleRequest {
+                    lines,
+                    payment,
+                    over_limit: None,
+                },
+                now,
+            )
             .expect_err(name);
         assert_eq!(err.code(), code, "{name}: {err}");
         assert!(
@@ -2171,6 +2371,7 @@ fn sale_figures_at_the_ends_of_i64_are_refused_by_name_and_change_nothing() {
             SaleRequest {
                 lines: vec![diesel(volume(10_000), pump(1_650, units::MAX_AMOUNT_WON))],
                 payment: card(),
+                over_limit: None,
             },
             f.now,
         )

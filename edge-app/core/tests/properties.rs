@@ -194,6 +194,7 @@ fn run(f: &mut Fixture, made: &mut Made, op: &Op) -> Result<Option<&'static str>
                 SaleRequest {
                     lines: vec![line],
                     payment,
+                    over_limit: None,
                 },
                 now,
             )?;

@@ -464,3 +464,63 @@ fn the_remaining_reads_and_an_order_canceled_answer_as_documented() {
     );
     assert_eq!((unknown.0, code(&unknown)), (404, "unknown_account"));
 }
+
+/// Field report: the POS accepted a cash tender of 99,999,999,999,999 won and printed its
+/// change. Past the station's limit the API refuses it by name and stores nothing; a manager's
+/// PIN at the counter confirms a large one; only a manager changes the limits.
+#[test]
+fn a_tender_past_the_station_limit_needs_a_managers_pin_at_the_counter() {
+    let api = Api::start();
+    let cashier = api.login("kim", "1234");
+    let manager = api.login("park", "9999");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
+    let sale = |tendered: i64, over_limit: Value| {
+        let mut body = json!({"lines": [{"product": "CD1001", "volume_ml": 40_000}],
+                              "payment": {"method": "cash", "tendered_won": tendered}});
+        if !over_limit.is_null() {
+            body["over_limit"] = over_limit;
+        }
+        api.post("/api/sales", &cashier, body)
+    };
+    let absurd = sale(99_999_999_999_999, Value::Null);
+    assert_eq!((absurd.0, code(&absurd)), (422, "tender_over_limit"));
+    let message = absurd.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("limit of 2,000,000 won"), "{message}");
+    let wrong_pin = sale(3_000_000, json!({"manager": "park", "manager_pin": "0000"}));
+    assert_eq!((wrong_pin.0, code(&wrong_pin)), (401, "bad_credentials"));
+    let by_herself = sale(3_000_000, json!({}));
+    assert_eq!((by_herself.0, code(&by_herself)), (403, "manager_required"));
+    assert_eq!(api.get("/api/sales", &cashier).1, json!([]), "nothing sold");
+
+    let confirmed = sale(3_000_000, json!({"manager": "park", "manager_pin": "9999"}));
+    assert_eq!(confirmed.0, 200, "{}", confirmed.1);
+    assert_eq!(confirmed.1["payment"]["change_won"], 3_000_000 - 66_000);
+    let (_, audit) = api.get("/api/audit?action=limit_confirmed", &manager);
+    assert_eq!(audit[0]["approved_by"], "park", "{audit}");
+    assert_eq!(audit[0]["actor"], "kim", "{audit}");
+
+    let raised = json!({"largest_tender_won": 5_000_000, "largest_manual_volume_ml": 300_000});
+    let by_cashier = api.call(
+        reqwest::Method::PUT,
+        "/api/limits",
+        Some(&cashier),
+        raised.clone(),
+    );
+    assert_eq!((by_cashier.0, code(&by_cashier)), (403, "manager_required"));
+    let by_manager = api.call(
+        reqwest::Method::PUT,
+        "/api/limits",
+        Some(&manager),
+        raised.clone(),
+    );
+    assert_eq!(by_manager, (200, raised.clone()));
+    assert_eq!(api.get("/api/limits", &cashier), (200, raised));
+    assert_eq!(sale(4_000_000, Value::Null).0, 200);
+    let zero = api.call(
+        reqwest::Method::PUT,
+        "/api/limits",
+        Some(&manager),
+        json!({"largest_tender_won": 0, "largest_manual_volume_ml": 300_000}),
+    );
+    assert_eq!((zero.0, code(&zero)), (422, "invalid_input"));
+}

@@ -197,6 +197,14 @@ fn pumps_without_a_line_or_unknown_pumps_are_refused_clearly() {
     let pumps = Pumps::start();
     let api = Api::with_pumps(&pumps);
     let cashier = api.login("kim", "1234");
+    // Field report: a pump could be authorized and run with no shift open, and its payment was
+    // then refused while the customer waited. Now no pump starts for a cashier without a shift.
+    wait_for_pump(&api, &cashier, "50", |p| p["state"] == "idle");
+    let no_shift = api.post("/api/pumps/50/authorize", &cashier, json!({"preset": null}));
+    assert_eq!((no_shift.0, code(&no_shift)), (422, "no_open_shift"));
+    let (_, listed) = api.get("/api/pumps", &cashier);
+    assert_eq!(pump(&listed, "50")["state"], "idle", "{listed}");
+    api.post("/api/shift/open", &cashier, json!({"opening_float_won": 0}));
     let unknown = api.post("/api/pumps/5F/authorize", &cashier, json!({"preset": null}));
     assert_eq!((unknown.0, code(&unknown)), (404, "unknown_pump"));
     let both = api.post(

@@ -276,7 +276,7 @@ function ManualFuelDialog(props: { onClose: () => void; onNext: (target: Payment
       title: t("manual.title"),
       description: `${chosen.name} · ${formatLitres(ml)} L × ${formatWon(chosen.unit_price_won, lang)}`,
       total_won: estimate,
-      settle: (payment) => api.settleSale([line], payment),
+      settle: (payment, overLimit) => api.settleSale([line], payment, overLimit),
     });
   };
 

@@ -1,7 +1,10 @@
 // The payment panel: cash (tendered, change), card (approval reference) or a credit account.
+// A sale past the station's limits (a tender or litres keyed by hand) is refused by the station
+// with the limit named; the panel then asks for a manager's confirmation (their id and PIN at a
+// cashier's session) and settles it with that, or the cashier corrects the figure.
 
 import { useEffect, useState } from "preact/hooks";
-import { api, type Account, type PaymentRequest, type Sale } from "../api";
+import { api, type Account, type Approver, type PaymentRequest, type Sale } from "../api";
 import { AmountLine } from "../components/AmountLine";
 import { ChoiceButton, SelectField, TextField } from "../shared/components/form";
 import { FormDialog } from "../shared/components/Modal";
@@ -9,13 +12,17 @@ import { useApp } from "../context";
 import { formatWon, groupDigits, parseWon } from "../shared/format";
 import { useBusy } from "../shared/hooks";
 
-/** What is being paid: its total as shown before settling, and the call that settles it. */
+/** What is being paid: its total as shown before settling, and the call that settles it
+ * (with a manager's confirmation past the station's limits, when it takes one). */
 export interface PaymentTarget {
   title: string;
   description: string;
   total_won: number;
-  settle: (payment: PaymentRequest) => Promise<Sale>;
+  settle: (payment: PaymentRequest, overLimit?: Approver) => Promise<Sale>;
 }
+
+/** The refusals a manager's confirmation can lift. */
+const CONFIRMABLE = ["tender_over_limit", "volume_over_limit"];
 
 type Method = PaymentRequest["method"];
 const METHODS: readonly Method[] = ["cash", "card", "account"];
@@ -27,8 +34,12 @@ export function PaymentPanel(props: {
   onSettled: (sale: Sale) => void;
   onClose: () => void;
 }) {
-  const { t, lang, run, showProblem } = useApp();
+  const { t, lang, run, showProblem, session } = useApp();
   const { target } = props;
+  const [confirming, setConfirming] = useState(false);
+  const [manager, setManager] = useState("");
+  const [managerPin, setManagerPin] = useState("");
+  const byCashier = session.role !== "manager";
   const [method, setMethod] = useState<Method>("cash");
   const [tendered, setTendered] = useState("");
   const [reference, setReference] = useState("");
@@ -70,10 +81,24 @@ export function PaymentPanel(props: {
   const settle = async () => {
     const request = payment();
     if (request === null) return;
+    const approver: Approver | undefined = !confirming
+      ? undefined
+      : byCashier
+        ? { manager: manager.trim(), manager_pin: managerPin }
+        : {};
     await whileBusy(async () => {
-      const result = await run(() => target.settle(request));
+      const result = await run(() => target.settle(request, approver));
       if (result.ok) props.onSettled(result.value);
+      else {
+        setManagerPin("");
+        if (CONFIRMABLE.includes(result.code)) setConfirming(true);
+      }
     });
+  };
+  /** A figure changed: the confirmation asked for was about the old one. */
+  const edited = (set: (value: string) => void) => (value: string) => {
+    setConfirming(false);
+    set(value);
   };
 
   return (
@@ -82,7 +107,7 @@ export function PaymentPanel(props: {
       onClose={props.onClose}
       testId="payment"
       onSubmit={settle}
-      submitLabel={t("pay.settle")}
+      submitLabel={confirming ? t("pay.settle_confirmed") : t("pay.settle")}
       submitTestId="settle"
       busy={busy}
     >
@@ -104,14 +129,14 @@ export function PaymentPanel(props: {
             autoFocus
             placeholder={groupDigits(target.total_won)}
             value={tendered}
-            onValue={setTendered}
+            onValue={edited(setTendered)}
           />
           <div class="choices">
-            <button type="button" class="chip" onClick={() => setTendered(String(target.total_won))}>
+            <button type="button" class="chip" onClick={() => edited(setTendered)(String(target.total_won))}>
               {t("pay.exact")}
             </button>
             {QUICK_TENDERS.map((won) => (
-              <button type="button" key={won} class="chip" onClick={() => setTendered(String(won))}>
+              <button type="button" key={won} class="chip" onClick={() => edited(setTendered)(String(won))}>
                 {formatWon(won, lang)}
               </button>
             ))}
@@ -127,6 +152,31 @@ export function PaymentPanel(props: {
           value={reference}
           onValue={setReference}
         />
+      ) : null}
+      {confirming ? (
+        <div class="card warn-box" data-testid="over-limit" role="group" aria-label={t("pay.over_limit")}>
+          <p>{byCashier ? t("pay.over_limit_cashier") : t("pay.over_limit_manager")}</p>
+          {byCashier ? (
+            <>
+              <TextField
+                label={t("cancel.manager")}
+                testId="over-limit-manager"
+                autoComplete="off"
+                value={manager}
+                onValue={setManager}
+              />
+              <TextField
+                label={t("cancel.manager_pin")}
+                testId="over-limit-pin"
+                type="password"
+                inputMode="numeric"
+                autoComplete="off"
+                value={managerPin}
+                onValue={setManagerPin}
+              />
+            </>
+          ) : null}
+        </div>
       ) : null}
       {method === "account" ? (
         <SelectField label={t("pay.account_select")} testId="account-select" value={account} onValue={setAccount}>

@@ -111,7 +111,14 @@ function TankTile(props: { tank: Tank; productName: string }) {
         </div>
         <dl class="facts">
           <dt>{t("stock.book")}</dt>
-          <dd data-testid="tank-book">{formatLitres(tank.book_stock_ml)} L</dd>
+          <dd data-testid="tank-book">
+            {formatLitres(tank.book_stock_ml)} L
+            {tank.book_stock_ml < 0 ? (
+              <span class="pill bad" data-testid="tank-below-zero" title={t("stock.below_zero_hint")}>
+                {t("stock.below_zero")}
+              </span>
+            ) : null}
+          </dd>
           {tank.measured_ml === null ? null : (
             <>
               <dt>{t("stock.measured")}</dt>

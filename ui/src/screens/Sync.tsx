@@ -1,9 +1,10 @@
-// Sync with HQ and the station's devices, from the live state; for managers the receipts set
-// aside (with a fallback copy to print), where the station's history and HQ's differed (a
+// Sync with HQ and the station's devices, from the live state; for managers the station's limits
+// at the counter, the receipts set aside (with a fallback copy to print), where the station's history and HQ's differed (a
 // restored backup, a re-installed PC) and the dead letters.
 
-import { useState } from "preact/hooks";
-import { api, type DeviceState, type Divergence, type SetAsideReceipt } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import { api, type DeviceState, type Divergence, type Limits, type SetAsideReceipt } from "../api";
+import { Form, TextField } from "../shared/components/form";
 import { Table } from "../shared/components/Table";
 import { useApp } from "../context";
 import { formatTime } from "../shared/format";
@@ -70,6 +71,7 @@ export function SyncScreen() {
           <dd data-testid="sync-divergences">{live?.sync.divergences ?? 0}</dd>
         </dl>
       </section>
+      <LimitsCard />
       <section class="card">
         <h2>{t("sync.devices")}</h2>
         <Table>
@@ -162,4 +164,53 @@ export function SyncScreen() {
 /** The receipt number, or the print job's when the sale cannot be read. */
 function receiptLabel(receipt: SetAsideReceipt): string {
   return receipt.receipt_no ?? `#${receipt.job}`;
+}
+
+/** The station's limits on what a cashier keys in (a manager's change): past them a sale needs
+ * a manager's confirmation. */
+function LimitsCard() {
+  const { t, run, notify } = useApp();
+  const [limits, setLimits] = useLoadOnce<Limits | null>(() => api.limits(), null);
+  const [tender, setTender] = useState("");
+  const [litres, setLitres] = useState("");
+  const [busy, whileBusy] = useBusy();
+  useEffect(() => {
+    if (limits === null) return;
+    setTender(String(limits.largest_tender_won));
+    setLitres(String(limits.largest_manual_volume_ml / 1000));
+  }, [limits]);
+
+  const save = () =>
+    whileBusy(async () => {
+      const largest_tender_won = Number(tender.replaceAll(",", ""));
+      const largest_manual_volume_ml = Math.round(Number(litres.replaceAll(",", "")) * 1000);
+      const result = await run(() => api.setLimits({ largest_tender_won, largest_manual_volume_ml }));
+      if (result.ok) {
+        setLimits(result.value);
+        notify(t("limits.saved"));
+      }
+    });
+
+  return (
+    <section class="card" data-testid="limits">
+      <h2>{t("limits.title")}</h2>
+      <p class="muted">{t("limits.hint")}</p>
+      <Form class="row-form" onSubmit={save} submitLabel={t("limits.save")} submitTestId="limits-save" busy={busy}>
+        <TextField
+          label={t("limits.largest_tender")}
+          testId="limits-tender"
+          inputMode="numeric"
+          value={tender}
+          onValue={setTender}
+        />
+        <TextField
+          label={t("limits.largest_manual_litres")}
+          testId="limits-litres"
+          inputMode="decimal"
+          value={litres}
+          onValue={setLitres}
+        />
+      </Form>
+    </section>
+  );
 }

@@ -216,6 +216,7 @@ impl Fixture {
                 payment: PaymentRequest::Cash {
                     tendered: Won(tendered),
                 },
+                over_limit: None,
             },
             now,
         )

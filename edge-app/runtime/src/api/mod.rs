@@ -198,7 +198,7 @@ routes! {
     post "/api/shift/open" Session pos::open_shift, "Open a shift with the opening float." body r#"{"opening_float_won":100000}"#;
     post "/api/shift/close" Session pos::close_shift, "Close the shift with the counted cash; returns over/short." body r#"{"counted_cash_won":150000}"#;
     get "/api/sales" Session pos::list_sales, "The sales of a business day (?day=YYYY-MM-DD; default the open day).";
-    post "/api/sales" Session pos::settle_sale, "Settle a sale priced from the price list (manual fuel, shop items)." body r#"{"lines":[{"product":"CD1001","volume_ml":40000}],"payment":{"method":"cash","tendered_won":70000}}"#;
+    post "/api/sales" Session pos::settle_sale, "Settle a sale priced from the price list (manual fuel, shop items); past the station's limits it needs `over_limit`, a manager's confirmation (their id and PIN, or `{}` at a manager's session)." body r#"{"lines":[{"product":"CD1001","volume_ml":40000}],"payment":{"method":"cash","tendered_won":70000}}"#;
     get "/api/sales/{sale}" Session pos::one_sale, "One sale.";
     post "/api/sales/{sale}/cancel" Manager pos::cancel_sale, "Cancel a sale with a reason; a cashier's session gives a manager's id and PIN." body r#"{"reason":"wrong pump","manager":"park","manager_pin":"9999"}"#;
     post "/api/sales/{sale}/reprint" Session pos::reprint, "Print a sale's receipt again.";
@@ -210,6 +210,8 @@ routes! {
     post "/api/pumps/{pump}/stop" Session pos::stop_pump, "Stop a pump's filling now.";
     get "/api/fuelings" Session pos::fuelings, "Finished fuelings waiting for payment, oldest first.";
     post "/api/fuelings/{fueling}/settle" Session pos::settle_fueling, "Settle a fueling as a sale at the pump's volume and amount." body r#"{"payment":{"method":"card","reference":"APPROVAL-7781"}}"#;
+    get "/api/limits" Session office::limits, "The station's limits on what is keyed in: the largest cash tender and the largest fuel volume of a line keyed by hand.";
+    put "/api/limits" Manager office::set_limits, "Set the station's limits; past them a sale needs a manager's confirmation." body r#"{"largest_tender_won":2000000,"largest_manual_volume_ml":300000}"#;
     get "/api/stock" Session office::stock, "Book stock per tank and product, with the gauge's latest measurement.";
     post "/api/stock/adjust" Manager office::adjust_stock, "Adjust a tank's book stock with a reason." body r#"{"tank":3,"delta_ml":-20000,"reason":"meter check"}"#;
     get "/api/deliveries" Session office::deliveries, "Expected and confirmed deliveries.";

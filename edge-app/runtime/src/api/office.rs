@@ -8,8 +8,8 @@ use jiff::civil::Date;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use station_core::{
-    AccountId, AccountPaymentMethod, AuditAction, Millilitres, NewOrder, NewUser, OrderId, Pin,
-    PinHash, ProductId, Role, ShipmentId, TankNo, UserId, Won,
+    AccountId, AccountPaymentMethod, AuditAction, Limits, Millilitres, NewOrder, NewUser, OrderId,
+    Pin, PinHash, ProductId, Role, ShipmentId, TankNo, UserId, Won,
 };
 
 use super::pos::DayQuery;
@@ -419,6 +419,43 @@ pub async fn lift_lockout(
         .station()
         .lift_lockout(&approval, &user, Timestamp::now())?;
     users_json(&state)
+}
+
+/// The station's limits as the API shows them.
+fn limits_json(limits: &Limits) -> Value {
+    json!({
+        "largest_tender_won": limits.largest_tender.get(),
+        "largest_manual_volume_ml": limits.largest_manual_volume.get(),
+    })
+}
+
+pub async fn limits(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    Ok(Json(limits_json(&state.station().limits()?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsBody {
+    largest_tender_won: i64,
+    largest_manual_volume_ml: i64,
+}
+
+pub async fn set_limits(
+    State(state): State<ApiState>,
+    session: Session,
+    ApiJson(body): ApiJson<LimitsBody>,
+) -> ApiResult {
+    let approval = session.as_manager("changing the station's limits")?;
+    let limits = state.station().set_limits(
+        &approval,
+        Limits {
+            largest_tender: Won(body.largest_tender_won),
+            largest_manual_volume: Millilitres(body.largest_manual_volume_ml),
+        },
+        Timestamp::now(),
+    )?;
+    state.live.bump_revision();
+    Ok(Json(limits_json(&limits)))
 }
 
 #[derive(Debug, Deserialize)]

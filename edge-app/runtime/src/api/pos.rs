@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use station_core::{
-    AccountId, FuelingId, LinePricing, Measure, Millilitres, PaymentRequest, Pin, PinPurpose,
-    ProductId, SaleId, SaleLineRequest, SaleRequest, TankNo, UserId, Won,
+    AccountId, FuelingId, LinePricing, ManagerApproval, Measure, Millilitres, PaymentRequest, Pin,
+    PinPurpose, ProductId, SaleId, SaleLineRequest, SaleRequest, TankNo, UserId, Won,
 };
 
 use super::{ApiError, ApiJson, ApiQuery, ApiResult, ApiState, Session, day_of, parse};
@@ -137,6 +137,36 @@ impl PaymentBody {
 pub struct SaleBody {
     lines: Vec<SaleLineBody>,
     payment: PaymentBody,
+    /// A manager's confirmation of a sale past the station's limits: the manager's id and PIN
+    /// at a cashier's session, or nothing more (`{}`) at a manager's own.
+    over_limit: Option<ApproverBody>,
+}
+
+/// A manager approving at the counter, when the session is a cashier's.
+#[derive(Debug, Default, Deserialize)]
+pub struct ApproverBody {
+    manager: Option<String>,
+    manager_pin: Option<String>,
+}
+
+/// The approval of the manager named with their PIN, or the session's own when none is named.
+async fn approval_of(
+    state: &ApiState,
+    session: &Session,
+    approver: &ApproverBody,
+    action: &'static str,
+) -> Result<ManagerApproval, ApiError> {
+    match (&approver.manager, &approver.manager_pin) {
+        (Some(manager), Some(pin)) if !manager.is_empty() => {
+            let manager: UserId = parse("manager", manager)?;
+            let pin: Pin = parse("manager_pin", pin)?;
+            Ok(state
+                .check_pin(manager, pin, PinPurpose::Approval(action))
+                .await?
+                .as_manager(action)?)
+        }
+        _ => session.as_manager(action),
+    }
 }
 
 pub async fn settle_sale(
@@ -167,9 +197,25 @@ pub async fn settle_sale(
         });
     }
     let payment = body.payment.request()?;
+    let over_limit = match &body.over_limit {
+        Some(approver) => Some(
+            approval_of(
+                &state,
+                &session,
+                approver,
+                "a sale past the station's limits",
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let sale = state.station().settle_sale(
         &session.actor,
-        SaleRequest { lines, payment },
+        SaleRequest {
+            lines,
+            payment,
+            over_limit,
+        },
         Timestamp::now(),
     )?;
     state.live.bump_revision();
@@ -204,9 +250,8 @@ pub async fn one_sale(
 #[derive(Debug, Deserialize)]
 pub struct CancelBody {
     reason: String,
-    /// A manager approving at the counter, when the session is a cashier's.
-    manager: Option<String>,
-    manager_pin: Option<String>,
+    #[serde(flatten)]
+    approver: ApproverBody,
 }
 
 pub async fn cancel_sale(
@@ -216,18 +261,7 @@ pub async fn cancel_sale(
     ApiJson(body): ApiJson<CancelBody>,
 ) -> ApiResult {
     let sale: SaleId = parse("sale", &sale)?;
-    let approval = match (&body.manager, &body.manager_pin) {
-        (Some(manager), Some(pin)) if !manager.is_empty() => {
-            let manager: UserId = parse("manager", manager)?;
-            let pin: Pin = parse("manager_pin", pin)?;
-            const ACTION: &str = "canceling a sale";
-            state
-                .check_pin(manager, pin, PinPurpose::Approval(ACTION))
-                .await?
-                .as_manager(ACTION)?
-        }
-        _ => session.as_manager("canceling a sale")?,
-    };
+    let approval = approval_of(&state, &session, &body.approver, "canceling a sale").await?;
     let canceled = state.station().cancel_sale(
         &session.actor,
         &approval,
@@ -294,7 +328,7 @@ pub struct AuthorizeBody {
 
 pub async fn authorize_pump(
     State(state): State<ApiState>,
-    _session: Session,
+    session: Session,
     Path(pump): Path<String>,
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> ApiResult {
@@ -323,7 +357,13 @@ pub async fn authorize_pump(
             value: n,
         }));
     }
-    forecourt(&state)?.authorize(address, preset).await?;
+    let forecourt = forecourt(&state)?;
+    // The fueling must be paid at its end: no pump runs for a cashier who cannot take payment.
+    let user = session.actor.user();
+    if state.station().current_shift(user)?.is_none() {
+        return Err(station_core::StationError::NoOpenShift(user.clone()).into());
+    }
+    forecourt.authorize(address, preset).await?;
     Ok(Json(pump_view(&state, address)))
 }
 
