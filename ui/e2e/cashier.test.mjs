@@ -113,7 +113,15 @@ test("closing the shift shows the over/short", async () => {
   const shift = await system.stationOk("GET", "/api/shift", undefined, cashierToken);
   const counted = shift.expected_cash_won - 500;
   await page.getByTestId("shift-close-open").click();
+  // A blind count: the expected cash is not on the screen while the cashier counts.
+  await page.getByTestId("shift-counted").waitFor();
+  assert.equal(await page.getByText(/예상 현금|Expected cash/).count(), 0);
   await page.getByTestId("shift-counted").fill(String(counted));
+  await page.getByTestId("shift-close").click();
+  // Closing asks to be confirmed, with the amount counted; nothing is closed yet.
+  await page.getByTestId("shift-close-check").waitFor();
+  assert.equal(await page.getByTestId("shift-close-check").getAttribute("data-won"), String(counted));
+  assert.notEqual(await system.stationOk("GET", "/api/shift", undefined, cashierToken), null);
   await page.getByTestId("shift-close").click();
   await page.getByTestId("over-short").waitFor();
   assert.equal(await page.getByTestId("over-short").getAttribute("data-won"), "-500");

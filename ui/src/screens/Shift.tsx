@@ -1,4 +1,7 @@
 // The cashier's shift: open it with a float; close it with the counted cash and see over/short.
+// The count is blind: the expected cash is shown only after the shift is closed, so the count is
+// what the drawer holds, not what the screen says it should; closing asks to be confirmed, since
+// a closed shift cannot be reopened.
 
 import { useState } from "preact/hooks";
 import { api, type Shift, type ShiftReport } from "../api";
@@ -14,6 +17,8 @@ export function ShiftPanel() {
   const [float, setFloat] = useState("");
   const [closing, setClosing] = useState(false);
   const [counted, setCounted] = useState("");
+  /** The counted cash the cashier is asked to confirm, once entered. */
+  const [confirming, setConfirming] = useState<number | null>(null);
   const [report, setReport] = useState<ShiftReport | null>(null);
 
   const open = async () => {
@@ -32,13 +37,18 @@ export function ShiftPanel() {
   const close = async () => {
     const won = parseWon(counted);
     if (won === null) {
-      showProblem(t("pay.bad_tendered"));
+      showProblem(t("shift.bad_counted"));
+      return;
+    }
+    if (confirming !== won) {
+      setConfirming(won);
       return;
     }
     const result = await run(() => api.closeShift(won));
     if (result.ok) {
       setClosing(false);
       setCounted("");
+      setConfirming(null);
       setReport(result.value);
       setShift(null);
     }
@@ -63,9 +73,6 @@ export function ShiftPanel() {
       ) : (
         <div class="shift-info">
           <span data-testid="shift-current">{t("shift.current", { time: formatTime(shift.opened_at, timeZone) })}</span>
-          <span>
-            {t("shift.expected")}: <strong>{formatWon(shift.expected_cash_won, lang)}</strong>
-          </span>
           <button type="button" data-testid="shift-close-open" onClick={() => setClosing(true)}>
             {t("shift.close_open")}
           </button>
@@ -74,21 +81,31 @@ export function ShiftPanel() {
       {closing && shift !== null && shift !== undefined ? (
         <FormDialog
           title={t("shift.close_title")}
-          onClose={() => setClosing(false)}
+          onClose={() => {
+            setClosing(false);
+            setConfirming(null);
+          }}
           onSubmit={close}
-          submitLabel={t("shift.close")}
+          submitLabel={confirming === null ? t("shift.close") : t("shift.close_confirm")}
           submitTestId="shift-close"
+          danger={confirming !== null}
         >
-          <p>
-            {t("shift.expected")}: <strong>{formatWon(shift.expected_cash_won, lang)}</strong>
-          </p>
+          <p class="muted">{t("shift.count_blind")}</p>
           <TextField
             label={t("shift.counted")}
             testId="shift-counted"
             inputMode="numeric"
             value={counted}
-            onValue={setCounted}
+            onValue={(value) => {
+              setConfirming(null);
+              setCounted(value);
+            }}
           />
+          {confirming === null ? null : (
+            <p class="warn" data-testid="shift-close-check" data-won={confirming}>
+              {t("shift.close_check", { amount: formatWon(confirming, lang) })}
+            </p>
+          )}
         </FormDialog>
       ) : null}
       {report === null ? null : (
