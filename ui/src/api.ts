@@ -383,8 +383,11 @@ export const api = {
     post<Pump>(`/api/pumps/${seg(pump)}/authorize`, { preset }),
   stop: (pump: string) => post<Pump>(`/api/pumps/${seg(pump)}/stop`),
   fuelings: () => get<Fueling[]>("/api/fuelings"),
-  settleFueling: (fueling: string, payment: PaymentRequest) =>
-    post<Sale>(`/api/fuelings/${seg(fueling)}/settle`, { payment }),
+  settleFueling: (fueling: string, payment: PaymentRequest, over_limit?: Approver) =>
+    post<Sale>(
+      `/api/fuelings/${seg(fueling)}/settle`,
+      over_limit === undefined ? { payment } : { payment, over_limit },
+    ),
 
   stock: () => get<Stock>("/api/stock"),
   deliveries: () => get<Delivery[]>("/api/deliveries"),

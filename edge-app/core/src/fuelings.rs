@@ -16,7 +16,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use crate::auth::Actor;
+use crate::auth::{Actor, ManagerApproval};
 use crate::catalog::tank_product;
 use crate::error::{Result, StationError};
 use crate::ids::{FuelingId, ProductId, SaleId, TankNo};
@@ -247,6 +247,7 @@ impl Station {
         actor: &Actor,
         fueling: FuelingId,
         payment: PaymentRequest,
+        over_limit: Option<ManagerApproval>,
         now: Timestamp,
     ) -> Result<SaleRecord> {
         self.write(now, |tx| {
@@ -265,7 +266,7 @@ impl Station {
                     },
                 }],
                 payment,
-                over_limit: None,
+                over_limit,
             };
             let sale = settle(tx, actor, request)?;
             tx.sql.execute(

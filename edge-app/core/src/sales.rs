@@ -427,7 +427,12 @@ fn check_limits(
     let limits = crate::limits::read_limits(&tx.sql)?;
     let mut past = Vec::new();
     for (line, _) in lines {
-        let (Measure::Volume(volume), Some(tank)) = (line.measure, line.tank) else {
+        // What the pump's own meter measured has left the tank: it is paid as measured.
+        let (Measure::Volume(volume), Some(tank), false) = (
+            line.measure,
+            line.tank,
+            line.price_source == PriceSource::Pump,
+        ) else {
             continue;
         };
         let capacity: i64 = tx
@@ -443,7 +448,7 @@ fn check_limits(
             });
         }
         let limit = limits.largest_manual_volume;
-        if line.price_source != PriceSource::Pump && volume > limit {
+        if volume > limit {
             if !confirmed {
                 return Err(StationError::VolumeOverLimit {
                     line: line.line_no,

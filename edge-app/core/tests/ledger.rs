@@ -1564,6 +1564,7 @@ fn a_fueling_is_recorded_as_the_pump_measured_it_and_paid_exactly_once() {
         PaymentRequest::Cash {
             tendered: Won(30_000),
         },
+        None,
         now,
     );
     assert_eq!(short.unwrap_err().code(), "insufficient_tender");
@@ -1577,6 +1578,7 @@ fn a_fueling_is_recorded_as_the_pump_measured_it_and_paid_exactly_once() {
             PaymentRequest::Cash {
                 tendered: Won(40_000),
             },
+            None,
             now,
         )
         .unwrap();
@@ -1597,6 +1599,7 @@ fn a_fueling_is_recorded_as_the_pump_measured_it_and_paid_exactly_once() {
         PaymentRequest::Card {
             reference: "A-1".into(),
         },
+        None,
         f.now,
     );
     assert_eq!(again.unwrap_err().code(), "fueling_already_paid");
@@ -1912,8 +1915,9 @@ fn a_tender_past_the_station_limit_is_refused_until_a_manager_confirms_it() {
 }
 
 /// Field report: a manual sale of 999,999 L (33 times the tank) was accepted and took book stock
-/// to -992,103 L. No line draws more than its tank holds, whoever confirms it; a volume keyed
-/// by hand past the station's limit needs a manager; the pump's own meter is never limited;
+/// to -992,103 L. No line keyed by hand draws more than its tank holds, whoever confirms it; a
+/// volume keyed by hand past the station's limit needs a manager; the pump's own meter is never
+/// limited;
 /// the station sets its limits (a manager, audited, within bounds).
 #[test]
 fn a_volume_keyed_by_hand_past_the_limit_needs_a_manager_and_no_line_draws_more_than_its_tank() {
@@ -1964,6 +1968,16 @@ fn a_volume_keyed_by_hand_past_the_limit_needs_a_manager_and_no_line_draws_more_
         ..f.fuel_line(GASOLINE, 400_000)
     };
     sell_by_card(&mut f, vec![pumped], None).unwrap();
+    // Nor by the tank's capacity: a meter that read more than the tank holds is a matter for the
+    // manager (the book stock goes below zero and shows it), but that fuel was dispensed.
+    let beyond_tank = SaleLineRequest {
+        pricing: LinePricing::Pump {
+            unit_price: UnitPrice(1_749),
+            amount: Won(43_725_000),
+        },
+        ..f.fuel_line(GASOLINE, 25_000_000)
+    };
+    sell_by_card(&mut f, vec![beyond_tank], None).unwrap();
 
     // The station raises its limit; a cashier may not.
     let raised = Limits {

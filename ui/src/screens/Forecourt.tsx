@@ -35,7 +35,7 @@ export function Forecourt() {
       title: t("pump.title", { pump: fueling.pump }),
       description: `${fueling.product_name} · ${formatLitres(fueling.volume_ml)} L × ${formatWon(fueling.unit_price_won, lang)}`,
       total_won: fueling.amount_won,
-      settle: (payment) => api.settleFueling(fueling.fueling, payment),
+      settle: (payment, overLimit) => api.settleFueling(fueling.fueling, payment, overLimit),
     });
   };
 

@@ -139,7 +139,7 @@ fn a_filling_read_back_again_is_recorded_once() {
         tendered: Won(33_000),
     };
     station
-        .settle_fueling(&cashier, fueling.fueling, payment, now)
+        .settle_fueling(&cashier, fueling.fueling, payment, None, now)
         .unwrap();
     let paid = station
         .record_pump_read_back(

@@ -209,7 +209,7 @@ routes! {
     post "/api/pumps/{pump}/authorize" Session pos::authorize_pump, "Authorize a pump, with a preset by volume or amount or none." body r#"{"preset":{"amount_won":30000}}"#;
     post "/api/pumps/{pump}/stop" Session pos::stop_pump, "Stop a pump's filling now.";
     get "/api/fuelings" Session pos::fuelings, "Finished fuelings waiting for payment, oldest first.";
-    post "/api/fuelings/{fueling}/settle" Session pos::settle_fueling, "Settle a fueling as a sale at the pump's volume and amount." body r#"{"payment":{"method":"card","reference":"APPROVAL-7781"}}"#;
+    post "/api/fuelings/{fueling}/settle" Session pos::settle_fueling, "Settle a fueling as a sale at the pump's volume and amount; a cash tender past the station's limit needs `over_limit`, as a sale does." body r#"{"payment":{"method":"card","reference":"APPROVAL-7781"}}"#;
     get "/api/limits" Session office::limits, "The station's limits on what is keyed in: the largest cash tender and the largest fuel volume of a line keyed by hand.";
     put "/api/limits" Manager office::set_limits, "Set the station's limits; past them a sale needs a manager's confirmation." body r#"{"largest_tender_won":2000000,"largest_manual_volume_ml":300000}"#;
     get "/api/stock" Session office::stock, "Book stock per tank and product, with the gauge's latest measurement.";

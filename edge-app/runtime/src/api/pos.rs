@@ -385,6 +385,8 @@ pub async fn fuelings(State(state): State<ApiState>, _session: Session) -> ApiRe
 #[derive(Debug, Deserialize)]
 pub struct SettleFuelingBody {
     payment: PaymentBody,
+    /// A manager's confirmation of a cash tender past the station's limit.
+    over_limit: Option<ApproverBody>,
 }
 
 pub async fn settle_fueling(
@@ -395,10 +397,25 @@ pub async fn settle_fueling(
 ) -> ApiResult {
     let fueling: FuelingId = parse("fueling", &fueling)?;
     let payment = body.payment.request()?;
-    let sale =
-        state
-            .station()
-            .settle_fueling(&session.actor, fueling, payment, Timestamp::now())?;
+    let over_limit = match &body.over_limit {
+        Some(approver) => Some(
+            approval_of(
+                &state,
+                &session,
+                approver,
+                "a sale past the station's limits",
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let sale = state.station().settle_fueling(
+        &session.actor,
+        fueling,
+        payment,
+        over_limit,
+        Timestamp::now(),
+    )?;
     if let Some(forecourt) = &state.forecourt {
         forecourt.refresh_unpaid();
     }
