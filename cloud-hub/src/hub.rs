@@ -94,6 +94,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0003_hq_access.sql")),
         M::up(include_str!("../migrations/0004_streams.sql")),
         M::up(include_str!("../migrations/0005_dashboard.sql")),
+        // 0006 is another change's; the feed's consumers are 0007.
+        M::up(include_str!("../migrations/0007_feed.sql")),
     ])
 }
 
