@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::feed::{FeedClient, FeedClientError, FeedPage};
 use crate::store::{Applied, Settlement, SettlementError};
 
-/// The page size settlement asks for.
+/// The page size settlement asks for unless told another.
 pub const PAGE: u32 = 2_000;
 
 /// What a step could not do.
@@ -34,10 +34,11 @@ pub fn lock(settlement: &SharedSettlement) -> std::sync::MutexGuard<'_, Settleme
 pub fn catch_up_once(
     settlement: &SharedSettlement,
     feed: &FeedClient,
+    limit: u32,
     wait_ms: u64,
 ) -> Result<(Applied, u64), CatchUpError> {
     let after = lock(settlement).position()?;
-    let page = feed.page(after, PAGE, wait_ms)?;
+    let page = feed.page(after, limit, wait_ms)?;
     let head = page.head;
     Ok((apply(settlement, feed, &page)?, head))
 }
@@ -49,25 +50,32 @@ pub fn apply(
     page: &FeedPage,
 ) -> Result<Applied, CatchUpError> {
     if !lock(settlement).knows_stations_of(&page.events) {
-        let stations = feed.stations()?;
-        lock(settlement).update_stations(&stations)?;
+        refresh_stations(settlement, feed)?;
     }
     Ok(lock(settlement).apply_page(&page.events, page.next)?)
 }
 
+fn refresh_stations(settlement: &SharedSettlement, feed: &FeedClient) -> Result<(), CatchUpError> {
+    let stations = feed.stations()?;
+    lock(settlement).update_stations(&stations)?;
+    Ok(())
+}
+
 /// Follows the feed until `stop` is set: reads the next page on this thread while the one
 /// before is applied on another, so reading and counting overlap. A failure is logged and the
-/// step tried again after a pause (a second, doubling to 30 s).
+/// step tried again after a pause (a second, doubling to 30 s). The stations are read from the
+/// hub when it starts, when a page names one it does not know, and whenever it is idle.
 pub fn follow(
     settlement: SharedSettlement,
     feed: FeedClient,
     stop: Arc<std::sync::atomic::AtomicBool>,
     head: Arc<std::sync::atomic::AtomicU64>,
+    limit: u32,
 ) {
     use std::sync::atomic::Ordering;
     let mut pause = Duration::from_secs(1);
     while !stop.load(Ordering::Relaxed) {
-        match follow_until_error(&settlement, &feed, &stop, &head) {
+        match follow_until_error(&settlement, &feed, &stop, &head, limit) {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(%error, "following the feed failed; trying again");
@@ -83,6 +91,7 @@ fn follow_until_error(
     feed: &FeedClient,
     stop: &std::sync::atomic::AtomicBool,
     head: &std::sync::atomic::AtomicU64,
+    limit: u32,
 ) -> Result<(), CatchUpError> {
     use std::sync::atomic::Ordering;
     let (pages, applier_pages) = std::sync::mpsc::sync_channel::<FeedPage>(2);
@@ -101,6 +110,7 @@ fn follow_until_error(
         })
     };
     let mut after = lock(settlement).position()?;
+    refresh_stations(settlement, feed)?;
     let mut outcome = Ok(());
     while !stop.load(Ordering::Relaxed) {
         // A failure of the applier ends the loop; what it applied is kept.
@@ -109,7 +119,7 @@ fn follow_until_error(
             break;
         }
         // The hub answers at once when newer events exist, and waits only when none do.
-        let page = match feed.page(after, PAGE, 10_000) {
+        let page = match feed.page(after, limit, 10_000) {
             Ok(page) => page,
             Err(error) => {
                 outcome = Err(error.into());
@@ -118,6 +128,11 @@ fn follow_until_error(
         };
         head.store(page.head, Ordering::Relaxed);
         if page.events.is_empty() {
+            // Idle: stations registered since (and not selling yet) become known for terms.
+            if let Err(error) = refresh_stations(settlement, feed) {
+                outcome = Err(error);
+                break;
+            }
             continue;
         }
         after = page.next;

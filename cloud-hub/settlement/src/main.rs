@@ -44,6 +44,10 @@ struct Settings {
         value_delimiter = ','
     )]
     allow_origins: Vec<String>,
+    /// Events asked of the feed at a time (1 to 5,000).
+    #[arg(long, default_value_t = commission_settlement::catch_up::PAGE,
+          value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    page_size: u32,
 }
 
 #[tokio::main]
@@ -63,12 +67,18 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("opening {}", settings.db.display()))?;
     let settlement = Arc::new(std::sync::Mutex::new(settlement));
     let hub = settings.hub.trim_end_matches('/').to_owned();
-    let feed = FeedClient::new(&hub, &settings.feed_token).context("the feed's client")?;
     let stop = Arc::new(AtomicBool::new(false));
     let head = Arc::new(AtomicU64::new(0));
     let follower = {
         let (settlement, stop, head) = (settlement.clone(), stop.clone(), head.clone());
-        std::thread::spawn(move || follow(settlement, feed, stop, head))
+        let page_size = settings.page_size;
+        // The feed's client blocks, so it is made (and dropped) on the follower's own thread,
+        // outside the async runtime.
+        let (hub, token) = (hub.clone(), settings.feed_token.clone());
+        std::thread::spawn(move || match FeedClient::new(&hub, &token) {
+            Ok(feed) => follow(settlement, feed, stop, head, page_size),
+            Err(error) => tracing::error!(%error, "the feed's client could not be made"),
+        })
     };
     let state = AppState {
         settlement,
