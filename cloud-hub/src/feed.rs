@@ -31,7 +31,6 @@ use jiff::Timestamp;
 use rand::RngCore;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use sync_protocol::{Envelope, Event, SCHEMA_VERSION};
 
 use crate::auth::{HqUser, Permission, audit, digest};
@@ -392,58 +391,47 @@ pub struct FeedQuery {
     pub wait_ms: Option<u64>,
 }
 
-/// One event of a feed page.
-#[derive(Debug, Serialize)]
-pub struct FeedEventView {
-    pub position: u64,
-    pub event_id: String,
-    pub origin: String,
-    pub station: String,
-    pub seq: u64,
-    pub kind: String,
-    pub occurred_at: String,
-    pub applied_at: String,
-    /// The envelope as JSON.
-    pub message: Box<RawValue>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FeedPageView {
-    pub events: Vec<FeedEventView>,
-    pub next: u64,
-    pub head: u64,
-    pub oldest: u64,
-}
-
-impl From<FeedPage> for FeedPageView {
-    fn from(page: FeedPage) -> FeedPageView {
-        let events = page
-            .events
-            .into_iter()
-            .map(|e| FeedEventView {
-                message: RawValue::from_string(e.message.clone()).unwrap_or_else(|_| {
-                    // Stored messages were decoded before they were recorded; should one not
-                    // be JSON, it goes as a JSON string rather than break the page.
-                    RawValue::from_string(serde_json::Value::from(e.message).to_string())
-                        .unwrap_or_else(|_| RawValue::NULL.to_owned())
-                }),
-                position: e.position,
-                event_id: e.event_id,
-                origin: e.origin,
-                station: e.station_id,
-                seq: e.seq,
-                kind: e.kind,
-                occurred_at: e.occurred_at.to_string(),
-                applied_at: e.applied_at.to_string(),
-            })
-            .collect();
-        FeedPageView {
-            events,
-            next: page.next,
-            head: page.head,
-            oldest: page.oldest,
+/// A page as the JSON the API answers: `{"events": [{position, event_id, origin, station, seq,
+/// kind, occurred_at, applied_at, message}], next, head, oldest}`. Written out directly, with each
+/// stored message copied as it is: the hub stores only messages it decoded itself (or encoded),
+/// so each is one JSON object; one that is not is sent as a JSON string rather than break the
+/// page.
+pub fn page_json(page: &FeedPage) -> String {
+    use std::fmt::Write;
+    let text = |value: &str| serde_json::Value::from(value).to_string();
+    let size: usize = page.events.iter().map(|e| e.message.len() + 320).sum();
+    let mut out = String::with_capacity(size + 80);
+    out.push_str("{\"events\":[");
+    for (i, e) in page.events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        let _ = write!(
+            out,
+            "{{\"position\":{},\"event_id\":{},\"origin\":{},\"station\":{},\"seq\":{},\"kind\":{},\"occurred_at\":{},\"applied_at\":{},\"message\":",
+            e.position,
+            text(&e.event_id),
+            text(&e.origin),
+            text(&e.station_id),
+            e.seq,
+            text(&e.kind),
+            text(&e.occurred_at.to_string()),
+            text(&e.applied_at.to_string()),
+        );
+        let message = e.message.trim();
+        if message.starts_with('{') && message.ends_with('}') {
+            out.push_str(message);
+        } else {
+            out.push_str(&text(message));
+        }
+        out.push('}');
     }
+    let _ = write!(
+        out,
+        "],\"next\":{},\"head\":{},\"oldest\":{}}}",
+        page.next, page.head, page.oldest
+    );
+    out
 }
 
 fn db_path(state: &AppState) -> Result<PathBuf, FeedError> {
@@ -480,7 +468,7 @@ async fn read_feed(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
     ApiQuery(query): ApiQuery<FeedQuery>,
-) -> Result<Json<FeedPageView>, FeedError> {
+) -> Result<Response, FeedError> {
     let (path, _consumer) = consumer_of(&state, &headers).await?;
     let after = query.after.unwrap_or(0);
     let limit = query.limit.unwrap_or(FEED_PAGE_DEFAULT);
@@ -502,9 +490,16 @@ async fn read_feed(
     let mut changes = lock(&state).changes().listen();
     loop {
         let for_read = path.clone();
-        let page = blocking_feed(move || with_reader(&for_read, |r| r.page(after, limit))).await?;
-        if !page.events.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(page.into()));
+        let (empty, body) = blocking_feed(move || {
+            with_reader(&for_read, |r| {
+                let page = r.page(after, limit)?;
+                Ok((page.events.is_empty(), page_json(&page)))
+            })
+        })
+        .await?;
+        if !empty || tokio::time::Instant::now() >= deadline {
+            let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+            return Ok((json, body).into_response());
         }
         // Not every event tells a change notice (the hub's own do not all), so look again at
         // least every quarter second.

@@ -289,3 +289,32 @@ fn a_position_the_feed_no_longer_holds_or_does_not_hold_yet_is_refused_by_name()
     assert_eq!(rest["events"][0]["position"], 4);
     assert_eq!(rest["events"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn a_stored_message_that_is_not_one_json_object_goes_as_a_string_and_the_page_stays_json() {
+    use cloud_hub::feed::{FeedEvent, FeedPage, page_json};
+    let event = |position: u64, message: &str| FeedEvent {
+        position,
+        event_id: format!("id-{position}"),
+        origin: "ST0001".to_owned(),
+        station_id: "ST0001".to_owned(),
+        seq: position,
+        kind: "sale_settled".to_owned(),
+        occurred_at: jiff::Timestamp::UNIX_EPOCH,
+        applied_at: jiff::Timestamp::UNIX_EPOCH,
+        message: message.to_owned(),
+    };
+    let page = FeedPage {
+        events: vec![event(1, r#"{"a": "\"quoted\""}"#), event(2, "not \"json")],
+        next: 2,
+        head: 2,
+        oldest: 1,
+    };
+    let json: Value = serde_json::from_str(&page_json(&page)).unwrap();
+    assert_eq!(json["events"][0]["message"], json!({"a": "\"quoted\""}));
+    assert_eq!(json["events"][1]["message"], "not \"json");
+    assert_eq!(
+        (json["next"].as_u64(), json["oldest"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
