@@ -113,6 +113,7 @@ pub struct FeedConsumerView {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/feed", get(read_feed))
+        .route("/api/feed/stream", get(stream_feed))
         .route("/api/feed/stations", get(feed_stations))
         .route(
             "/api/feed/consumers",
@@ -398,7 +399,6 @@ pub struct FeedQuery {
 /// page.
 pub fn page_json(page: &FeedPage) -> String {
     use std::fmt::Write;
-    let text = |value: &str| serde_json::Value::from(value).to_string();
     let size: usize = page.events.iter().map(|e| e.message.len() + 320).sum();
     let mut out = String::with_capacity(size + 80);
     out.push_str("{\"events\":[");
@@ -406,25 +406,7 @@ pub fn page_json(page: &FeedPage) -> String {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(
-            out,
-            "{{\"position\":{},\"event_id\":{},\"origin\":{},\"station\":{},\"seq\":{},\"kind\":{},\"occurred_at\":{},\"applied_at\":{},\"message\":",
-            e.position,
-            text(&e.event_id),
-            text(&e.origin),
-            text(&e.station_id),
-            e.seq,
-            text(&e.kind),
-            text(&e.occurred_at.to_string()),
-            text(&e.applied_at.to_string()),
-        );
-        let message = e.message.trim();
-        if message.starts_with('{') && message.ends_with('}') {
-            out.push_str(message);
-        } else {
-            out.push_str(&text(message));
-        }
-        out.push('}');
+        push_event_json(&mut out, e);
     }
     let _ = write!(
         out,
@@ -432,6 +414,31 @@ pub fn page_json(page: &FeedPage) -> String {
         page.next, page.head, page.oldest
     );
     out
+}
+
+/// One event as the feed's JSON (see [`page_json`]).
+fn push_event_json(out: &mut String, e: &FeedEvent) {
+    use std::fmt::Write;
+    let text = |value: &str| serde_json::Value::from(value).to_string();
+    let _ = write!(
+        out,
+        "{{\"position\":{},\"event_id\":{},\"origin\":{},\"station\":{},\"seq\":{},\"kind\":{},\"occurred_at\":{},\"applied_at\":{},\"message\":",
+        e.position,
+        text(&e.event_id),
+        text(&e.origin),
+        text(&e.station_id),
+        e.seq,
+        text(&e.kind),
+        text(&e.occurred_at.to_string()),
+        text(&e.applied_at.to_string()),
+    );
+    let message = e.message.trim();
+    if message.starts_with('{') && message.ends_with('}') {
+        out.push_str(message);
+    } else {
+        out.push_str(&text(message));
+    }
+    out.push('}');
 }
 
 fn db_path(state: &AppState) -> Result<PathBuf, FeedError> {
@@ -593,4 +600,118 @@ async fn revoke_consumer(
     hub.revoke_feed_consumer(&user, &name, Timestamp::now())?;
     hub.changes().tell(&[crate::live::Topic::Audit]);
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FeedStreamQuery {
+    /// The position read through (0, or absent, for the beginning).
+    pub after: Option<u64>,
+    /// The consumer's token, for clients that cannot send headers (an `EventSource`).
+    pub token: Option<String>,
+}
+
+/// The feed as server-sent events after a position (a feed consumer's token, in the
+/// `Authorization` header or as `?token=`): one `feed_event` per event, its `id` the position
+/// and its data the event as in a page, then the new ones as the hub applies them. A position
+/// the feed does not hold is refused before the stream starts, as `/api/feed` refuses it. A
+/// consumer revoked meanwhile, or one that falls behind a removal, sees the stream end with an
+/// `error` event naming the code.
+async fn stream_feed(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    ApiQuery(query): ApiQuery<FeedStreamQuery>,
+) -> Result<Response, FeedError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let token = match crate::http::bearer(&headers) {
+        Some(token) => token.to_owned(),
+        None => query.token.ok_or(FeedError::UnknownConsumer)?,
+    };
+    let path = db_path(&state)?;
+    let for_check = path.clone();
+    let check_token = token.clone();
+    let after = query.after.unwrap_or(0);
+    // Refused before the stream starts: an unknown consumer, a position not held.
+    blocking_feed(move || {
+        with_reader(&for_check, |r| {
+            r.consumer(&check_token)?;
+            r.page(after, 1).map(|_| ())
+        })
+    })
+    .await?;
+    let changes = lock(&state).changes().listen();
+    struct Follow {
+        path: PathBuf,
+        token: String,
+        after: u64,
+        ready: std::collections::VecDeque<(u64, String)>,
+        changes: tokio::sync::broadcast::Receiver<crate::live::Topics>,
+        ended: bool,
+    }
+    let start = Follow {
+        path,
+        token,
+        after,
+        ready: std::collections::VecDeque::new(),
+        changes,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut follow| async move {
+        if follow.ended {
+            return None;
+        }
+        loop {
+            if let Some((position, data)) = follow.ready.pop_front() {
+                let event = SseEvent::default()
+                    .event("feed_event")
+                    .id(position.to_string())
+                    .data(data);
+                return Some((Ok::<_, std::convert::Infallible>(event), follow));
+            }
+            let (path, token, after) = (follow.path.clone(), follow.token.clone(), follow.after);
+            let read = blocking_feed(move || {
+                with_reader(&path, |r| {
+                    r.consumer(&token)?;
+                    r.page(after, FEED_PAGE_DEFAULT)
+                })
+            })
+            .await;
+            match read {
+                Ok(page) if page.events.is_empty() => {
+                    let wake = tokio::time::Instant::now() + Duration::from_millis(250);
+                    let _ = tokio::time::timeout_at(wake, follow.changes.recv()).await;
+                }
+                Ok(page) => {
+                    follow.after = page.next;
+                    follow.ready.extend(page.events.iter().map(|e| {
+                        let mut data = String::with_capacity(e.message.len() + 320);
+                        push_event_json(&mut data, e);
+                        (e.position, data)
+                    }));
+                }
+                Err(error) => {
+                    follow.ended = true;
+                    let code = match &error {
+                        FeedError::Truncated { .. } => "feed_truncated",
+                        FeedError::Ahead { .. } => "feed_position_ahead",
+                        FeedError::UnknownConsumer => "unauthenticated",
+                        FeedError::Hub(inner) => inner.code(),
+                    };
+                    let message = match &error {
+                        // Storage detail goes to the log only.
+                        FeedError::Hub(inner) => {
+                            tracing::error!(error = %inner, "the feed's stream failed");
+                            "the hub could not read the feed".to_owned()
+                        }
+                        other => other.to_string(),
+                    };
+                    let data = serde_json::json!({"code": code, "message": message});
+                    let event = SseEvent::default().event("error").data(data.to_string());
+                    return Some((Ok(event), follow));
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }

@@ -318,3 +318,54 @@ fn a_stored_message_that_is_not_one_json_object_goes_as_a_string_and_the_page_st
         (Some(2), Some(1))
     );
 }
+
+#[test]
+fn the_stream_sends_each_event_after_a_position_and_then_the_new_ones() {
+    use std::io::{BufRead, BufReader};
+    let (api, _admin, token) = network();
+    assert_error(
+        &api.request(Method::GET, "/api/feed/stream?after=0", None, None),
+        401,
+        "unauthenticated",
+    );
+    let ahead = api.get("/api/feed/stream?after=99", &token);
+    assert_eq!(ahead.status, 409, "{}", ahead.body);
+
+    let response = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+        .get(format!(
+            "{}/api/feed/stream?after=1&token={token}",
+            api.base
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut lines = BufReader::new(response).lines();
+    let mut next_event = || {
+        let (mut id, mut kind) = (None, None);
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(value) = line.strip_prefix("id: ") {
+                id = Some(value.parse::<u64>().unwrap());
+            } else if line.strip_prefix("event: ") == Some("feed_event") {
+                kind = Some(());
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                let data: Value = serde_json::from_str(data).unwrap();
+                assert_eq!(Some(data["position"].as_u64().unwrap()), id);
+                assert!(kind.is_some());
+                return data;
+            }
+        }
+        panic!("the stream ended");
+    };
+    let second = next_event();
+    assert_eq!(second["position"], 2);
+    assert_eq!(second["kind"], "tank_registered");
+    sale(&api, "ST0001", 2, 1);
+    let third = next_event();
+    assert_eq!(third["position"], 3);
+    assert_eq!(third["kind"], "sale_settled");
+    assert_eq!(third["message"]["payload"]["receipt_no"], "R-1", "{third}");
+}
