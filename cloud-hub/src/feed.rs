@@ -109,6 +109,26 @@ pub struct FeedConsumerView {
     pub revoked_at: Option<String>,
 }
 
+/// The feed's part of the hub's OpenAPI document, merged into it by `http`.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        read_feed,
+        stream_feed,
+        feed_stations,
+        create_consumer,
+        list_consumers,
+        revoke_consumer
+    ),
+    components(schemas(
+        FeedStationView,
+        NewFeedConsumer,
+        NewFeedConsumerView,
+        FeedConsumerView
+    ))
+)]
+pub struct FeedApiDoc;
+
 /// The feed's routes, merged into the hub's router by `http::router`.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -471,6 +491,10 @@ async fn blocking_feed<T: Send + 'static>(
 
 /// Events after a position, in the order the hub applied them (a feed consumer's token). With
 /// `wait_ms`, an empty page is answered only after that long without a newer event.
+#[utoipa::path(get, path = "/api/feed", params(FeedQuery), security(("bearer" = [])),
+    responses((status = 200, description = "a page: {events, next, head, oldest}"),
+        (status = 401, body = crate::http::ApiError), (status = 409, description = "feed_position_ahead"),
+        (status = 410, description = "feed_truncated")))]
 async fn read_feed(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -516,7 +540,7 @@ async fn read_feed(
 }
 
 /// A sender of the feed's events.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedStationView {
     pub station: String,
     pub name: String,
@@ -527,6 +551,8 @@ pub struct FeedStationView {
 
 /// The stations whose events the feed holds, with their operating type (a feed consumer's
 /// token): what a consumer needs to tell its stations apart without reading HQ's tables.
+#[utoipa::path(get, path = "/api/feed/stations", security(("bearer" = [])),
+    responses((status = 200, body = [FeedStationView]), (status = 401, body = crate::http::ApiError)))]
 async fn feed_stations(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -546,12 +572,12 @@ async fn feed_stations(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewFeedConsumer {
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NewFeedConsumerView {
     pub name: String,
     /// Send as `Authorization: Bearer <token>` to the feed's routes. Shown only once.
@@ -559,6 +585,9 @@ pub struct NewFeedConsumerView {
 }
 
 /// Makes a feed consumer (administrators); its token is in the answer only.
+#[utoipa::path(post, path = "/api/feed/consumers", request_body = NewFeedConsumer, security(("bearer" = [])),
+    responses((status = 201, body = NewFeedConsumerView), (status = 401, body = crate::http::ApiError),
+        (status = 403, body = crate::http::ApiError), (status = 409, body = crate::http::ApiError)))]
 async fn create_consumer(
     State(state): State<AppState>,
     session: HqSession,
@@ -581,6 +610,9 @@ async fn create_consumer(
 }
 
 /// The feed's consumers (administrators).
+#[utoipa::path(get, path = "/api/feed/consumers", security(("bearer" = [])),
+    responses((status = 200, body = [FeedConsumerView]), (status = 401, body = crate::http::ApiError),
+        (status = 403, body = crate::http::ApiError)))]
 async fn list_consumers(
     State(state): State<AppState>,
     session: HqSession,
@@ -590,6 +622,9 @@ async fn list_consumers(
 }
 
 /// Revokes a consumer's token (administrators).
+#[utoipa::path(delete, path = "/api/feed/consumers/{name}", params(("name" = String, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::http::ApiError), (status = 403, body = crate::http::ApiError),
+        (status = 404, body = crate::http::ApiError)))]
 async fn revoke_consumer(
     State(state): State<AppState>,
     session: HqSession,
@@ -602,7 +637,7 @@ async fn revoke_consumer(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct FeedStreamQuery {
     /// The position read through (0, or absent, for the beginning).
     pub after: Option<u64>,
@@ -616,6 +651,9 @@ pub struct FeedStreamQuery {
 /// the feed does not hold is refused before the stream starts, as `/api/feed` refuses it. A
 /// consumer revoked meanwhile, or one that falls behind a removal, sees the stream end with an
 /// `error` event naming the code.
+#[utoipa::path(get, path = "/api/feed/stream", params(FeedStreamQuery), security(("bearer" = [])),
+    responses((status = 200, description = "text/event-stream"), (status = 401, body = crate::http::ApiError),
+        (status = 409, description = "feed_position_ahead"), (status = 410, description = "feed_truncated")))]
 async fn stream_feed(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -362,7 +362,9 @@ async fn metrics(
 }
 
 async fn openapi(_session: HqSession) -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::feed::FeedApiDoc::openapi());
+    Json(doc)
 }
 
 pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
