@@ -2,20 +2,21 @@
 # Installs what is missing, builds the system and runs it on its embedded defaults: the hub with
 # its embedded MQTT broker, two demo stations (ST0001, ST0002) with their headless runtimes syncing
 # with it, and a short day of business through the `station` tool and the hub's API. Then it keeps
-# everything running and prints where to look; Ctrl-C stops it all.
+# everything running and prints where to look; Ctrl-C stops it all. Commission settlement runs
+# beside the hub on its event feed, settling ST0002 (a consignment station).
 #
 # ST0001 also gets simulated devices on pseudo-terminals (two DART pumps, a receipt printer, a tank
 # gauge), each station serves its POS UI in a browser, and the hub serves HQ's dashboard.
 #
 # Everything lives under var/demo/ (recreated on each run). Ports: HTTP 8080, MQTT 1883, the
-# stations' POS 7070 and 7071; change them with HUB_HTTP_PORT, MQTT_PORT, STATION_API_PORT and
-# STATION2_API_PORT.
+# stations' POS 7070 and 7071, settlement 8090; change them with HUB_HTTP_PORT, MQTT_PORT,
+# STATION_API_PORT, STATION2_API_PORT and SETTLEMENT_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 npm --prefix ui run build
-cargo build --locked -p station-cli -p station-runtime -p cloud-hub -p receipt-printer -p tank-gauge -p pump-controller
+cargo build --locked -p station-cli -p station-runtime -p cloud-hub -p commission-settlement -p receipt-printer -p tank-gauge -p pump-controller
 bin="${CARGO_TARGET_DIR:-target}/debug"
 http_port="${HUB_HTTP_PORT:-8080}"
 mqtt_port="${MQTT_PORT:-1883}"
@@ -153,6 +154,22 @@ wait_for "the gauge to read tank 3 after the sales" bash -c "'$bin/station' --db
 "$bin/station" "${S1[@]}" stock readings
 "$bin/station" "${S1[@]}" stock reconcile
 
+step "ST0002 sells diesel and water"
+S2=(--db "$demo/ST0002.db")
+"$bin/station" "${S2[@]}" --user kim --pin 1234 shift open --float 100000 >/dev/null
+"$bin/station" "${S2[@]}" --user kim --pin 1234 sale settle --line product=CD1001,litres=25 --line product=SN2001,qty=1 --cash 50000 | field receipt_no
+
+step "Commission settlement beside the hub, on HQ's event feed (ST0002 is run on consignment)"
+settlement_port="${SETTLEMENT_PORT:-8090}"
+feed_token=$(api POST /api/feed/consumers '{"name":"settlement"}' | field token)
+SETTLEMENT_FEED_TOKEN="$feed_token" "$bin/settlement" --db "$demo/settlement/settlement.db" --hub "http://127.0.0.1:$http_port" \
+    --http "127.0.0.1:$settlement_port" --allow-origin "http://127.0.0.1:$http_port" --allow-origin "http://localhost:$http_port" \
+    >"$demo/settlement.out" 2>"$demo/settlement.log" &
+pids+=($!)
+wait_for "settlement" grep -q http "$demo/settlement.out"
+wait_for "settlement to know ST0002" bash -c "HTTP_PORT=$settlement_port TOKEN=$TOKEN; $(declare -f api); api GET /api/stations | grep -q ST0002"
+HTTP_PORT="$settlement_port" api POST /api/terms "{\"station\":\"ST0002\",\"effective_from\":\"$(TZ=Asia/Seoul date +%Y-%m-01)\",\"fuel_rates\":{\"CD1001\":35,\"GS1001\":40},\"shop_rate_basis_points\":500,\"monthly_fee_won\":300000,\"loss_cost_won_per_litre\":1200}"
+
 step "HQ's view of the network"
 api GET /api/sales
 api GET /api/stations/status
@@ -165,6 +182,8 @@ The system is running. Where to look:
   ST0002's POS:           http://127.0.0.1:${STATION2_API_PORT:-7071}/
   ST0001's pumps:         authorize pump 50 on the forecourt screen, then lift its nozzle from here:
                           echo 'lift 50 2' > $demo/pumps.in   (diesel; 'hang 50' puts it back)
+  Settlement (HQ token):  http://127.0.0.1:${SETTLEMENT_PORT:-8090}/api/statements?period=$(TZ=Asia/Seoul date +%Y-%m)
+                          and the dashboard's Settlement screen
   HQ API (token below):   http://127.0.0.1:$http_port/api/stations/status   (OpenAPI: /openapi.json)
   Metrics (with the token): http://127.0.0.1:$http_port/metrics
   HQ login:               admin / $admin_password

@@ -42,6 +42,8 @@ pub enum Permission {
     SetAlerts,
     EditPrices,
     Dispatch,
+    /// Make and revoke the identities that read HQ's event feed.
+    ManageFeedConsumers,
 }
 
 impl Permission {
@@ -53,6 +55,7 @@ impl Permission {
             Permission::SetAlerts => "change the alert settings",
             Permission::EditPrices => "change products or prices",
             Permission::Dispatch => "dispatch, reject orders or change the dispatch policy",
+            Permission::ManageFeedConsumers => "manage the event feed's consumers",
         }
     }
 }
@@ -229,7 +232,7 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
-fn digest(token: &str) -> String {
+pub(crate) fn digest(token: &str) -> String {
     Blake2s256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/dead-letters", get(dead_letters))
         .route("/api/sync/divergences", get(divergences))
         .route("/api/sync/held", get(held_messages))
+        .merge(crate::feed::routes())
         .route("/api/{*rest}", axum::routing::any(unknown_route))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
@@ -273,7 +274,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Api
     }
 }
 
-fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Hub> {
+pub(crate) fn lock(state: &AppState) -> std::sync::MutexGuard<'_, Hub> {
     state
         .hub
         .lock()
@@ -300,7 +301,7 @@ pub struct HqSession {
 
 impl HqSession {
     /// Refuses unless the user's role allows the change.
-    fn may(&self, permission: Permission) -> Result<&HqUser, HubError> {
+    pub(crate) fn may(&self, permission: Permission) -> Result<&HqUser, HubError> {
         self.user.require(permission)?;
         Ok(&self.user)
     }
@@ -362,10 +363,12 @@ async fn metrics(
 }
 
 async fn openapi(_session: HqSession) -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::feed::FeedApiDoc::openapi());
+    Json(doc)
 }
 
-fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -429,7 +432,7 @@ async fn login(
 /// Runs blocking work (SQLite, Argon2) on tokio's blocking threads. The dashboard's larger
 /// reads (tens of milliseconds over a whole network) go here too, so that they never hold a
 /// worker the other requests and the push channel need.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, HubError> {
     tokio::task::spawn_blocking(work)

@@ -95,6 +95,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0004_streams.sql")),
         M::up(include_str!("../migrations/0005_dashboard.sql")),
         M::up(include_str!("../migrations/0006_station_audit.sql")),
+        M::up(include_str!("../migrations/0007_feed.sql")),
     ])
 }
 

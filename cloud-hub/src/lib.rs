@@ -23,6 +23,7 @@ pub mod broker;
 pub mod dashboard;
 mod downstream;
 mod error;
+pub mod feed;
 pub mod http;
 mod hub;
 pub mod live;

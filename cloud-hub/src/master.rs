@@ -276,6 +276,8 @@ impl Hub {
             for station in stations {
                 emit_to_station(tx, &station, Event::PriceChanged(change.clone()), now)?;
             }
+            // Once for the whole network, for the consumers of HQ's event feed.
+            crate::feed::record_hub_event(tx, Event::PriceChanged(change), now)?;
             let detail = format!("{} price(s), effective {effective_at}", prices.len());
             crate::auth::audit(tx, now, "price_published", by, Some(&version.to_string()), &detail)?;
             Ok(to_u64(version))

@@ -17,7 +17,7 @@ use calendar::{day, day_text, stamp, time};
 use support::*;
 
 /// Every route under `/api` the router serves, as (method, path template).
-const API_ROUTES: [(&str, &str); 38] = [
+const API_ROUTES: [(&str, &str); 44] = [
     ("post", "/api/login"),
     ("post", "/api/logout"),
     ("get", "/api/me"),
@@ -56,6 +56,12 @@ const API_ROUTES: [(&str, &str); 38] = [
     ("get", "/api/dead-letters"),
     ("get", "/api/sync/divergences"),
     ("get", "/api/sync/held"),
+    ("get", "/api/feed"),
+    ("get", "/api/feed/stream"),
+    ("get", "/api/feed/stations"),
+    ("get", "/api/feed/consumers"),
+    ("post", "/api/feed/consumers"),
+    ("delete", "/api/feed/consumers/{name}"),
 ];
 
 /// A well-formed request to every `/api` route but login, so only the session decides.

@@ -5,7 +5,8 @@
 // version, user name, alert kind or audit entry exactly as the API names it:
 //   shell    banner-error (data-code: the API's error code), notice, lang-switch (data-lang: the
 //            language shown), logout, who (data-role), live-status (data-state connected|
-//            reconnecting), nav-<network|prices|orders|sales|stock|alerts|users|audit>
+//            reconnecting), nav-<network|prices|orders|sales|stock|alerts|users|audit|
+//            settlement>
 //            (aria-current="page" on the screen shown; a station's screen counts as network)
 //   login    login-user, login-password, login-submit
 //   tables   each table's own id (below), and around it <table>-count (data-count: rows after
@@ -61,6 +62,14 @@
 //            data-locked), user-role-<user> (select), user-role-save-<user>, user-lift-<user>
 //   audit    audit-q, audit-action, audit-actor, audit-search, audit-table, audit-row-<entry>
 //            (data-action, data-actor), audit-older
+//   settlement settlement-url, settlement-url-save, settlement-status (data-position),
+//            settlement-period (YYYY-MM), settlement-period-state (data-state open|closed),
+//            settlement-before-end, settlement-close (administrators), statements-table,
+//            statement-row-<station> (data-status, data-total-won), statement-open-<station>,
+//            statement-detail (data-station, data-status), line-<fuel-<grade>-<version>|
+//            shop-<version>|fee|deduction-<grade>-<version>|adjustment-<day>-<kind>-<grade>|
+//            total> (data-won), statement-csv, statement-print, terms-table,
+//            terms-row-<station>-<version>, terms-<station|from|rates|shop|fee|loss>, terms-add
 
 import type { JSX } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
@@ -81,6 +90,7 @@ import { NetworkScreen } from "./screens/Network";
 import { OrdersScreen } from "./screens/Orders";
 import { PricesScreen } from "./screens/Prices";
 import { SalesScreen } from "./screens/Sales";
+import { SettlementScreen } from "./screens/Settlement";
 import { StationScreen } from "./screens/Station";
 import { StockScreen } from "./screens/Stock";
 import { UsersScreen } from "./screens/Users";
@@ -325,6 +335,7 @@ function SignedIn(props: {
           {route.screen === "alerts" && <AlertsScreen />}
           {route.screen === "users" && <UsersScreen />}
           {route.screen === "audit" && <AuditScreen />}
+          {route.screen === "settlement" && <SettlementScreen />}
         </main>
       </div>
     </HqContext.Provider>

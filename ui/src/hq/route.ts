@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 
 /** The screens in the navigation, in its order. */
-export const NAV_SCREENS = ["network", "prices", "orders", "sales", "stock", "alerts", "users", "audit"] as const;
+export const NAV_SCREENS = ["network", "prices", "orders", "sales", "stock", "alerts", "users", "audit", "settlement"] as const;
 
 export type NavScreen = (typeof NAV_SCREENS)[number];
 

@@ -70,6 +70,7 @@ pub const BODY_ROUTES: &[(&str, &str, &str)] = &[
         "/api/alert-settings",
         r#"{"offline_after_minutes":30,"backlog_limit":500,"price_not_applied_after_minutes":60,"low_stock_days":2}"#,
     ),
+    ("POST", "/api/feed/consumers", r#"{"name":"settlement"}"#),
     // Not JSON: a price book in CSV.
     (
         "POST",

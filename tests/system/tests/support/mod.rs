@@ -142,6 +142,16 @@ impl Hub {
         process.kill_and_wait().unwrap();
     }
 
+    /// Where the hub's API listens, e.g. `http://127.0.0.1:8080`.
+    pub fn base_url(&self) -> String {
+        self.url("")
+    }
+
+    /// The administrator's session token.
+    pub fn token(&self) -> &str {
+        self.token.as_deref().unwrap()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.http_port)
     }
