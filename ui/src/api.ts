@@ -360,6 +360,8 @@ export const api = {
   prices: () => get<PriceVersion[]>("/api/prices"),
 
   shift: () => get<Shift | null>("/api/shift"),
+  /** Every shift still open, oldest first (a manager's). */
+  openShifts: () => get<Shift[]>("/api/shifts/open"),
   openShift: (opening_float_won: number) => post<Shift>("/api/shift/open", { opening_float_won }),
   closeShift: (counted_cash_won: number) =>
     post<ShiftReport>("/api/shift/close", { counted_cash_won }),

@@ -115,6 +115,20 @@ impl Station {
         .transpose()
     }
 
+    /// Every shift still open, oldest first: what stands between a manager and the day's close.
+    pub fn open_shifts(&self) -> Result<Vec<OpenShift>> {
+        let cashiers: Vec<UserId> = self
+            .conn()
+            .prepare("SELECT cashier FROM shifts WHERE closed_at_ms IS NULL ORDER BY opened_at_ms, shift_id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut open = Vec::with_capacity(cashiers.len());
+        for cashier in cashiers {
+            open.extend(self.current_shift(&cashier)?);
+        }
+        Ok(open)
+    }
+
     /// Closes the actor's shift with the cash counted in the drawer.
     pub fn close_shift(
         &mut self,

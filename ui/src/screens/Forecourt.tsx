@@ -52,7 +52,11 @@ export function Forecourt() {
     if (fueling !== undefined) payFueling(fueling);
   };
 
-  const stop = (pump: Pump) => void run(() => api.stop(pump.pump));
+  const [stopping, setStopping] = useState<Pump | null>(null);
+  const stop = async (pump: Pump) => {
+    const result = await run(() => api.stop(pump.pump));
+    if (result.ok) setStopping(null);
+  };
 
   return (
     <div class="forecourt">
@@ -69,7 +73,7 @@ export function Forecourt() {
             key={pump.pump}
             pump={pump}
             onAuthorize={() => setAuthorizing(pump)}
-            onStop={() => stop(pump)}
+            onStop={() => setStopping(pump)}
             onPay={() => void payPump(pump)}
           />
         ))}
@@ -96,6 +100,18 @@ export function Forecourt() {
       )}
       {authorizing === null ? null : (
         <AuthorizeDialog pump={authorizing} onClose={() => setAuthorizing(null)} />
+      )}
+      {stopping === null ? null : (
+        <FormDialog
+          title={t("pump.stop_title", { pump: stopping.pump })}
+          onClose={() => setStopping(null)}
+          onSubmit={() => stop(stopping)}
+          submitLabel={t("pump.stop_confirm")}
+          submitTestId="pump-stop-confirm"
+          danger
+        >
+          <p>{t("pump.stop_hint")}</p>
+        </FormDialog>
       )}
       {manual ? (
         <ManualFuelDialog
@@ -152,13 +168,19 @@ function PumpTile(props: { pump: Pump; onAuthorize: () => void; onStop: () => vo
       </div>
       <div class="pump-actions">
         {running ? (
-          <button type="button" data-testid="pump-stop" onClick={props.onStop}>
+          <button
+            type="button"
+            data-testid="pump-stop"
+            aria-label={t("pump.stop_pump", { pump: pump.pump })}
+            onClick={props.onStop}
+          >
             {t("pump.stop")}
           </button>
         ) : (
           <button
             type="button"
             data-testid="pump-authorize"
+            aria-label={t("pump.authorize_pump", { pump: pump.pump })}
             disabled={pump.state === "offline"}
             onClick={props.onAuthorize}
           >

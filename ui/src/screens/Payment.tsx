@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Account, type Approver, type PaymentRequest, type Sale } from "../api";
 import { AmountLine } from "../components/AmountLine";
+import { ManagerFields } from "../components/ManagerFields";
 import { ChoiceButton, SelectField, TextField } from "../shared/components/form";
 import { FormDialog } from "../shared/components/Modal";
 import { useApp } from "../context";
@@ -157,24 +158,13 @@ export function PaymentPanel(props: {
         <div class="card warn-box" data-testid="over-limit" role="group" aria-label={t("pay.over_limit")}>
           <p>{byCashier ? t("pay.over_limit_cashier") : t("pay.over_limit_manager")}</p>
           {byCashier ? (
-            <>
-              <TextField
-                label={t("cancel.manager")}
-                testId="over-limit-manager"
-                autoComplete="off"
-                value={manager}
-                onValue={setManager}
-              />
-              <TextField
-                label={t("cancel.manager_pin")}
-                testId="over-limit-pin"
-                type="password"
-                inputMode="numeric"
-                autoComplete="off"
-                value={managerPin}
-                onValue={setManagerPin}
-              />
-            </>
+            <ManagerFields
+              testIds={{ manager: "over-limit-manager", pin: "over-limit-pin" }}
+              manager={manager}
+              onManager={setManager}
+              pin={managerPin}
+              onPin={setManagerPin}
+            />
           ) : null}
         </div>
       ) : null}

@@ -1,11 +1,13 @@
 // The day's sales with reprint and cancel; for managers also the summary per product, its
-// chart, the day report and closing the business day.
+// chart, the day report and closing the business day, after a summary of what is still open
+// (shifts, unpaid fuelings) and each tank's book stock against its gauge.
 
 import { useMemo, useState } from "preact/hooks";
-import { api, type DayReport, type Sale, type SummaryRow } from "../api";
+import { api, type DayReport, type Fueling, type Sale, type Shift, type SummaryRow, type Tank } from "../api";
 import { Field, TextField } from "../shared/components/form";
-import { FormDialog } from "../shared/components/Modal";
+import { FormDialog, Modal } from "../shared/components/Modal";
 import { Table } from "../shared/components/Table";
+import { ManagerFields } from "../components/ManagerFields";
 import { useApp } from "../context";
 import { dateInZone, formatLitres, formatTime, formatWon, groupDigits } from "../shared/format";
 import { useLoad } from "../hooks";
@@ -47,9 +49,11 @@ export function Sales() {
     if (result.ok) notify(t("sales.reprint_queued", { no: sale.receipt_no }));
   };
 
+  const [closingDay, setClosingDay] = useState(false);
   const closeDay = async () => {
     const result = await run(() => api.closeDay());
     if (result.ok) {
+      setClosingDay(false);
       setReport(result.value);
       notify(t("sales.day_closed_done", { day: result.value.business_day }));
       setReloads((n) => n + 1);
@@ -198,7 +202,7 @@ export function Sales() {
                   ))}
                 </Table>
                 {report.closed ? null : (
-                  <button type="button" class="danger big" data-testid="day-close" onClick={() => void closeDay()}>
+                  <button type="button" class="danger big" data-testid="day-close" onClick={() => setClosingDay(true)}>
                     {t("sales.day_close")}
                   </button>
                 )}
@@ -206,6 +210,9 @@ export function Sales() {
             )}
           </section>
         </>
+      ) : null}
+      {closingDay && report !== null ? (
+        <DayCloseDialog report={report} onClose={() => setClosingDay(false)} onConfirm={closeDay} />
       ) : null}
       {viewing === null ? null : <ReceiptView sale={viewing} onClose={() => setViewing(null)} />}
       {canceling === null ? null : (
@@ -259,25 +266,69 @@ function CancelDialog(props: { sale: Sale; onClose: () => void; onCanceled: () =
     >
       <TextField label={t("cancel.reason")} testId="cancel-reason" value={reason} onValue={setReason} />
       {needsApproval ? (
-        <>
-          <TextField
-            label={t("cancel.manager")}
-            testId="cancel-manager"
-            autoComplete="off"
-            value={manager}
-            onValue={setManager}
-          />
-          <TextField
-            label={t("cancel.manager_pin")}
-            testId="cancel-manager-pin"
-            type="password"
-            inputMode="numeric"
-            autoComplete="off"
-            value={managerPin}
-            onValue={setManagerPin}
-          />
-        </>
+        <ManagerFields
+          testIds={{ manager: "cancel-manager", pin: "cancel-manager-pin" }}
+          manager={manager}
+          onManager={setManager}
+          pin={managerPin}
+          onPin={setManagerPin}
+        />
       ) : null}
     </FormDialog>
+  );
+}
+
+/** What a manager sees before closing the day: the shifts still open (the day cannot close
+ * until they are), the fuelings not yet paid, and each tank's book stock against its gauge. */
+function DayCloseDialog(props: { report: DayReport; onClose: () => void; onConfirm: () => Promise<void> }) {
+  const { t, lang } = useApp();
+  const [fuelings] = useLoad<Fueling[] | null>(() => api.fuelings(), null, []);
+  const [tanks] = useLoad<Tank[] | null>(() => api.stock().then((stock) => stock.tanks), null, []);
+  const [openShifts] = useLoad<Shift[] | null>(() => api.openShifts(), null, []);
+  return (
+    <Modal title={t("day_close.title", { day: props.report.business_day })} onClose={props.onClose} testId="day-close-dialog">
+      <div class="stack">
+        <p>
+          {t("sales.net")}: <strong>{formatWon(props.report.net_amount_won, lang)}</strong>
+        </p>
+        {openShifts !== null && openShifts.length > 0 ? (
+          <p class="bad" data-testid="day-close-open-shifts" data-count={openShifts.length}>
+            {t("day_close.open_shifts", { cashiers: openShifts.map((shift) => shift.cashier).join(", ") })}
+          </p>
+        ) : null}
+        <p data-testid="day-close-unpaid" data-count={fuelings?.length ?? ""}>
+          {fuelings === null
+            ? t("common.loading")
+            : fuelings.length === 0
+              ? t("day_close.no_unpaid")
+              : t("day_close.unpaid", { count: fuelings.length, pumps: [...new Set(fuelings.map((f) => f.pump))].join(", ") })}
+        </p>
+        {tanks === null ? null : (
+          <Table columns={[t("day_close.tank"), { num: t("stock.book") }, { num: t("stock.measured") }, { num: t("day_close.difference") }]}>
+            {tanks.map((tank) => {
+              const difference = tank.measured_ml === null ? null : tank.measured_ml - tank.book_stock_ml;
+              return (
+                <tr key={tank.tank} data-testid={`day-close-tank-${tank.tank}`} data-difference-ml={difference ?? ""}>
+                  <td>{t("stock.tank", { tank: tank.tank })}</td>
+                  <td class="num">{formatLitres(tank.book_stock_ml)} L</td>
+                  <td class="num">{tank.measured_ml === null ? "—" : `${formatLitres(tank.measured_ml)} L`}</td>
+                  <td class="num">{difference === null ? "—" : `${difference > 0 ? "+" : ""}${formatLitres(difference)} L`}</td>
+                </tr>
+              );
+            })}
+          </Table>
+        )}
+        <p class="muted">{t("day_close.irreversible")}</p>
+        <button
+          type="button"
+          class="danger big"
+          data-testid="day-close-confirm"
+          disabled={openShifts === null || openShifts.length > 0}
+          onClick={() => void props.onConfirm()}
+        >
+          {t("day_close.confirm")}
+        </button>
+      </div>
+    </Modal>
   );
 }

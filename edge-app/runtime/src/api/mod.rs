@@ -195,6 +195,7 @@ routes! {
     get "/api/products" Session office::products, "The price list in force.";
     get "/api/prices" Session office::prices, "Every price version held: in force, scheduled, superseded.";
     get "/api/shift" Session pos::current_shift, "The session user's open shift, or null.";
+    get "/api/shifts/open" Manager pos::open_shifts, "Every shift still open, oldest first (the day cannot close until they are).";
     post "/api/shift/open" Session pos::open_shift, "Open a shift with the opening float." body r#"{"opening_float_won":100000}"#;
     post "/api/shift/close" Session pos::close_shift, "Close the shift with the counted cash; returns over/short." body r#"{"counted_cash_won":150000}"#;
     get "/api/sales" Session pos::list_sales, "The sales of a business day (?day=YYYY-MM-DD; default the open day).";

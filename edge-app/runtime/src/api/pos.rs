@@ -62,6 +62,11 @@ pub async fn current_shift(State(state): State<ApiState>, session: Session) -> A
     ))
 }
 
+pub async fn open_shifts(State(state): State<ApiState>, _session: Session) -> ApiResult {
+    let shifts = state.station().open_shifts()?;
+    Ok(Json(shifts.iter().map(station_json::open_shift).collect()))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct OpenShiftRequest {
     opening_float_won: i64,
@@ -149,6 +154,20 @@ pub struct ApproverBody {
     manager_pin: Option<String>,
 }
 
+/// A manager's confirmation of a sale past the station's limits, when the request carries one.
+async fn over_limit_of(
+    state: &ApiState,
+    session: &Session,
+    approver: Option<&ApproverBody>,
+) -> Result<Option<ManagerApproval>, ApiError> {
+    match approver {
+        Some(approver) => Ok(Some(
+            approval_of(state, session, approver, "a sale past the station's limits").await?,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The approval of the manager named with their PIN, or the session's own when none is named.
 async fn approval_of(
     state: &ApiState,
@@ -197,18 +216,7 @@ pub async fn settle_sale(
         });
     }
     let payment = body.payment.request()?;
-    let over_limit = match &body.over_limit {
-        Some(approver) => Some(
-            approval_of(
-                &state,
-                &session,
-                approver,
-                "a sale past the station's limits",
-            )
-            .await?,
-        ),
-        None => None,
-    };
+    let over_limit = over_limit_of(&state, &session, body.over_limit.as_ref()).await?;
     let sale = state.station().settle_sale(
         &session.actor,
         SaleRequest {
@@ -397,18 +405,7 @@ pub async fn settle_fueling(
 ) -> ApiResult {
     let fueling: FuelingId = parse("fueling", &fueling)?;
     let payment = body.payment.request()?;
-    let over_limit = match &body.over_limit {
-        Some(approver) => Some(
-            approval_of(
-                &state,
-                &session,
-                approver,
-                "a sale past the station's limits",
-            )
-            .await?,
-        ),
-        None => None,
-    };
+    let over_limit = over_limit_of(&state, &session, body.over_limit.as_ref()).await?;
     let sale = state.station().settle_fueling(
         &session.actor,
         fueling,

@@ -1,8 +1,10 @@
-// Safe limits at the counter, through the real system and the page: a cash tender of
-// 99,999,999,999,999 won refused by the station with its limit named in Korean, then confirmed by
-// a manager's PIN in the payment panel; a manual sale of 999,999 L refused as more than the tank
-// holds, with no confirmation offered; a pump refused for a user with no shift open; the manager
-// setting the limits; book stock below zero flagged on the Stock screen.
+// Safe limits and confirmations at the counter, through the real system and the page: a cash
+// tender of 99,999,999,999,999 won refused by the station with its limit named in Korean, then
+// confirmed by a manager's PIN in the payment panel; a manual sale of 999,999 L refused as more
+// than the tank holds, with no confirmation offered; a pump refused for a user with no shift
+// open; the manager setting the limits; book stock below zero flagged on the Stock screen; a
+// running pump stopped only once the stop is confirmed; the day close summarising what is still
+// open before it can be confirmed.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -124,4 +126,53 @@ test("the manager sets the limits, and book stock below zero is flagged on the S
   await tile.getByTestId("tank-below-zero").waitFor();
   assert.equal(await page.getByTestId("tank-1").getByTestId("tank-below-zero").count(), 0);
   await screenshot(page, "limits-stock-below-zero");
+});
+
+test("a running pump stops only once the stop is confirmed", async () => {
+  const page = await system.newPage({ lang: "en" });
+  await login(page, MANAGER);
+  await openShift(page, 0);
+  const tile = page.getByTestId("pump-51");
+  await waitFor("pump 51 idle", async () => (await tile.getAttribute("data-state")) === "idle");
+  await tile.getByTestId("pump-authorize").click();
+  await page.getByTestId("authorize-confirm").click();
+  await waitFor("pump 51 authorized", async () => (await tile.getAttribute("data-state")) === "authorized");
+  await system.pumps.control("lift 51 1");
+  await waitFor("pump 51 fueling", async () => (await tile.getAttribute("data-state")) === "fueling");
+  assert.equal(await tile.getByRole("button", { name: "Stop pump 51" }).count(), 1, "the button names its pump");
+  // One tap asks; closing the question leaves the pump running.
+  await tile.getByTestId("pump-stop").click();
+  await page.getByTestId("pump-stop-confirm").waitFor();
+  await page.keyboard.press("Escape");
+  await waitFor("the question closed", async () => (await page.getByTestId("pump-stop-confirm").count()) === 0);
+  assert.equal(await tile.getAttribute("data-state"), "fueling");
+  await tile.getByTestId("pump-stop").click();
+  await page.getByTestId("pump-stop-confirm").click();
+  await waitFor("pump 51 stopped", async () => (await tile.getAttribute("data-state")) !== "fueling");
+  // The nozzle goes back: the filling is recorded, unpaid, at what the pump measured.
+  await system.pumps.control("hang 51");
+  await waitFor("pump 51 finished with its fueling unpaid", async () =>
+    (await tile.getAttribute("data-state")) === "finished" && (await tile.getByTestId("pump-pay").count()) === 1);
+});
+
+test("the day close first shows what is still open and cannot be confirmed while shifts are", async () => {
+  const page = await system.newPage({ lang: "en" });
+  await login(page, MANAGER);
+  await page.getByTestId("nav-sales").click();
+  await page.getByTestId("day-close").click();
+  const dialog = page.getByTestId("day-close-dialog");
+  await dialog.waitFor();
+  const open = dialog.getByTestId("day-close-open-shifts");
+  assert.equal(await open.getAttribute("data-count"), "2");
+  assert.match(await open.textContent(), /kim/);
+  await waitFor("the unpaid fuelings counted", async () =>
+    (await dialog.getByTestId("day-close-unpaid").getAttribute("data-count")) === "1");
+  assert.match(await dialog.getByTestId("day-close-unpaid").textContent(), /pumps 51/);
+  await dialog.getByTestId("day-close-tank-3").waitFor();
+  assert.equal(await dialog.getByTestId("day-close-confirm").isDisabled(), true);
+  await screenshot(page, "day-close-summary");
+  await page.keyboard.press("Escape");
+  const managerToken = await system.stationLogin(MANAGER);
+  const report = await system.stationOk("GET", "/api/day-report", undefined, managerToken);
+  assert.equal(report.closed, false, "nothing closed");
 });
