@@ -4,7 +4,8 @@
 // than the tank holds, with no confirmation offered; a pump refused for a user with no shift
 // open; the manager setting the limits; book stock below zero flagged on the Stock screen; a
 // running pump stopped only once the stop is confirmed; the day close summarising what is still
-// open before it can be confirmed.
+// open before it can be confirmed; a bad figure named by its own field, its message left behind
+// when the user moves on.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -175,4 +176,20 @@ test("the day close first shows what is still open and cannot be confirmed while
   const managerToken = await system.stationLogin(MANAGER);
   const report = await system.stationOk("GET", "/api/day-report", undefined, managerToken);
   assert.equal(report.closed, false, "nothing closed");
+});
+
+test("a bad figure is named by its own field, and the message does not follow the user to another screen", async () => {
+  const page = await system.newPage({ lang: "en" });
+  await login(page, MANAGER);
+  const tile = page.getByTestId("pump-50");
+  await waitFor("pump 50 idle", async () => (await tile.getAttribute("data-state")) === "idle");
+  await tile.getByTestId("pump-authorize").click();
+  await page.getByTestId("preset-amount").click();
+  await page.getByTestId("preset-value").fill("12x");
+  await page.getByTestId("authorize-confirm").click();
+  assert.match(await banner(page, "ui.input"), /Enter the preset amount in won\./);
+  await page.keyboard.press("Escape");
+  assert.equal(await page.getByTestId("error-banner").count(), 1, "still shown on its own screen");
+  await page.getByTestId("nav-sales").click();
+  await waitFor("the message gone", async () => (await page.getByTestId("error-banner").count()) === 0);
 });

@@ -235,6 +235,8 @@ function SignedIn(props: {
   const go = (next: Screen) => {
     window.location.hash = `#/${next}`;
     setScreen(next);
+    // A refusal is about the screen it came from: it does not follow the user elsewhere.
+    setProblem(null);
   };
 
   return (

@@ -33,7 +33,7 @@ export function Accounts() {
   const open = async () => {
     const won = parseWon(limit);
     if (won === null) {
-      showProblem(t("pay.bad_tendered"));
+      showProblem(t("accounts.bad_limit"));
       return;
     }
     const result = await run(() => api.openAccount(name.trim(), won));
@@ -50,7 +50,7 @@ export function Accounts() {
     if (selected === null) return;
     const won = parseWon(amount);
     if (won === null) {
-      showProblem(t("pay.bad_tendered"));
+      showProblem(t("accounts.bad_amount"));
       return;
     }
     const approval = reference.trim();

@@ -211,7 +211,7 @@ function AuthorizeDialog(props: { pump: Pump; onClose: () => void }) {
     if (mode === "amount") {
       const won = parseWon(value);
       if (won === null) {
-        showProblem(t("pay.bad_tendered"));
+        showProblem(t("preset.bad_amount"));
         return;
       }
       preset = { amount_won: won };

@@ -24,7 +24,7 @@ export function ShiftPanel() {
   const open = async () => {
     const won = parseWon(float === "" ? "0" : float);
     if (won === null) {
-      showProblem(t("pay.bad_tendered"));
+      showProblem(t("shift.bad_float"));
       return;
     }
     const result = await run(() => api.openShift(won));
