@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cloud_hub::http::{AppState, router};
+use cloud_hub::http::{AppState, serve_on_loopback};
 use cloud_hub::metrics::Metrics;
 use cloud_hub::reports::{SalesBy, SalesQuery};
 use cloud_hub::{Hub, NewStation, OperatingType, SharedHub};
@@ -647,20 +647,7 @@ fn serve(hub: SharedHub) -> String {
         metrics_token: None,
         dashboard: None,
     };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, router(state)).await.unwrap();
-        });
-    });
-    base
+    format!("http://{}", serve_on_loopback(state).unwrap())
 }
 
 fn log_in(client: &reqwest::blocking::Client, base: &str) -> String {

@@ -40,6 +40,30 @@ pub struct AppState {
     pub dashboard: Option<std::path::PathBuf>,
 }
 
+/// Serves [`router`] on a free port of 127.0.0.1 from a runtime on a thread of its own, for the
+/// tests and benchmarks that drive the API over real HTTP. The port is bound before this
+/// returns, so requests made at once wait in its backlog until it serves.
+pub fn serve_on_loopback(state: AppState) -> std::io::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let served = match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => axum::serve(listener, router(state)).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = served {
+                tracing::error!(%error, "the API on {address} stopped");
+            }
+        });
+    });
+    Ok(address)
+}
+
 /// The API router, with the dashboard's files at `/` when the state names them. Unknown paths
 /// under `/api` are answered with the API's error body, never with the dashboard's page.
 pub fn router(state: AppState) -> Router {

@@ -740,9 +740,9 @@ fn statement_in(conn: &Connection, station: &str, name: &str, period: Period) ->
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let tallies = raw
         .into_iter()
-        .filter_map(|(day, product, is_fuel, count, volume, quantity, amount)| {
-            Some(Tally {
-                business_day: day.parse().ok()?,
+        .map(|(day, product, is_fuel, count, volume, quantity, amount)| {
+            Ok(Tally {
+                business_day: stored_day(&day)?,
                 product,
                 is_fuel,
                 sales_count: count,
@@ -751,7 +751,7 @@ fn statement_in(conn: &Connection, station: &str, name: &str, period: Period) ->
                 amount_won: amount,
             })
         })
-        .collect::<Vec<_>>();
+        .collect::<Result<Vec<_>>>()?;
     let mut stmt = conn.prepare_cached(
         "SELECT business_day, tank, product_id, beyond_ml FROM wet_stock_losses WHERE station_id = ?1 AND settle_period = ?2",
     )?;
@@ -767,15 +767,15 @@ fn statement_in(conn: &Connection, station: &str, name: &str, period: Period) ->
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let losses = raw
         .into_iter()
-        .filter_map(|(day, tank, product, beyond)| {
-            Some(WetStockLoss {
-                business_day: day.parse().ok()?,
+        .map(|(day, tank, product, beyond)| {
+            Ok(WetStockLoss {
+                business_day: stored_day(&day)?,
                 tank,
                 product,
                 beyond_ml: beyond,
             })
         })
-        .collect::<Vec<_>>();
+        .collect::<Result<Vec<_>>>()?;
     let position: i64 = conn.query_row("SELECT after FROM feed_position", [], |r| r.get(0))?;
     Ok(work_out(&StatementInput {
         station,
@@ -786,4 +786,11 @@ fn statement_in(conn: &Connection, station: &str, name: &str, period: Period) ->
         tallies: &tallies,
         losses: &losses,
     }))
+}
+
+/// A business day as this database stores it; one that does not read is a damaged row, never a
+/// line left out of a statement.
+fn stored_day(text: &str) -> Result<Date> {
+    text.parse()
+        .map_err(|e| SettlementError::Storage(format!("a stored business day {text:?}: {e}")))
 }

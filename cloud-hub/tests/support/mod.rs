@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cloud_hub::http::{AppState, router};
+use cloud_hub::http::{AppState, serve_on_loopback};
 use cloud_hub::metrics::Metrics;
 use cloud_hub::{Hub, NewStation, OperatingType, SharedHub};
 use jiff::Timestamp;
@@ -76,20 +76,7 @@ impl Api {
             metrics_token: Some(SCRAPE_TOKEN.to_owned()),
             dashboard,
         };
-        // Bound before the server starts, so requests queue in the backlog until it serves.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router(state)).await.unwrap();
-            });
-        });
+        let base = format!("http://{}", serve_on_loopback(state).unwrap());
         Api {
             base,
             hub,

@@ -325,3 +325,20 @@ fn read_entries(
     })
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What goes to HQ is cut to what the wire carries, at the character (never inside a
+    /// Korean syllable's bytes), and says it was cut; what fits goes whole.
+    #[test]
+    fn texts_longer_than_the_wire_carries_are_cut_with_an_ellipsis() {
+        let fits = "가".repeat(AUDIT_TEXT_MAX_CHARS);
+        assert_eq!(bounded(&fits), fits);
+        let cut = bounded(&"가".repeat(AUDIT_TEXT_MAX_CHARS + 1));
+        assert_eq!(cut.chars().count(), AUDIT_TEXT_MAX_CHARS);
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with(&"가".repeat(AUDIT_TEXT_MAX_CHARS - 1)));
+    }
+}
